@@ -1,0 +1,1 @@
+"""Profiles to launch plan, process supervisor and the jetson-edge command."""

@@ -1,0 +1,1 @@
+"""IMU driver: MPU-6050/9250 and BNO055 protocols, calibration, orientation filter, emulator."""

@@ -1,0 +1,1 @@
+"""Power and thermal manager: sysfs and tegrastats readers, nvpmodel/clocks/fan actuators, thermal policy."""

@@ -1,0 +1,1 @@
+"""Real-time control executor: scheduling set-up, periodic loop, controller plug-ins."""
