@@ -18,7 +18,10 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
-        'console_scripts': [],
+        'console_scripts': [
+            'velodyne_node = jetson_edge_lidar.node:main',
+            'virtual_velodyne = jetson_edge_lidar.virtual_node:main',
+        ],
         'jetson_edge.benchmarks': ['lidar = jetson_edge_lidar.bench:main'],
     },
 )
