@@ -127,8 +127,8 @@ class TimingRecorder:
     def snapshot(self) -> TimingStats:
         """Statistics over the window (not real-time safe: allocates and sorts)."""
         latency, exec_ns, overrun = self.samples()
-        lat = _percentiles(latency)
-        exe = _percentiles(exec_ns)
+        lat = percentiles_ns(latency)
+        exe = percentiles_ns(exec_ns)
         return TimingStats(
             period_ns=self.period_ns, cycles=self.cycles, window=len(latency),
             latency_p50_ns=lat[0], latency_p99_ns=lat[1], latency_p999_ns=lat[2], latency_max_ns=lat[3],
@@ -137,7 +137,8 @@ class TimingRecorder:
             missed_cycles_total=self.missed_cycles_total)
 
 
-def _percentiles(samples: np.ndarray) -> tuple[int, int, int, int]:
+def percentiles_ns(samples: np.ndarray) -> tuple[int, int, int, int]:
+    """(p50, p99, p99.9, max) of integer samples; each percentile is an observed sample ('higher')."""
     if samples.size == 0:
         return (0, 0, 0, 0)
     p = np.percentile(samples, (50.0, 99.0, 99.9), method='higher')
