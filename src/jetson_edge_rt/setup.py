@@ -18,7 +18,9 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
-        'console_scripts': [],
+        'console_scripts': [
+            'rt_executor_node = jetson_edge_rt.node:main',
+        ],
         'jetson_edge.controllers': [
             'balance = jetson_edge_rt.controllers.balance:BalanceController',
         ],

@@ -110,6 +110,7 @@ class LoopRunner:
         self.health = Health.STALE
         self.setup: list[CapabilityCheck] = []
         self.failure: str | None = None
+        self.final_publish_error: str | None = None
 
     def _make_step(self):
         update = self.controller.update
@@ -140,7 +141,10 @@ class LoopRunner:
             self.controller.safe_command(self.command)
             if self._output is not None:
                 self._output.stop()  # drains the last loop command first, so the safe one is published last
-                self._output.publish_from_non_rt(self.command)
+                try:
+                    self._output.publish_from_non_rt(self.command)
+                except Exception as exc:  # noqa: BLE001 - e.g. the middleware already shut down
+                    self.final_publish_error = f'{type(exc).__name__}: {exc}'
             self.controller.deactivate()
 
     def start(self, *, setup_timeout_s: float = 5.0) -> None:

@@ -42,6 +42,7 @@ class TimingStats:
     exec_max_ns: int
     overruns_window: int
     overruns_total: int
+    missed_cycles_window: int
     missed_cycles_total: int
 
     def as_dict_us(self) -> dict[str, float]:
@@ -97,6 +98,7 @@ class TimingRecorder:
         self._latency = np.zeros(capacity, dtype=np.int64)
         self._exec = np.zeros(capacity, dtype=np.int64)
         self._overrun = np.zeros(capacity, dtype=np.int8)
+        self._missed = np.zeros(capacity, dtype=np.int32)
         self._index = 0
         self.cycles = 0
         self.overruns_total = 0
@@ -108,25 +110,31 @@ class TimingRecorder:
         self._latency[i] = latency_ns
         self._exec[i] = exec_ns
         self._overrun[i] = 0
+        self._missed[i] = 0
         self._index = i + 1 if i + 1 < self.capacity else 0
         self.cycles += 1
 
     def record_overrun(self, missed_cycles: int) -> None:
         """Mark the cycle just recorded as overrun, with the number of deadlines it made the loop skip."""
-        self._overrun[self._index - 1] = 1  # index -1 wraps to the last slot, which is the right one
+        last = self._index - 1  # -1 wraps to the last slot, which is the right one
+        self._overrun[last] = 1
+        self._missed[last] = missed_cycles
         self.overruns_total += 1
         self.missed_cycles_total += missed_cycles
 
+    def _order(self) -> np.ndarray:
+        i = self._index
+        return np.r_[i:self.capacity, 0:i] if self.cycles >= self.capacity else np.arange(self.cycles)
+
     def samples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Copies of (latency_ns, exec_ns, overrun flags) for the cycles in the window, oldest first."""
-        n = min(self.cycles, self.capacity)
-        i = self._index
-        order = np.r_[i:self.capacity, 0:i] if self.cycles >= self.capacity else np.arange(n)
-        return self._latency[order].copy(), self._exec[order].copy(), self._overrun[order].copy()
+        order = self._order()
+        return self._latency[order], self._exec[order], self._overrun[order]
 
     def snapshot(self) -> TimingStats:
         """Statistics over the window (not real-time safe: allocates and sorts)."""
         latency, exec_ns, overrun = self.samples()
+        missed = self._missed[self._order()]
         lat = percentiles_ns(latency)
         exe = percentiles_ns(exec_ns)
         return TimingStats(
@@ -134,7 +142,7 @@ class TimingRecorder:
             latency_p50_ns=lat[0], latency_p99_ns=lat[1], latency_p999_ns=lat[2], latency_max_ns=lat[3],
             exec_p50_ns=exe[0], exec_p99_ns=exe[1], exec_p999_ns=exe[2], exec_max_ns=exe[3],
             overruns_window=int(overrun.sum()), overruns_total=self.overruns_total,
-            missed_cycles_total=self.missed_cycles_total)
+            missed_cycles_window=int(missed.sum()), missed_cycles_total=self.missed_cycles_total)
 
 
 def percentiles_ns(samples: np.ndarray) -> tuple[int, int, int, int]:

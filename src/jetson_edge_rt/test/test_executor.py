@@ -160,3 +160,13 @@ def test_executor_runs_two_loops_in_threads_and_reports_degraded_setup(monkeypat
     assert [c.name for c in executor.degraded] == ['control loop priority']
     assert control.updates >= 20 and aux.updates >= 3
     assert published[-1] == -1.0
+
+
+def test_failing_final_publish_is_recorded_not_raised():
+    def publish(values):
+        raise RuntimeError("publisher's context is invalid")
+
+    out = PublishHandoff(1, publish)
+    runner = LoopRunner(LoopConfig(rate_hz=1000), Counting(), output=out, clock=SimulatedClock())
+    assert runner.run(max_cycles=3, apply_setup=False) == 3
+    assert runner.final_publish_error == "RuntimeError: publisher's context is invalid"

@@ -33,9 +33,10 @@ def test_snapshot_percentiles_and_window_overruns():
     rec = TimingRecorder(1000, period_ns=2_000_000)
     for i in range(1, 1001):
         rec.record_cycle(i * US, 5 * US)
-    rec.record_overrun(1)
+    rec.record_overrun(3)
     s = rec.snapshot()
     assert s.window == 1000 and s.cycles == 1000
+    assert s.missed_cycles_window == 3
     # 'higher' percentiles are always an observed sample: 1..1000 us -> ranks 500, 990, 999 (0-based)
     assert s.latency_p50_ns == 501 * US
     assert s.latency_p99_ns == 991 * US
@@ -54,6 +55,7 @@ def test_overruns_leave_the_window_but_stay_in_the_total():
     rec.record_cycle(0, 0)
     s = rec.snapshot()
     assert (s.overruns_window, s.overruns_total) == (0, 1)
+    assert (s.missed_cycles_window, s.missed_cycles_total) == (0, 1)
 
 
 def test_empty_snapshot_is_stale():
