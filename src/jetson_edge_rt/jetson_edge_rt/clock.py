@@ -32,7 +32,7 @@ class _Timespec(ctypes.Structure):
     _fields_ = [('tv_sec', ctypes.c_long), ('tv_nsec', ctypes.c_long)]
 
 
-def _load_clock_nanosleep():
+def libc_clock_nanosleep():
     """libc's clock_nanosleep, or None where the C library has none (macOS, some musl builds)."""
     name = ctypes.util.find_library('c')
     try:
@@ -53,7 +53,7 @@ class MonotonicClock:
     """
 
     def __init__(self) -> None:
-        self._clock_nanosleep = _load_clock_nanosleep()
+        self._clock_nanosleep = libc_clock_nanosleep()
         self._ts = _Timespec()
         self._ts_ref = ctypes.byref(self._ts)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
-from .clock import _load_clock_nanosleep, clock_resolution_ns
+from .clock import libc_clock_nanosleep, clock_resolution_ns
 
 CAP_IPC_LOCK = 14
 CAP_SYS_NICE = 23
@@ -381,7 +381,7 @@ def check_capabilities(*, priority: int = 80, cpus: Sequence[int] = (), prefault
             'kernel command line for the best tail latency')
         checks.append(CapabilityCheck('cpu affinity', True, f'CPU {sorted(wanted)} available, {iso}'))
 
-    sleeper = _load_clock_nanosleep()
+    sleeper = libc_clock_nanosleep()
     res = clock_resolution_ns()
     checks.append(CapabilityCheck(
         'absolute timer', sleeper is not None and res <= 1000,

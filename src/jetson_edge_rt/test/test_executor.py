@@ -53,33 +53,27 @@ class Counting(Controller):
         return Health.OK, f'{self.updates} updates', {}
 
 
-def _balance(imu):
-    c = BalanceController()
-    c.configure({}, {'imu': imu})
-    return c
+class Unhurried(Counting):
+    """Simulated time runs instantly: pause a little per cycle so the publisher thread keeps up."""
+
+    def update(self, now_ns, dt_ns, command):
+        health = super().update(now_ns, dt_ns, command)
+        time.sleep(0.005)
+        return health
 
 
 def test_runner_publishes_every_cycle_and_the_safe_command_last():
     published = []
     out = PublishHandoff(1, lambda v: published.append(v[0]))
-    c = Counting()
+    c = Unhurried()
     runner = LoopRunner(LoopConfig(rate_hz=1000), c, output=out, clock=SimulatedClock())
     out.start()
-    # simulated time runs instantly: give the publisher thread a chance between cycles
-    runner._loop._update = _slowed(runner._loop._update)
     assert runner.run(max_cycles=5, apply_setup=False) == 5
     assert published[-1] == -1.0
     assert published[:-1] == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert c.events == ['activate', 'deactivate']
     assert runner.health is Health.OK
     assert runner.timing().cycles == 5
-
-
-def _slowed(step):
-    def wrapped(now, dt):
-        step(now, dt)
-        time.sleep(0.005)
-    return wrapped
 
 
 def test_controller_exception_stops_the_loop_safe_and_reported():
@@ -92,29 +86,31 @@ def test_controller_exception_stops_the_loop_safe_and_reported():
     assert level is Health.ERROR and 'ZeroDivisionError: bad gain' in message and 'safe command' in message
 
 
+class RecordingBalance(BalanceController):
+    def __init__(self):
+        super().__init__()
+        self.commands = []
+
+    def update(self, now_ns, dt_ns, command):
+        health = super().update(now_ns, dt_ns, command)
+        self.commands.append((now_ns, command.copy()))
+        return health
+
+
 def test_balance_in_the_loop_trips_its_watchdog_on_simulated_time():
     imu = LatestValue()
-    clock = SimulatedClock(start_ns=0)
     imu.write_from_non_rt(ImuSample(0.0499792, 0.0, 0.0, 0.9987503, 0.0, 0.0, 0.0, 0, True))  # roll 0.1 rad
-    commands = []
-    runner = LoopRunner(LoopConfig(rate_hz=500), _balance(imu), clock=clock)
-    runner._loop._update = _recording(runner, commands)
+    controller = RecordingBalance()
+    controller.configure({}, {'imu': imu})
+    runner = LoopRunner(LoopConfig(rate_hz=500), controller, clock=SimulatedClock(start_ns=0))
     runner.run(max_cycles=30, apply_setup=False)  # cycles at 2, 4, ..., 60 ms; IMU limit 50 ms
-    fresh = [c for t, c in commands if t <= 50 * MS]
-    stale = [c for t, c in commands if t > 50 * MS]
+    fresh = [c for t, c in controller.commands if t <= 50 * MS]
+    stale = [c for t, c in controller.commands if t > 50 * MS]
     assert len(fresh) == 25 and len(stale) == 5
     assert all(c[0] == pytest.approx(-0.1, abs=1e-6) for c in fresh)
     assert all(np.all(c == 0.0) for c in stale)
-    assert runner.controller.watchdog_trips == 1
-
-
-def _recording(runner, commands):
-    step = runner._loop._update
-
-    def wrapped(now, dt):
-        step(now, dt)
-        commands.append((now, runner.command.copy()))
-    return wrapped
+    assert controller.watchdog_trips == 1
+    assert runner.health is Health.ERROR
 
 
 def test_output_size_must_match_the_controller():
