@@ -7,7 +7,6 @@ nominal posture and the diagnostics to ERROR when the IMU falls silent.
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 

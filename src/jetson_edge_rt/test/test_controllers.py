@@ -1,6 +1,5 @@
 """Controller plug-ins are found through the `jetson_edge.controllers` entry point group."""
 import ast
-import sys
 from pathlib import Path
 
 import pytest
