@@ -74,8 +74,11 @@ class RtExecutorNode(Node):
                                                   switch_interval_us=p['switch_interval_us'],
                                                   cpu_dma_latency_us=p['cpu_dma_latency_us']), runners)
         for name, ok, message in self._executor.start():
-            log = self.get_logger().info if ok else self.get_logger().warning
-            log(f'{name}: {message}' if ok else f'{name} DEGRADED: {message}')
+            # one call site per severity: rclpy refuses a call site whose severity changes
+            if ok:
+                self.get_logger().info(f'{name}: {message}')
+            else:
+                self.get_logger().warning(f'{name} DEGRADED: {message}')
 
     def _make_controller(self, name: str):
         controller = load_controller(name)()

@@ -5,6 +5,7 @@ import errno
 import gc
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -200,3 +201,20 @@ def test_lock_memory_really_locks():
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0] == 'True True', out.stdout
     assert '8 MiB heap pre-faulted' in out.stdout
+
+
+_SETPRIV = shutil.which('setpriv')
+
+
+@pytest.mark.skipif(_SETPRIV is None or os.geteuid() != 0, reason='needs setpriv and root to drop capabilities')
+def test_really_unprivileged_process_gets_the_named_reasons():
+    """Not simulated: a child without CAP_SYS_NICE/CAP_IPC_LOCK and with low limits is refused by the kernel."""
+    code = ('from jetson_edge_rt.rt_setup import lock_memory, set_realtime_priority\n'
+            'print(repr(set_realtime_priority(80))); print(repr(lock_memory(prefault_bytes=0)))')
+    out = subprocess.run([_SETPRIV, '--bounding-set', '-sys_nice,-ipc_lock', '--inh-caps', '-sys_nice,-ipc_lock',
+                          'bash', '-c', f'ulimit -l 1024 && ulimit -r 0 && exec {sys.executable} -c "$0"', code],
+                         cwd=PACKAGE_ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    prio, memory = out.stdout.splitlines()
+    assert 'ok=False' in prio and 'EPERM' in prio and 'no CAP_SYS_NICE and RLIMIT_RTPRIO is 0' in prio
+    assert 'ok=False' in memory and 'ENOMEM' in memory and 'RLIMIT_MEMLOCK is 1.0 MiB' in memory
