@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -153,31 +155,57 @@ def driver_cpu(*, seconds: float) -> dict:
             'expected_packets_per_s': VLP16.packet_rate_hz(ReturnMode.STRONGEST)}
 
 
+_SUBSCRIBER = """
+import rclpy
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import PointCloud2
+rclpy.init()
+node = rclpy.create_node('bench_cloud_listener')
+node.create_subscription(PointCloud2, 'lidar/points', lambda msg: None, qos_profile_sensor_data)
+try:
+    rclpy.spin(node)
+except BaseException:
+    pass
+"""
+
+
 def node_cpu(*, seconds: float) -> dict:
-    """CPU share of the ROS node process receiving a VLP-16's real rate and publishing."""
+    """CPU share of the ROS node process receiving a VLP-16's real rate and publishing to a
+    subscriber in another process (so the clouds really cross DDS)."""
     import psutil
 
     executable = shutil.which('velodyne_node')
     command = ([executable] if executable else
                [sys.executable, '-m', 'jetson_edge_lidar.node'])
     port = 23680 + os.getpid() % 1000
+    env = {**os.environ, 'ROS_DOMAIN_ID': os.environ.get('ROS_DOMAIN_ID',
+                                                         str(150 + os.getpid() % 80))}
+    log = tempfile.TemporaryFile()
     node = subprocess.Popen(command + ['--ros-args', '-p', f'port:={port}',
                                        '-p', 'address:=127.0.0.1'],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+    listener = subprocess.Popen([sys.executable, '-c', _SUBSCRIBER], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sensor = _start_virtual_sensor(port, seconds + 5)
     try:
         proc = psutil.Process(node.pid)
         time.sleep(5.0)  # start-up: imports, DDS discovery, first scans
         if node.poll() is not None:
-            raise RuntimeError(f'velodyne_node exited with {node.returncode} during start-up')
+            log.seek(0)
+            raise RuntimeError(f'velodyne_node exited with {node.returncode} during start-up:\n'
+                               + log.read().decode(errors='replace')[-2000:])
         before, wall0 = proc.cpu_times(), time.monotonic()
         time.sleep(seconds)
         after, wall = proc.cpu_times(), time.monotonic() - wall0
     finally:
-        sensor.terminate()
-        node.terminate()
-        for child in (sensor, node):
-            child.wait(timeout=10)
+        for child in (sensor, listener, node):
+            child.send_signal(signal.SIGINT)
+        for child in (sensor, listener, node):
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
     cpu = (after.user + after.system) - (before.user + before.system)
     return {'cpu_share_of_one_core': cpu / wall}
 
