@@ -7,10 +7,13 @@ QoS, and the :class:`~jetson_edge_lidar.health.LidarHealth` verdict on ``/diagno
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
+from pathlib import Path
 
 from builtin_interfaces.msg import Time
+from rclpy.exceptions import InvalidParameterValueException
 from rclpy.node import Node
 from sensor_msgs.msg import PointCloud2
 from std_msgs.msg import Header
@@ -34,6 +37,7 @@ from .sources import PacketSource, PcapSource, UdpSource
 
 #: How long the receive thread waits for packets before checking for shutdown.
 _POLL_S = 0.1
+_LARGE_DATA_PROFILE = Path(__file__).with_name('fastdds_large_data.xml')
 
 
 class VelodyneNode(Node):
@@ -67,8 +71,10 @@ class VelodyneNode(Node):
         self._thread = threading.Thread(target=self._receive, name='velodyne-receive',
                                         daemon=True)
         self._thread.start()
-        self.get_logger().info(f'reading {source.description}, publishing '
-                               f'{self._publisher.topic_name} in frame {self._frame_id!r}')
+        self.get_logger().info(
+            f'reading {source.description}, publishing {self._publisher.topic_name} in frame '
+            f'{self._frame_id!r} (Fast DDS profile: '
+            f'{os.environ.get("FASTRTPS_DEFAULT_PROFILES_FILE", "default")})')
 
     def _open_source(self, p: dict, stats: InputStats) -> PacketSource:
         if p['pcap']:
@@ -106,10 +112,25 @@ class VelodyneNode(Node):
         self._driver.close()
 
 
+def use_large_data_transport(environ: dict = os.environ) -> bool:
+    """Point Fast DDS at a profile with a shared-memory segment big enough for whole scans,
+    unless the user chose another RMW or a Fast DDS profile of their own. Must run before
+    rclpy.init; returns whether it did."""
+    rmw = environ.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
+    if rmw != 'rmw_fastrtps_cpp' or any(
+            key in environ for key in ('FASTRTPS_DEFAULT_PROFILES_FILE',
+                                       'FASTDDS_DEFAULT_PROFILES_FILE',
+                                       'FASTDDS_BUILTIN_TRANSPORTS')):
+        return False
+    environ['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(_LARGE_DATA_PROFILE)
+    return True
+
+
 def main(args: list[str] | None = None) -> int:
+    use_large_data_transport()
     try:
         return run(VelodyneNode, args)
-    except (LidarError, ValueError) as exc:
+    except (LidarError, ValueError, InvalidParameterValueException) as exc:
         print(f'velodyne_node: {exc}', file=sys.stderr)
         return 2
 

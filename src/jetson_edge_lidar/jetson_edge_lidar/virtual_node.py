@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 
+from rclpy.exceptions import InvalidParameterValueException
 from rclpy.node import Node
 
 from jetson_edge_common.diagnostics import DiagnosticsPublisher, Status
@@ -57,7 +58,7 @@ class VirtualVelodyneNode(Node):
 def main(args: list[str] | None = None) -> int:
     try:
         return run(VirtualVelodyneNode, args)
-    except (LidarError, ValueError) as exc:
+    except (LidarError, ValueError, InvalidParameterValueException) as exc:
         print(f'virtual_velodyne: {exc}', file=sys.stderr)
         return 2
 
