@@ -170,3 +170,17 @@ def test_non_udp_frames_and_other_ports_are_counted(tmp_path):
     payloads = list(read_udp_payloads(path, stats=stats, port=2368))
     assert len(payloads) == 3
     assert stats.snapshot().drops == {'not_udp': 2, 'wrong_port': 1}
+
+
+def test_pcapng_captures_replay_too(synthetic_pcap, tmp_path):
+    frames = list(dpkt.pcap.Reader(synthetic_pcap.open('rb')))
+    path = tmp_path / 'vlp16.pcapng'
+    with path.open('wb') as handle:
+        writer = dpkt.pcapng.Writer(handle, snaplen=65535)
+        for timestamp, frame in frames:
+            writer.writepkt(frame, ts=timestamp)
+    stats = InputStats()
+    payloads = list(read_udp_payloads(path, stats=stats))
+    assert len(payloads) == len(frames) == 160
+    assert payloads[5].timestamp - payloads[4].timestamp == pytest.approx(0.0013271, abs=1e-5)
+    assert stats.snapshot().dropped == 0
