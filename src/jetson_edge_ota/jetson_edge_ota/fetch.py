@@ -210,6 +210,7 @@ def download_resumable(url: str, part_path: Path, *, length: int,
                 try:
                     for chunk in response.stream(chunk_size):
                         if offset + len(chunk) > length:
+                            part_path.unlink(missing_ok=True)
                             raise DownloadError(
                                 f'{url}: server sent more than the {length} bytes the signed '
                                 'metadata allows; download discarded')
@@ -221,10 +222,6 @@ def download_resumable(url: str, part_path: Path, *, length: int,
                     last_error = exc
                     LOG.warning('%s: connection dropped at byte %d of %d (attempt %d/%d): %s',
                                 url, offset, length, attempt, policy.attempts, exc)
-        except DownloadError:
-            if part_path.exists() and part_path.stat().st_size > length:
-                part_path.unlink()
-            raise
         finally:
             _discard(response)
     if offset < length:

@@ -319,6 +319,7 @@ class Robot:
         except UnsafeBundleError as exc:
             LOG.error('install: refused bundle %s: %s', release.target.path, exc)
             remove_tree(staging)
+            bundle.unlink(missing_ok=True)   # signed but hostile: never reuse it
             self.layout.clear_journal()
             self._record({'result': 'refused', 'version': release.version, 'reason': str(exc)})
             raise

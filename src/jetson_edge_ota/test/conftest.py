@@ -19,9 +19,15 @@ FAST_RETRY = RetryPolicy(attempts=3, backoff_s=0.01, connect_timeout_s=2.0, read
 
 
 @pytest.fixture
-def writer(tmp_path: Path) -> RepositoryWriter:
+def policy() -> RepositoryPolicy:
+    """Repository policy of the ``writer`` fixture; tests parametrize ``policy`` to change it."""
+    return RepositoryPolicy()
+
+
+@pytest.fixture
+def writer(tmp_path: Path, policy: RepositoryPolicy) -> RepositoryWriter:
     w = RepositoryWriter(tmp_path / 'repo', tmp_path / 'keys')
-    w.init(RepositoryPolicy())
+    w.init(policy)
     return w
 
 
