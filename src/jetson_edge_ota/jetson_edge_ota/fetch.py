@@ -77,6 +77,18 @@ def _resumed_offset(response: urllib3.response.BaseHTTPResponse, offset: int) ->
     raise DownloadError(f'unexpected HTTP status {response.status}')
 
 
+def _chunks(response: urllib3.response.BaseHTTPResponse, size: int) -> Iterator[bytes]:
+    """Body chunks as they arrive (``read1``), so a dropped connection loses no received byte.
+
+    ``stream()`` would buffer up to ``size`` bytes and discard them with the error.
+    """
+    while True:
+        chunk = response.read1(size)
+        if not chunk:
+            return
+        yield chunk
+
+
 def _discard(response: urllib3.response.BaseHTTPResponse) -> None:
     """Return the connection to the pool only if its body was read to the end.
 
@@ -136,7 +148,7 @@ class RetryingFetcher(FetcherInterface):
         try:
             while True:
                 try:
-                    for chunk in response.stream(self._chunk_size):
+                    for chunk in _chunks(response, self._chunk_size):
                         received += len(chunk)
                         yield chunk
                     return
@@ -208,7 +220,7 @@ def download_resumable(url: str, part_path: Path, *, length: int,
                 out.seek(start)
                 out.truncate()
                 try:
-                    for chunk in response.stream(chunk_size):
+                    for chunk in _chunks(response, chunk_size):
                         if offset + len(chunk) > length:
                             part_path.unlink(missing_ok=True)
                             raise DownloadError(

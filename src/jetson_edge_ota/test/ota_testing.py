@@ -159,8 +159,7 @@ def make_sources(base: Path, version: str, *, payload_bytes: int = 4096,
     (ws / 'lib' / 'jetson_edge' / 'VERSION').write_text(version + '\n')
     (ws / 'bin' / 'jetson-edge').write_text(f'#!/bin/sh\necho {version}\n')
     (ws / 'bin' / 'jetson-edge').chmod(0o755)
-    (ws / 'lib' / 'jetson_edge' / 'payload.bin').write_bytes(
-        hashlib.sha256(version.encode()).digest() * (payload_bytes // 32))
+    (ws / 'lib' / 'jetson_edge' / 'payload.bin').write_bytes(os.urandom(payload_bytes))
     (ws / 'lib' / 'current_version').symlink_to('jetson_edge/VERSION')
     config = base / f'src-{version}' / 'config'
     config.mkdir()
