@@ -10,11 +10,11 @@ from typing import TextIO
 class ProgressBar:
     """Callable ``(done, total)``; redraws at most 10 times a second."""
 
-    def __init__(self, label: str, *, stream: TextIO = sys.stderr, width: int = 30):
+    def __init__(self, label: str, *, stream: TextIO | None = None, width: int = 30):
         self.label = label
-        self.stream = stream
+        self.stream = stream if stream is not None else sys.stderr
         self.width = width
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self._start = time.monotonic()
         self._last_draw = 0.0
         self._last_decile = -1
