@@ -114,7 +114,7 @@ def extract_bundle(archive: Path, dest: Path, *, limits: ExtractLimits = Extract
     total = 0
     count = 0
     try:
-        tar = tarfile.open(archive, mode='r|*')
+        tar = tarfile.open(archive, mode='r:*')
     except (tarfile.TarError, OSError) as exc:
         raise UnsafeBundleError(f'bundle is not a readable tar archive: {exc}') from exc
     with tar:
