@@ -9,6 +9,7 @@ import re
 import socket
 import tarfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,7 @@ class Fault:
     endless: bool = False
     status: int | None = None
     ignore_range: bool = False
+    stall_s: float = 0.0          # with cut_after: go silent this long instead of closing
     hits: int = 0
 
 
@@ -123,6 +125,8 @@ class RepoServer:
                     self.end_headers()
                     self.wfile.write(body[:fault.cut_after])
                     self.wfile.flush()
+                    if fault.stall_s:
+                        time.sleep(fault.stall_s)
                     self.close_connection = True
                     return
                 self.end_headers()

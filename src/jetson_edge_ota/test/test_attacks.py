@@ -7,6 +7,7 @@ complete, unmixed 1.0.0 with nothing of the bad release on disk.
 
 from __future__ import annotations
 
+import json
 import tarfile
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from ota_testing import (Fault, assert_on_complete_release, attacker_signer, for
 
 from jetson_edge_ota.errors import (DowngradeError, DownloadError, ReleaseNotFoundError,
                                     UnsafeBundleError, VerificationError)
+from tuf.api.metadata import Metadata
+
+from jetson_edge_ota.fetch import RetryPolicy
 from jetson_edge_ota.repository import INDEX_TARGET, RepositoryPolicy, RepositoryWriter
 
 
@@ -93,7 +97,7 @@ def test_endless_metadata_response_is_cut_at_ngclient_limit(tmp_path, writer, se
     _assert_untouched(on_1_0_0, tmp_path)
 
 
-def test_unsigned_index_entry_is_not_installed(tmp_path, writer, server, on_1_0_0):
+def test_bundle_absent_from_signed_targets_is_not_installed(tmp_path, writer, server, on_1_0_0):
     """A file dropped into targets/ but absent from signed metadata is never fetched."""
     publish_release(writer, tmp_path, '1.1.0')
 
@@ -105,7 +109,38 @@ def test_unsigned_index_entry_is_not_installed(tmp_path, writer, server, on_1_0_
     _assert_untouched(on_1_0_0, tmp_path)
 
 
+def test_slow_retrieval_stall_is_timed_out_and_resumed(tmp_path, writer, server, make_robot):
+    """A server that goes silent mid-body cannot hold the robot: read timeout, then resume."""
+    publish_release(writer, tmp_path, '1.0.0', payload_bytes=64 * 1024)
+    suffix = _bundle_url_suffix(writer, '1.0.0')
+    server.faults[suffix] = Fault(cut_after=10_000, stall_s=3.0, times=1)
+    robot = make_robot(retry=RetryPolicy(attempts=3, backoff_s=0.01, read_timeout_s=0.3))
+    assert robot.install(health_check=healthy).outcome == 'committed'
+    assert [r for _, r in server.bundle_requests()] == [None, 'bytes=10000-']
+    assert_on_complete_release(robot.layout.root, '1.0.0')
+
+
 # -- signatures ---------------------------------------------------------------------------
+
+def test_root_rotation_signed_only_by_attacker_is_rejected(tmp_path, writer, server, on_1_0_0):
+    from tuf.api.metadata import Root
+    from tuf.api.serialization.json import JSONSerializer
+    root = Metadata[Root].from_file(str(writer.metadata_dir / 'root.json'))
+    evil = attacker_signer()
+    root.signed.version += 1
+    for role in ('root', 'targets', 'snapshot', 'timestamp'):
+        for keyid in list(root.signed.roles[role].keyids):
+            root.signed.revoke_key(keyid, role)
+        root.signed.add_key(evil.public_key, role)
+    root.sign(evil)
+    (writer.metadata_dir / '2.root.json').write_bytes(root.to_bytes(JSONSerializer()))
+    with pytest.raises(VerificationError, match='UnsignedMetadataError'):
+        on_1_0_0.install(health_check=healthy)
+    _assert_untouched(on_1_0_0, tmp_path)
+    trusted = json.loads((on_1_0_0.layout.metadata_dir / 'root.json').read_text())
+    assert trusted['signed']['version'] == 1
+
+
 
 def test_targets_signed_by_unknown_key_are_rejected(tmp_path, writer, server, on_1_0_0):
     publish_release(writer, tmp_path, '1.1.0')
