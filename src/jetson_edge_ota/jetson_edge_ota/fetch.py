@@ -144,11 +144,17 @@ class RetryingFetcher(FetcherInterface):
 
     def _stream(self, url: str, response: urllib3.response.BaseHTTPResponse) -> Iterator[bytes]:
         received = 0
+        skip = 0          # bytes to drop when a server restarts the body from byte 0
         attempt = 1
         try:
             while True:
                 try:
                     for chunk in _chunks(response, self._chunk_size):
+                        if skip:
+                            dropped = min(skip, len(chunk))
+                            chunk, skip = chunk[dropped:], skip - dropped
+                            if not chunk:
+                                continue
                         received += len(chunk)
                         yield chunk
                     return
@@ -162,9 +168,7 @@ class RetryingFetcher(FetcherInterface):
                                 url, received, exc)
                     time.sleep(self._policy.delay(attempt - 1))
                     response = self._connect(url, received)
-                    if _resumed_offset(response, received) != received:
-                        raise tuf_exceptions.DownloadError(
-                            f'{url}: server does not support resuming')
+                    skip = received - _resumed_offset(response, received)
         finally:
             _discard(response)
 

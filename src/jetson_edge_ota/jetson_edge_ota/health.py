@@ -127,23 +127,29 @@ class DiagnosticsHealthCheck:
         watcher_env['PYTHONPATH'] = os.pathsep.join(
             [str(Path(__file__).resolve().parents[1]), watcher_env.get('PYTHONPATH', '')])
         started = time.monotonic()
+        argv = [self.watcher_python, '-m', 'jetson_edge_ota.diagnostics_watch',
+                '--window', str(self.window_s), '--timeout', str(timeout_s)]
+        for name in self.require:
+            argv += ['--require', name]
+        watcher = subprocess.Popen(argv, env=watcher_env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=True)
         try:
-            argv = [self.watcher_python, '-m', 'jetson_edge_ota.diagnostics_watch',
-                    '--window', str(self.window_s), '--timeout', str(timeout_s)]
-            for name in self.require:
-                argv += ['--require', name]
-            try:
-                watcher = subprocess.run(argv, env=watcher_env, capture_output=True,
-                                         timeout=timeout_s + 30.0)
-            except subprocess.TimeoutExpired:
-                return HealthResult(False, 'diagnostics watcher hung')
-            summary = watcher.stdout.decode(errors='replace').strip() or \
-                watcher.stderr.decode(errors='replace').strip()[-300:]
-            if suite.poll() is not None and suite.returncode != 0 and watcher.returncode != 0:
-                return HealthResult(False, f'suite exited {suite.returncode}; {summary}')
+            hard_deadline = started + timeout_s + 30.0
+            while watcher.poll() is None:
+                if suite.poll() is not None:
+                    # The suite must keep running; exiting during the watch is a failure.
+                    return HealthResult(False, f'{self.start_argv[0]} exited with '
+                                               f'{suite.returncode} during the health check')
+                if time.monotonic() > hard_deadline:
+                    return HealthResult(False, 'diagnostics watcher hung')
+                time.sleep(0.1)
+            out, err = watcher.communicate()
+            summary = out.decode(errors='replace').strip() or \
+                err.decode(errors='replace').strip()[-300:]
             return HealthResult(watcher.returncode == 0,
                                 f'{summary} (after {time.monotonic() - started:.1f} s)')
         finally:
+            _stop(watcher, grace_s=2.0)
             _stop(suite)
 
 

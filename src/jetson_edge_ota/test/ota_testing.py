@@ -31,7 +31,7 @@ class Fault:
     """What the server does for a matching path instead of serving it honestly.
 
     ``body``: serve these bytes; ``cut_after``: close the connection after that many body
-    bytes (for the first ``times`` requests); ``endless``: stream garbage forever;
+    bytes (in the first ``times`` responses only); ``endless``: stream garbage forever;
     ``status``: answer with this HTTP status; ``ignore_range``: always answer 200.
     """
 
@@ -74,8 +74,6 @@ class RepoServer:
                 server.requests.append((path, range_header))
                 fault = next((f for suffix, f in server.faults.items()
                               if path.endswith(suffix)), None)
-                if fault is not None and fault.hits >= fault.times:
-                    fault = None
                 if fault is not None:
                     fault.hits += 1
                 if fault is not None and fault.status is not None:
@@ -120,7 +118,8 @@ class RepoServer:
                     self.send_response(200)
                 body = data[start:]
                 self.send_header('Content-Length', str(len(body)))
-                if fault is not None and fault.cut_after is not None:
+                if fault is not None and fault.cut_after is not None and \
+                        fault.hits <= fault.times:
                     self.send_header('Connection', 'close')
                     self.end_headers()
                     self.wfile.write(body[:fault.cut_after])

@@ -69,11 +69,13 @@ def test_server_ignoring_range_requests_restarts_cleanly(tmp_path, writer, serve
     assert_on_complete_release(robot.layout.root, '1.0.0')
 
 
-def test_metadata_download_cut_midway_resumes(tmp_path, writer, server, make_robot):
+@pytest.mark.parametrize('ignore_range', [False, True], ids=['range', 'server-ignores-range'])
+def test_metadata_download_cut_midway_resumes(tmp_path, writer, server, make_robot,
+                                              ignore_range):
     publish_release(writer, tmp_path, '1.0.0')
     tgt, _, _ = load_top(writer.repo_dir)
     name = f'/metadata/{tgt.signed.version}.targets.json'
-    server.faults[name] = Fault(cut_after=100, times=1)
+    server.faults[name] = Fault(cut_after=100, times=1, ignore_range=ignore_range)
     robot = make_robot()
     assert robot.install(health_check=healthy).outcome == 'committed'
     assert [r for p, r in server.requests if p == name] == [None, 'bytes=100-']

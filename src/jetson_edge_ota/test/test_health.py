@@ -78,3 +78,10 @@ def test_diagnostics_health_check_over_real_dds(slot, ros_isolated, level, healt
     assert result.ok is healthy, result.message
     expected = {'OK': 'none in ERROR', 'ERROR': 'reported ERROR', 'SILENT': 'no /diagnostics'}
     assert expected[level] in result.message
+
+
+def test_diagnostics_health_check_fails_fast_when_the_suite_exits(slot, ros_isolated):
+    check = DiagnosticsHealthCheck(start_argv=['sh', '-c', 'echo no such profile; exit 2'],
+                                   window_s=1.0)
+    result = check(slot, 20.0)
+    assert not result.ok and 'exited with 2 during the health check' in result.message
