@@ -193,7 +193,8 @@ def _commit(args: argparse.Namespace) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     slot = Robot(Path(args.root)).rollback(version=args.to)
-    print(f'rolled back to {slot.version} ({slot.slot})')
+    print(f'rolled back to {slot.version} ({slot.slot})' if slot else
+          'rolled back the trial release; no release is installed')
     return 0
 
 

@@ -160,6 +160,10 @@ class Robot:
         started = time.monotonic()
         with self.layout:
             self._recover_locked()
+            pending = self.layout.load_journal()
+            if pending is not None:
+                raise StateError(f'release {pending.to_slot.version} is on trial; run '
+                                 '`jetson-edge ota commit` or `jetson-edge ota rollback` first')
             config = self.layout.load_config()
             state = self.layout.load_state()
             client = self._client()
@@ -235,10 +239,18 @@ class Robot:
                              journal.from_slot.version if journal.from_slot else None,
                              health.message)
 
-    def rollback(self, *, version: str | None = None) -> SlotInfo:
-        """Make a kept previous release current again (explicit, local, so always allowed)."""
+    def rollback(self, *, version: str | None = None) -> SlotInfo | None:
+        """Make a kept previous release current again (explicit, local, so always allowed).
+
+        A release on trial (``--defer-commit``) is abandoned instead: its predecessor comes
+        back (``None`` if there was none).
+        """
         with self.layout:
             self._recover_locked()
+            pending = self.layout.load_journal()
+            if pending is not None:
+                self._roll_back(pending, 'rolled back by request while on trial')
+                return pending.from_slot
             state = self.layout.load_state()
             candidates = [p for p in state.previous if version is None or p.version == version]
             if not candidates:

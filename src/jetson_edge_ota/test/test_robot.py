@@ -179,6 +179,21 @@ def test_deferred_trial_never_committed_rolls_back_on_second_reboot(tmp_path, wr
     assert_on_complete_release(robot.layout.root, '1.0.0')
 
 
+def test_release_on_trial_blocks_installs_until_committed_or_rolled_back(
+        tmp_path, writer, make_robot):
+    publish_release(writer, tmp_path, '1.0.0')
+    robot = make_robot()
+    robot.install(health_check=healthy)
+    publish_release(writer, tmp_path, '1.1.0')
+    robot.install(defer_commit=True)
+    publish_release(writer, tmp_path, '1.2.0')
+    with pytest.raises(StateError, match='1.1.0 is on trial'):
+        robot.install(health_check=healthy)
+    assert robot.rollback().version == '1.0.0'
+    assert_on_complete_release(robot.layout.root, '1.0.0')
+    assert robot.install(health_check=healthy).version == '1.2.0'
+
+
 def test_deferred_trial_failing_boot_time_health_check_rolls_back(tmp_path, writer, make_robot):
     publish_release(writer, tmp_path, '1.0.0')
     robot = make_robot()
