@@ -21,13 +21,12 @@ from .bundle import GENERIC_MODEL, BundleSources, build_bundle
 from .errors import (ConfigError, HealthCheckFailed, OtaError, UnsafeBundleError,
                      VerificationError)
 from .health import health_check_from_spec
-from .jetson_model import detect_jetson_model
 from .progress import ProgressBar
 from .repository import RepositoryPolicy, RepositoryWriter
 from .robot import Robot
 
-DEFAULT_ROOT = '/var/lib/jetson-edge/ota'
-ROOT_ENV = 'JETSON_EDGE_OTA_ROOT'
+DEFAULT_STATE_DIR = '/var/lib/jetson-edge/ota'
+STATE_DIR_ENV = 'JETSON_EDGE_OTA_STATE_DIR'
 LOG = logging.getLogger('jetson_edge_ota')
 
 
@@ -47,7 +46,7 @@ def _with_logging(func: Callable[[argparse.Namespace], int], *, robot: bool):
         handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
         handlers[0].setFormatter(logging.Formatter('ota: %(message)s'))
         if robot:
-            root = Path(args.root)
+            root = Path(args.state_dir)
             try:
                 root.mkdir(parents=True, exist_ok=True)
                 file_handler = logging.FileHandler(root / 'ota.log')
@@ -137,21 +136,26 @@ def _refresh(args: argparse.Namespace) -> int:
 # -- robot verbs -------------------------------------------------------------------------
 
 def _enroll(args: argparse.Namespace) -> int:
-    model = detect_jetson_model() if args.jetson_model == 'auto' else args.jetson_model
+    model = args.jetson_model
+    if model == 'auto':
+        from .jetson_model import detect_jetson_model   # reads the profiles: only when asked
+        # `jetson-edge --root R` (hardware detection root, for tests) applies here too.
+        model, explanation = detect_jetson_model(root=getattr(args, 'root', None) or '/')
+        LOG.info('jetson model: %s', explanation)
     try:
         root_bytes = Path(args.trusted_root).read_bytes()
     except OSError as exc:
         raise ConfigError(f'cannot read trusted root {args.trusted_root}: {exc}') from exc
-    Robot(Path(args.root)).enroll(repo_url=args.repo_url, trusted_root=root_bytes,
+    Robot(Path(args.state_dir)).enroll(repo_url=args.repo_url, trusted_root=root_bytes,
                                   jetson_model=model, keep=args.keep,
                                   health_check=args.health_check,
                                   health_timeout_s=args.health_timeout)
-    print(f'enrolled {args.root} for {args.repo_url} as {model}')
+    print(f'enrolled {args.state_dir} for {args.repo_url} as {model}')
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
-    result = Robot(Path(args.root)).check()
+    result = Robot(Path(args.state_dir)).check()
     if args.json:
         print(json.dumps(asdict(result)))
     elif result.update_available:
@@ -168,7 +172,7 @@ def _health(args: argparse.Namespace):  # noqa: ANN202
 
 def _install(args: argparse.Namespace) -> int:
     progress = None if args.no_progress else ProgressBar('download')
-    result = Robot(Path(args.root)).install(
+    result = Robot(Path(args.state_dir)).install(
         version=args.version, force=args.force, health_check=_health(args),
         defer_commit=args.defer_commit, progress=progress)
     if result.outcome == 'up-to-date':
@@ -183,7 +187,7 @@ def _install(args: argparse.Namespace) -> int:
 
 
 def _commit(args: argparse.Namespace) -> int:
-    result = Robot(Path(args.root)).commit(health_check=_health(args))
+    result = Robot(Path(args.state_dir)).commit(health_check=_health(args))
     if result.outcome == 'nothing-pending':
         print(f'nothing to commit; current is {result.version}')
     else:
@@ -192,14 +196,14 @@ def _commit(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    slot = Robot(Path(args.root)).rollback(version=args.to)
+    slot = Robot(Path(args.state_dir)).rollback(version=args.to)
     print(f'rolled back to {slot.version} ({slot.slot})' if slot else
           'rolled back the trial release; no release is installed')
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
-    report = Robot(Path(args.root)).status(verify_hashes=args.verify)
+    report = Robot(Path(args.state_dir)).status(verify_hashes=args.verify)
     if args.json:
         print(json.dumps(asdict(report), indent=1, default=str))
         return 0 if not report.problems else 1
@@ -221,8 +225,10 @@ def _status(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``ota`` and its sub-commands to a ``jetson-edge`` sub-parser collection."""
-    ota = subparsers.add_parser('ota', help='signed over-the-air updates (publish, install, '
-                                'rollback)', description=__doc__.splitlines()[0])
+    ota = subparsers.add_parser(
+        'ota', help='signed over-the-air updates (publish, install, rollback)',
+        description='Signed over-the-air updates: publish releases into a TUF repository '
+        '(build machine); install, health-check, commit and roll back (robot).')
     verbs = ota.add_subparsers(dest='ota_verb', metavar='VERB', required=True)
 
     publisher = argparse.ArgumentParser(add_help=False)
@@ -230,8 +236,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     publisher.add_argument('--keys-dir', required=True, help='directory of signing keys')
 
     robot = argparse.ArgumentParser(add_help=False)
-    robot.add_argument('--root', default=os.environ.get(ROOT_ENV, DEFAULT_ROOT),
-                       help=f'OTA state directory (default ${ROOT_ENV} or {DEFAULT_ROOT})')
+    robot.add_argument('--state-dir', default=os.environ.get(STATE_DIR_ENV, DEFAULT_STATE_DIR),
+                       help=f'OTA state directory (default ${STATE_DIR_ENV} or '
+                       f'{DEFAULT_STATE_DIR})')
     robot.add_argument('-v', '--verbose', action='store_true')
 
     keys = verbs.add_parser('keys', help='signing key management')

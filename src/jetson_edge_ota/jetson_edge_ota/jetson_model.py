@@ -1,30 +1,20 @@
-"""Which Jetson this is, as the profile name bundles are keyed by (``generic`` elsewhere)."""
+"""Which bundle this robot installs: its profile name (``orin_nano``, ...) or ``generic``.
+
+Bundles are keyed by the suite's profile names, and the profile is picked from
+``/proc/device-tree/model`` by ``jetson_edge_common.profiles`` (one source of truth for the
+device-tree strings). A machine that matches no Jetson profile gets the generic bundle.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+
+from jetson_edge_common.profiles import detect_profile
 
 from .bundle import GENERIC_MODEL
 
-_DEVICE_TREE_MODEL = Path('/proc/device-tree/model')
-# Most specific names first: "Orin Nano" must not match "Nano".
-_MODEL_NAMES = (
-    ('agx orin', 'agx_orin'), ('orin nx', 'orin_nx'), ('orin nano', 'orin_nano'),
-    ('xavier nx', 'xavier_nx'), ('agx xavier', 'agx_xavier'), ('tx2', 'tx2'), ('nano', 'nano'),
-)
 
-
-def model_from_device_tree(text: str) -> str:
-    """Map a device-tree model string (e.g. 'NVIDIA Jetson Orin Nano Developer Kit')."""
-    lowered = text.replace('\x00', '').lower()
-    for needle, name in _MODEL_NAMES:
-        if needle in lowered:
-            return name
-    return GENERIC_MODEL
-
-
-def detect_jetson_model(path: Path = _DEVICE_TREE_MODEL) -> str:
-    try:
-        return model_from_device_tree(path.read_text(errors='replace'))
-    except OSError:
-        return GENERIC_MODEL
+def detect_jetson_model(*, root: str | os.PathLike = '/') -> tuple[str, str]:
+    """(bundle name, explanation) for the machine whose filesystem root is ``root``."""
+    name, explanation = detect_profile(root=root, fallback=GENERIC_MODEL)
+    return name, explanation

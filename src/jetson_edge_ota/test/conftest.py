@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+try:
+    import jetson_edge_common  # noqa: F401  (installed by colcon in the workspace)
+except ImportError:  # plain `pytest` in the package directory: use the sibling source tree
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'jetson_edge_common'))
 
 from jetson_edge_ota.fetch import RetryPolicy  # noqa: E402
 from jetson_edge_ota.health import HealthResult  # noqa: E402

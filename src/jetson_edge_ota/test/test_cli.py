@@ -40,26 +40,26 @@ def test_cli_publish_enroll_install_status_rollback(published, capsys):
     root = str(tmp_path / 'robot')
     trusted = str(tmp_path / 'repo' / 'metadata' / 'root.json')
     assert json.loads(Path(trusted).read_text())['signed']['roles']['root']['threshold'] == 2
-    assert run('enroll', '--root', root, '--repo-url', server.url, '--trusted-root', trusted,
+    assert run('enroll', '--state-dir', root, '--repo-url', server.url, '--trusted-root', trusted,
                '--jetson-model', 'orin_nano', '--health-check', 'cmd:test -f release.json',
                '--keep', '1') == 0
     capsys.readouterr()
-    assert run('check', '--root', root, '--json') == 0
+    assert run('check', '--state-dir', root, '--json') == 0
     check = json.loads(capsys.readouterr().out)
     assert check == {'installed': None, 'available': '1.1.0', 'jetson_model': 'orin_nano',
                      'update_available': True}
-    assert run('install', '--root', root, '--version', '1.0.0', '--no-progress') == 0
-    assert run('install', '--root', root) == 0
+    assert run('install', '--state-dir', root, '--version', '1.0.0', '--no-progress') == 0
+    assert run('install', '--state-dir', root) == 0
     out = capsys.readouterr()
     assert 'installed and committed 1.1.0 (was 1.0.0)' in out.out
     assert 'download: 100%' in out.err                     # progress (non-TTY form)
     assert_on_complete_release(Path(root), '1.1.0')
     assert (Path(root) / 'current' / 'engines' / 'detector.engine').is_file()
-    assert run('status', '--root', root, '--json', '--verify') == 0
+    assert run('status', '--state-dir', root, '--json', '--verify') == 0
     status = json.loads(capsys.readouterr().out)
     assert status['current']['version'] == '1.1.0' and status['problems'] == []
     assert [p['version'] for p in status['previous']] == ['1.0.0']
-    assert run('rollback', '--root', root) == 0
+    assert run('rollback', '--state-dir', root) == 0
     assert_on_complete_release(Path(root), '1.0.0')
     log = (Path(root) / 'ota.log').read_text()
     for step in ('step downloading', 'step extracting', 'step sealed', 'step switching',
@@ -71,17 +71,17 @@ def test_cli_exit_codes_name_the_failure(published, capsys):
     tmp_path, server = published
     root = str(tmp_path / 'robot')
     trusted = str(tmp_path / 'repo' / 'metadata' / 'root.json')
-    run('enroll', '--root', root, '--repo-url', server.url, '--trusted-root', trusted,
+    run('enroll', '--state-dir', root, '--repo-url', server.url, '--trusted-root', trusted,
         '--jetson-model', 'generic', '--health-check', 'none')
-    assert run('install', '--root', root, '--health-check', 'cmd:false') == 4
+    assert run('install', '--state-dir', root, '--health-check', 'cmd:false') == 4
     assert 'failed its health check' in capsys.readouterr().err
     (tmp_path / 'repo' / 'metadata' / 'timestamp.json').write_text('{"signed": {}}')
-    assert run('install', '--root', root) == 3
+    assert run('install', '--state-dir', root) == 3
     assert 'refreshing repository metadata' in capsys.readouterr().err
     assert run('keys', 'init', '--repo', str(tmp_path / 'r2'), '--keys-dir',
                str(tmp_path / 'k2'), '--threshold', 'root=2') == 2
     assert 'threshold 2 needs 1 <= threshold <= keys (1)' in capsys.readouterr().err
-    assert run('install', '--root', str(tmp_path / 'not-enrolled')) == 2
+    assert run('install', '--state-dir', str(tmp_path / 'not-enrolled')) == 2
 
 
 def test_cli_refuses_to_pin_a_root_without_its_signatures(published, capsys):
@@ -90,6 +90,6 @@ def test_cli_refuses_to_pin_a_root_without_its_signatures(published, capsys):
     root_json['signatures'] = root_json['signatures'][:1]          # threshold is 2
     forged = tmp_path / 'forged-root.json'
     forged.write_text(json.dumps(root_json))
-    assert run('enroll', '--root', str(tmp_path / 'robot'), '--repo-url', server.url,
+    assert run('enroll', '--state-dir', str(tmp_path / 'robot'), '--repo-url', server.url,
                '--trusted-root', str(forged)) == 3
     assert 'not a valid, self-signed TUF root' in capsys.readouterr().err

@@ -58,7 +58,7 @@ def _ota(root: Path, *args: str, fault: str | None = None, **popen) -> subproces
     if fault:
         env[FAULT_ENV] = fault
     return subprocess.Popen([sys.executable, '-m', 'jetson_edge_ota', 'ota', *args,
-                             '--root', str(root)], env=env, stdout=subprocess.PIPE,
+                             '--state-dir', str(root)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, **popen)
 
 

@@ -1,9 +1,9 @@
-"""Release version ordering (anti-rollback depends on it)."""
+"""Release version ordering (anti-rollback depends on it) and bundle model detection."""
 
 import pytest
 
 from jetson_edge_ota.errors import ConfigError
-from jetson_edge_ota.jetson_model import model_from_device_tree
+from jetson_edge_ota.jetson_model import detect_jetson_model
 from jetson_edge_ota.version import ReleaseVersion as V
 
 
@@ -22,11 +22,15 @@ def test_malformed_versions_are_refused(bad):
 
 
 @pytest.mark.parametrize('text,model', [
-    ('NVIDIA Jetson Orin Nano Developer Kit\x00', 'orin_nano'),
-    ('NVIDIA Jetson AGX Orin Developer Kit', 'agx_orin'),
-    ('NVIDIA Jetson Xavier NX Developer Kit', 'xavier_nx'),
-    ('NVIDIA Jetson Nano Developer Kit', 'nano'),
-    ('Raspberry Pi 4 Model B', 'generic'),
+    (b'NVIDIA Jetson Orin Nano Developer Kit\x00', 'orin_nano'),
+    (b'NVIDIA Jetson AGX Orin Developer Kit\x00', 'agx_orin'),
+    (b'NVIDIA Jetson Xavier NX Developer Kit\x00', 'xavier_nx'),
+    (b'NVIDIA Jetson Nano Developer Kit\x00', 'jetson_nano'),
+    (b'Raspberry Pi 4 Model B Rev 1.4\x00', 'generic'),
+    (None, 'generic'),
 ])
-def test_jetson_model_from_device_tree(text, model):
-    assert model_from_device_tree(text) == model
+def test_bundle_model_follows_the_profile_detected_from_the_device_tree(tmp_path, text, model):
+    if text is not None:
+        (tmp_path / 'proc' / 'device-tree').mkdir(parents=True)
+        (tmp_path / 'proc' / 'device-tree' / 'model').write_bytes(text)
+    assert detect_jetson_model(root=tmp_path)[0] == model
