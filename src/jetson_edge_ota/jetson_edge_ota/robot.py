@@ -474,6 +474,8 @@ class Robot:
             if entry.name not in keep:
                 LOG.info('sweep: removing %s', entry.name)
                 remove_tree(entry)
+        for temp in self.layout.root.glob('.*.tmp-*'):     # atomic writes cut short
+            temp.unlink(missing_ok=True)
         if journal is None:
             want = state.current.slot if state.current else None
             if self.layout.link_target() != want:

@@ -292,4 +292,5 @@ def assert_on_complete_release(robot_root: Path, version: str | None) -> None:
             version + '\n'
         assert (current / 'config' / 'sim.yaml').read_text() == f'release: {version}\n'
     assert not (robot_root / 'journal.json').exists()
+    assert not list(robot_root.glob('.*.tmp-*'))
     assert not [p for p in (robot_root / 'slots').iterdir() if p.name.startswith('.staging')]
