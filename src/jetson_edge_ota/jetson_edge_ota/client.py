@@ -86,6 +86,9 @@ class ReleaseClient:
     def refresh(self) -> None:
         """Fetch and verify the newest top-level metadata (once per client)."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
+        # bootstrap=None: the trust anchor is the root.json that `enroll` pinned (after checking
+        # its self-signatures) in the robot's root-owned state directory, which ngclient then
+        # advances only through verified root rotations.
         updater = Updater(
             metadata_dir=str(self.metadata_dir), metadata_base_url=f'{self.repo_url}/metadata/',
             target_dir=str(self.cache_dir), target_base_url=f'{self.repo_url}/targets/',
