@@ -112,5 +112,7 @@ class TorsoMotion:
         force = quat.rotate(quat.conjugate(q), (ax, ay, az + STANDARD_GRAVITY))
         return MotionState(t, q, omega, force)
 
-    def is_still(self, t: float) -> bool:
-        return t <= self.still_s
+    def position(self, t: float) -> quat.Vec3:
+        """Torso displacement from its mean walking path (m): the bounce and sway."""
+        env = self._envelope(t)
+        return tuple(self._channel(c, t, env)[0] for c in (self._x, self._y, self._z))

@@ -79,6 +79,11 @@ class MpuEmulator:
     def close(self) -> None:
         self.closed = True
 
+    def open_bus(self) -> 'MpuEmulator':
+        """A fresh handle after ``close`` (opening /dev/i2c-N again); the device keeps state."""
+        self.closed = False
+        return self
+
     # -- device model ----------------------------------------------------------------------
     def _power_on_reset(self) -> None:
         self.regs[:] = bytes(128)
