@@ -12,6 +12,8 @@ are the only defence against those.
 
 from __future__ import annotations
 
+import os
+import select
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -48,6 +50,14 @@ class FrameStats:
         return out
 
 
+def is_pseudo_terminal(fd: int) -> bool:
+    """True for a Unix98 pty slave (/dev/pts/N: character majors 136..143 on Linux)."""
+    try:
+        return 136 <= os.major(os.fstat(fd).st_rdev) <= 143
+    except OSError:
+        return False
+
+
 def encode_read(register: int, length: int) -> bytes:
     if not 1 <= length <= reg.UART_MAX_LENGTH:
         raise ValueError(f'BNO055 UART reads 1..{reg.UART_MAX_LENGTH} bytes, not {length}')
@@ -72,11 +82,15 @@ class Bno055UartIO:
         on_error: Callable[[str], None] | None = None,
     ) -> None:
         self._port = port
+        self._fd = port.fileno()
+        self._timeout_s = port.timeout if port.timeout is not None else 0.1
         self._char_s = BITS_PER_CHAR / baud
         self._retries = retries
         self._on_error = on_error
-        # After the payload, wait this long for a byte an insertion would have pushed out.
-        self._trailing_guard_s = 1.5 * self._char_s if baud <= 1_000_000 else 0.0
+        # On a real UART the bytes of a frame trickle in: after the payload, wait 1.5
+        # character times for a byte that an insertion would have pushed out. A pty delivers
+        # each write at once and has no character time, so there is nothing to wait for.
+        self._trailing_guard_s = 0.0 if is_pseudo_terminal(self._fd) else 1.5 * self._char_s
         self.stats = FrameStats()
 
     # -- RegisterIO --------------------------------------------------------------------------
@@ -87,33 +101,32 @@ class Bno055UartIO:
             self._drop_stale_input()
             self.stats.requests += 1
             self._write(request)
-            header = self._read_exact(2)
-            if len(header) < 2:
+            frame = self._read_response(2 + length)
+            if len(frame) < 2:
                 last_problem = self._framing_error('partial', f'response header cut short '
-                                                   f'({len(header)} of 2 bytes)')
+                                                   f'({len(frame)} of 2 bytes)')
                 continue
-            if header[0] == reg.UART_READ_OK:
-                if header[1] != length:
+            if frame[0] == reg.UART_READ_OK:
+                if frame[1] != length:
                     last_problem = self._framing_error(
                         'bad_length', f'read of {length} bytes at 0x{register:02x} answered '
-                        f'with length {header[1]}')
+                        f'with length {frame[1]}')
                     continue
-                payload = self._read_exact(length)
-                if len(payload) < length:
+                if len(frame) < 2 + length:
                     last_problem = self._framing_error(
-                        'partial', f'payload cut short ({len(payload)} of {length} bytes)')
+                        'partial', f'payload cut short ({len(frame) - 2} of {length} bytes)')
                     continue
                 if self._has_trailing_bytes():
                     last_problem = self._framing_error(
                         'trailing_bytes', 'bytes after the end of a frame (inserted byte?)')
                     continue
                 self.stats.good_frames += 1
-                return payload
-            if header[0] == reg.UART_STATUS:
-                last_problem = self._status(header[1], f'read of 0x{register:02x}')
+                return frame[2:]
+            if frame[0] == reg.UART_STATUS:
+                last_problem = self._status(frame[1], f'read of 0x{register:02x}')
                 continue
             last_problem = self._framing_error(
-                'bad_header', f'response starts with 0x{header[0]:02x}, expected 0xBB or 0xEE')
+                'bad_header', f'response starts with 0x{frame[0]:02x}, expected 0xBB or 0xEE')
         raise ProtocolError(f'BNO055 read of 0x{register:02x} failed after '
                             f'{self._retries + 1} attempts: {last_problem}')
 
@@ -124,7 +137,7 @@ class Bno055UartIO:
             self._drop_stale_input()
             self.stats.requests += 1
             self._write(request)
-            ack = self._read_exact(2)
+            ack = self._read_response(2)
             if len(ack) < 2:
                 last_problem = self._framing_error('partial', 'write acknowledge cut short')
                 continue
@@ -165,22 +178,49 @@ class Bno055UartIO:
         self._resync()
         return message
 
+    # The port is configured (baud, 8N1, raw, exclusive) and owned by pyserial; frames move
+    # through its file descriptor directly: one select and one read per response instead of
+    # pyserial's per-call bookkeeping, which matters at 1 kHz.
     def _write(self, data: bytes) -> None:
+        view = memoryview(data)
         try:
-            self._port.write(data)
-        except Exception as exc:  # pyserial raises SerialException/OSError/portNotOpen
-            raise TransportError(f'serial write failed: {exc}') from exc
+            while view:
+                try:
+                    n = os.write(self._fd, view)
+                except BlockingIOError:
+                    select.select([], [self._fd], [], self._timeout_s)
+                    continue
+                view = view[n:]
+        except OSError as exc:
+            raise TransportError(f'serial write failed (port disconnected?): {exc}') from exc
 
-    def _read_exact(self, n: int) -> bytes:
+    def _read_response(self, n: int, *, timeout_s: float | None = None) -> bytes:
+        """Up to ``n`` bytes: stops early once the first two bytes show a status or garbage
+        header (those responses are 2 bytes), or when nothing more arrives within the timeout."""
+        buf = b''
+        deadline = time.monotonic() + (self._timeout_s if timeout_s is None else timeout_s)
         try:
-            return self._port.read(n)
-        except Exception as exc:
+            while len(buf) < n:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not select.select([self._fd], [], [], remaining)[0]:
+                    break
+                try:
+                    chunk = os.read(self._fd, n - len(buf))
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    raise TransportError('serial port closed (end of file)')
+                buf += chunk
+                if len(buf) >= 2 and buf[0] != reg.UART_READ_OK:
+                    break
+        except OSError as exc:
             raise TransportError(f'serial read failed (port disconnected?): {exc}') from exc
+        return buf
 
     def _pending(self) -> int:
         try:
             return self._port.in_waiting
-        except Exception as exc:
+        except Exception as exc:  # pyserial raises SerialException or OSError here
             raise TransportError(f'serial port unusable: {exc}') from exc
 
     def _has_trailing_bytes(self) -> bool:
@@ -198,19 +238,19 @@ class Bno055UartIO:
             self._discard(pending)
 
     def _discard(self, n: int) -> None:
-        self.stats.discarded_bytes += len(self._read_exact(n))
+        self.stats.discarded_bytes += len(self._read_response(n, timeout_s=0.0))
 
     def _resync(self) -> None:
         """Drain until the line has been quiet for a few character times (a late or cut-off
         response must not be taken as the answer to the next request)."""
         quiet_s = max(0.002, 20 * self._char_s)
-        saved = self._port.timeout
         try:
-            self._port.timeout = quiet_s
-            while True:
-                chunk = self._read_exact(256)
+            while select.select([self._fd], [], [], quiet_s)[0]:
+                chunk = os.read(self._fd, 256)
                 if not chunk:
-                    break
+                    return
                 self.stats.discarded_bytes += len(chunk)
-        finally:
-            self._port.timeout = saved
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            raise TransportError(f'serial read failed (port disconnected?): {exc}') from exc

@@ -75,18 +75,22 @@ class HealthMonitor:
 
     def _implausible(self, s: DeviceSample) -> str:
         lim = self.limits
-        values = (*s.accel, *s.gyro)
-        if not all(math.isfinite(v) for v in values):
+        ax, ay, az = s.accel
+        gx, gy, gz = s.gyro
+        a2 = ax * ax + ay * ay + az * az
+        g2 = gx * gx + gy * gy + gz * gz
+        if not (math.isfinite(a2) and math.isfinite(g2)):
             return 'non-finite value'
-        if math.sqrt(sum(v * v for v in s.accel)) > lim.accel_max:
+        if a2 > lim.accel_max * lim.accel_max:
             return f'acceleration beyond {lim.accel_max:.0f} m/s^2'
-        if math.sqrt(sum(v * v for v in s.gyro)) > lim.gyro_max:
+        if g2 > lim.gyro_max * lim.gyro_max:
             return f'angular rate beyond {lim.gyro_max:.1f} rad/s'
-        if s.temperature is not None and not (
-                lim.temperature_range[0] <= s.temperature <= lim.temperature_range[1]):
-            return f'temperature {s.temperature:.1f} C outside the operating range'
-        if s.orientation is not None:
-            n = math.sqrt(sum(v * v for v in s.orientation))
+        t = s.temperature
+        if t is not None and not lim.temperature_range[0] <= t <= lim.temperature_range[1]:
+            return f'temperature {t:.1f} C outside the operating range'
+        q = s.orientation
+        if q is not None:
+            n = math.sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3])
             if abs(n - 1.0) > lim.quaternion_norm_tolerance:
                 return f'quaternion norm {n:.3f} is not 1'
         return ''

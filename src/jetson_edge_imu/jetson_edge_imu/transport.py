@@ -29,15 +29,12 @@ class SMBusLike(Protocol):
 
 
 class SerialLike(Protocol):
-    """The subset of ``serial.Serial`` the BNO055 UART link calls."""
+    """The subset of ``serial.Serial`` the BNO055 UART link uses: it owns the configured port
+    (baud, 8N1, raw, exclusive); frames move through its file descriptor."""
 
     timeout: float | None
 
-    def write(self, data: bytes) -> int | None: ...
-
-    def read(self, size: int) -> bytes: ...
-
-    def reset_input_buffer(self) -> None: ...
+    def fileno(self) -> int: ...
 
     @property
     def in_waiting(self) -> int: ...
