@@ -17,6 +17,7 @@ silence, bus-overrun statuses.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import random
@@ -181,6 +182,44 @@ class Bno055Registers:
     def complete_calibration(self) -> None:
         """Fill the offset registers as the fusion library does once calibrated."""
         self.regs[reg.ACC_OFFSET_X_LSB:reg.MAG_RADIUS_LSB + 2] = self.learned_offsets()
+
+
+class Bno055I2CEmulator:
+    """The same register model behind the smbus2 calls (the BNO055's I2C interface). I2C has
+    no status bytes: a write the device refuses is dropped without an error, as on the bus."""
+
+    def __init__(self, registers: Bno055Registers, *, address: int = 0x28) -> None:
+        self.registers = registers
+        self.address = address
+        self.closed = False
+
+    def _check(self, i2c_addr: int) -> None:
+        if i2c_addr != self.address or self.closed:
+            raise OSError(errno.EREMOTEIO, 'Remote I/O error (no ACK)')
+
+    def read_byte_data(self, i2c_addr: int, register: int) -> int:
+        return self.read_i2c_block_data(i2c_addr, register, 1)[0]
+
+    def read_i2c_block_data(self, i2c_addr: int, register: int, length: int) -> list[int]:
+        self._check(i2c_addr)
+        result = self.registers.read(register, length)
+        if isinstance(result, reg.UartStatus):
+            raise OSError(errno.EREMOTEIO, f'Remote I/O error ({result.name})')
+        return list(result)
+
+    def write_byte_data(self, i2c_addr: int, register: int, value: int) -> None:
+        self.write_i2c_block_data(i2c_addr, register, [value])
+
+    def write_i2c_block_data(self, i2c_addr: int, register: int, data: list[int]) -> None:
+        self._check(i2c_addr)
+        self.registers.write(register, bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def open_bus(self) -> 'Bno055I2CEmulator':
+        self.closed = False
+        return self
 
 
 @dataclass

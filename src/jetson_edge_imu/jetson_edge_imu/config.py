@@ -4,7 +4,7 @@ tests and the benchmark build it directly)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from jetson_edge_imu.bno055 import MODES_BY_NAME
 from jetson_edge_imu.errors import ConfigError
@@ -45,7 +45,6 @@ class DriverConfig:
     reconnect_initial_s: float = 0.1
     reconnect_max_s: float = 5.0
     orientation_stddev: float = math.radians(1.0)
-    extra: dict = field(default_factory=dict)
 
     def validate(self) -> 'DriverConfig':
         """Return self, or raise ``ConfigError`` saying which value is wrong and why."""

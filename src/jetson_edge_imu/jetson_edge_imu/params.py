@@ -68,6 +68,11 @@ IMU_NODE = [
     ParamSpec('fixed_latency_s', _D.fixed_latency_s, 'Extra latency subtracted from stamps '
               '(adapter, driver); the wire time is computed.', min_value=0.0, max_value=0.1,
               read_only=True),
+    ParamSpec('status_period_s', _D.status_period_s, 'BNO055: read temperature and '
+              'calibration status this often.', min_value=0.01, max_value=60.0, read_only=True),
+    ParamSpec('max_consecutive_frame_errors', _D.max_consecutive_frame_errors, 'Protocol '
+              'errors in a row that count as a lost link (reconnect).', min_value=1,
+              max_value=10000, read_only=True),
     ParamSpec('reconnect_initial_s', _D.reconnect_initial_s, 'First reconnect delay; doubles '
               'per failure.', min_value=0.01, max_value=10.0, read_only=True),
     ParamSpec('reconnect_max_s', _D.reconnect_max_s, 'Reconnect delay cap.', min_value=0.1,
@@ -117,7 +122,7 @@ SCHEMAS = {'imu_node': IMU_NODE, 'imu_emulator': IMU_EMULATOR}
 
 def driver_config(values: dict) -> DriverConfig:
     """The core's configuration from declared parameter values (validated there)."""
-    fields = set(DriverConfig.__dataclass_fields__) - {'extra'}
+    fields = set(DriverConfig.__dataclass_fields__)
     kwargs = {k: v for k, v in values.items() if k in fields}
     kwargs['mount_rpy'] = tuple(float(v) for v in values['mount_rpy'])
     return DriverConfig(**kwargs).validate()

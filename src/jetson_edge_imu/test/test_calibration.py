@@ -80,3 +80,29 @@ def test_offsets_saved_once_fully_calibrated(bno_rig, tmp_path, monkeypatch):
     assert path.exists(), driver.status()
     assert load_offsets(path).to_bytes() == rig.registers.learned_offsets()
     assert rig.registers.mode == reg.OperatingMode.NDOF  # back in fusion after reading
+
+
+def test_bno055_over_i2c_restores_offsets_and_reads_fusion(tmp_path):
+    """The same device class over the I2C seam (SMBus-like emulator; reads longer than 32
+    bytes are split into SMBus blocks)."""
+    from jetson_edge_imu.bno055_emulator import Bno055I2CEmulator, Bno055Registers
+    from jetson_edge_imu.motion import TorsoMotion
+    from jetson_edge_imu.sensor_specs import BNO055_NOISE
+    from jetson_edge_imu.sim_sensor import SimulatedSensor
+    from jetson_edge_imu.transport import I2CRegisterIO
+
+    path = tmp_path / 'cal.json'
+    save_offsets(path, OFFSETS)
+    sensor = SimulatedSensor(TorsoMotion(), BNO055_NOISE, accel_bandwidth_hz=62.5,
+                             gyro_bandwidth_hz=32.0)
+    registers = Bno055Registers(sensor, lockstep=True)
+    bus = Bno055I2CEmulator(registers)
+    config = DriverConfig(interface='i2c', i2c_address=0x28, bno055_mode='ndof',
+                          filter='device', calibration_file=str(path))
+    driver = ImuDriver(config, open_io=lambda c: I2CRegisterIO(bus.open_bus(), 0x28),
+                       sleep=lambda s: None)
+    readings = [r for k in range(50) for r in driver.step(k * 10_000_000)]
+    assert driver.connected and len(readings) == 49
+    assert bytes(registers.regs[0x55:0x55 + 22]) == OFFSETS.to_bytes()
+    assert all(abs(sum(v * v for v in r.orientation) - 1) < 1e-3 for r in readings)
+    assert abs(readings[-1].accel[2] - 9.80665) < 0.1
