@@ -101,15 +101,20 @@ def _measure(sub: _Subscriber, proc, *, rate: float, seconds: float, warmup: flo
     }
 
 
-def _reference_publisher(rate: float) -> None:
-    """A bare node: same pacing, same two messages, no device IO."""
+def _reference_publisher(rate: float, priority: int) -> None:
+    """A bare node: same pacing, same two messages, same scheduling, no device IO."""
     import rclpy
     from sensor_msgs.msg import Imu
 
     from jetson_edge_common import qos
 
+    from jetson_edge_imu.scheduling import set_current_thread_fifo
+
     rclpy.init()
     node = rclpy.create_node('imu_bench_reference')
+    ok, message = set_current_thread_fifo(priority)
+    if not ok:
+        print(f'reference publisher: {message}', file=sys.stderr)
     pubs = [node.create_publisher(Imu, topic, qos.SENSOR_STREAM) for topic in _MESSAGES]
     msg = Imu()
     msg.header.frame_id = 'imu_link'
@@ -150,6 +155,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument('--warmup', type=float, default=2.0)
     parser.add_argument('--baud', type=int, default=921600,
                         help='configured baud (a pty ignores it; used for stamp correction)')
+    parser.add_argument('--priority', type=int, default=0,
+                        help='SCHED_FIFO priority of the driver\'s reader thread and of the '
+                        'reference loop (0: normal scheduling)')
     parser.add_argument('--mode', default='ndof', help='BNO055 mode: ndof (device fusion) or '
                         'amg (raw, host Madgwick filter)')
     args = parser.parse_args(argv)
@@ -163,18 +171,26 @@ def main(argv: list[str] | None = None) -> dict:
     os.environ['ROS_DOMAIN_ID'] = str(150 + os.getpid() % 60)
     link = f'/tmp/jetson_edge_imu_bench.{os.getpid()}.pty'
     results: dict = {'rate_hz_target': args.rate, 'seconds': args.seconds, 'mode': args.mode,
+                     'priority': args.priority,
                      'baud_configured': args.baud, 'transport': 'pty (not baud-limited)'}
     rclpy.init()
     node = rclpy.create_node('imu_bench_subscriber')
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     sub = _Subscriber(node, 'imu/data')
-    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinning = threading.Event()
+    spinning.set()
+
+    def spin() -> None:
+        while spinning.is_set():
+            executor.spin_once(timeout_sec=0.1)
+
+    spinner = threading.Thread(target=spin, daemon=True)
     spinner.start()
     ctx = multiprocessing.get_context('spawn')
     try:
         ref = subprocess.Popen([sys.executable, '-m', 'jetson_edge_imu.bench',
-                                '--reference-publisher', str(args.rate)])
+                                '--reference-publisher', str(args.rate), str(args.priority)])
         try:
             results['reference'] = _measure(sub, ref, rate=args.rate, seconds=args.seconds,
                                             warmup=args.warmup)
@@ -187,12 +203,17 @@ def main(argv: list[str] | None = None) -> dict:
         emulator = ctx.Process(target=serve, args=(EmulatorOptions(
             link_path=link, rate_hz=args.rate, still_s=1.0), stop_emulator), daemon=True)
         emulator.start()
+        if args.priority > 0:
+            # The emulator stands in for hardware, which never waits for a CPU: give its
+            # serving thread the same priority, or the bench measures the emulator's latency.
+            os.sched_setscheduler(emulator.pid, os.SCHED_FIFO, os.sched_param(args.priority))
         filter_name = 'device' if args.mode in ('ndof', 'imu', 'ndof_fmc_off') else 'madgwick'
         driver = subprocess.Popen([
             sys.executable, '-m', 'jetson_edge_imu.node', '--ros-args',
             '-p', f'port:={link}', '-p', f'baud:={args.baud}', '-p', f'rate_hz:={args.rate}',
             '-p', f'bno055_mode:={args.mode}', '-p', f'filter:={filter_name}',
-            '-p', 'bias_window_s:=0.5', '-p', 'reconnect_initial_s:=0.05'])
+            '-p', 'bias_window_s:=0.5', '-p', 'reconnect_initial_s:=0.05',
+            '-p', f'reader_priority:={args.priority}'])
         try:
             results['driver'] = _measure(sub, driver, rate=args.rate, seconds=args.seconds,
                                          warmup=args.warmup)
@@ -201,6 +222,8 @@ def main(argv: list[str] | None = None) -> dict:
             stop_emulator.set()
             emulator.join(5)
     finally:
+        spinning.clear()
+        spinner.join(5)
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()
@@ -221,7 +244,7 @@ def _print_table(res: dict) -> None:
             ('interval p99 (ms)', 'interval_p99_ms', '{:.3f}'),
             ('CPU (% of one core)', 'cpu_pct_of_one_core', '{:.1f}')]
     print(f"IMU benchmark: {res['rate_hz_target']} Hz for {res['seconds']:g} s, BNO055 "
-          f"{res['mode']} over a {res['transport']}")
+          f"{res['mode']} over a {res['transport']}, SCHED_FIFO priority {res['priority']}")
     print(f"{'':24}{'driver':>14}{'reference':>14}")
     for label, key, fmt in rows:
         print(f'{label:24}{fmt.format(res["driver"][key]):>14}'
@@ -231,7 +254,7 @@ def _print_table(res: dict) -> None:
 
 
 if __name__ == '__main__':
-    if len(sys.argv) == 3 and sys.argv[1] == '--reference-publisher':
-        _reference_publisher(float(sys.argv[2]))
+    if len(sys.argv) == 4 and sys.argv[1] == '--reference-publisher':
+        _reference_publisher(float(sys.argv[2]), int(sys.argv[3]))
     else:
         main(sys.argv[1:])

@@ -23,6 +23,7 @@ from jetson_edge_common.throttle import Throttled
 from jetson_edge_imu.driver import ImuDriver
 from jetson_edge_imu.params import IMU_NODE, driver_config
 from jetson_edge_imu.samples import ImuReading
+from jetson_edge_imu.scheduling import set_current_thread_fifo
 
 
 class ImuNode(Node):
@@ -60,10 +61,16 @@ class ImuNode(Node):
         # clock directly saves building a Time object per sample.
         stamp_clock = (time.time_ns if not self.get_parameter('use_sim_time').value
                        else lambda: clock.now().nanoseconds)
-        self._thread = threading.Thread(
-            target=self.driver.run, args=(self._stop, self._publish),
-            kwargs={'stamp_clock_ns': stamp_clock}, name='imu-reader', daemon=True)
+        self._scheduling = (True, 'reader thread not started')
+        self._thread = threading.Thread(target=self._read, args=(stamp_clock,),
+                                        name='imu-reader', daemon=True)
         self._thread.start()
+
+    def _read(self, stamp_clock) -> None:
+        self._scheduling = set_current_thread_fifo(self.values['reader_priority'])
+        if not self._scheduling[0]:
+            self.get_logger().warning(self._scheduling[1])
+        self.driver.run(self._stop, self._publish, stamp_clock_ns=stamp_clock)
 
     def _apply(self, name: str, value) -> None:
         if name == 'filter_gain' and self.driver.filter is not None:
@@ -118,6 +125,9 @@ class ImuNode(Node):
     def _status(self) -> Status:
         level, message, values = self.driver.status()
         values['overruns'] = str(self.driver.overruns)
+        values['scheduling'] = self._scheduling[1]
+        if not self._scheduling[0] and level == 0:
+            return Status(Level.WARN, self._scheduling[1], values)
         return Status(Level(int(level)), message, values)
 
     def close(self) -> None:

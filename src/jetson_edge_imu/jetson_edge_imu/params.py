@@ -80,6 +80,10 @@ IMU_NODE = [
     ParamSpec('orientation_stddev', _D.orientation_stddev, 'Roll/pitch standard deviation '
               '(rad) for orientation_covariance; yaw gets pi^2 without a magnetometer.',
               min_value=0.0, max_value=3.2, read_only=True),
+    ParamSpec('reader_priority', 0, 'SCHED_FIFO priority of the reader thread (1..99); 0 '
+              'keeps normal scheduling. Needs CAP_SYS_NICE or an rtprio limit; refused '
+              'permission is reported on /diagnostics and the driver runs on.', min_value=0,
+              max_value=99, read_only=True),
     ParamSpec('temperature_rate_hz', 1.0, 'Rate of imu/temperature messages.', min_value=0.1,
               max_value=100.0, read_only=True),
     ParamSpec('publish_raw', True, 'Publish imu/data_raw (no orientation).', read_only=True),
