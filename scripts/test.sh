@@ -7,13 +7,16 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh --test
+set +u  # the colcon-generated setup scripts read unset variables
 # shellcheck disable=SC1091
 source scripts/env.sh
+set -u
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-$((1 + $$ % 100))}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 
 status=0
-colcon test --event-handlers console_direct+ --return-code-on-test-failure \
+# Sequential: package tests start ROS nodes, and parallel ones would share the DDS domain.
+colcon test --executor sequential --event-handlers console_direct+ --return-code-on-test-failure \
   --pytest-args -p no:cacheprovider || status=1
 colcon test-result --verbose || status=1
 echo "== system tests (test/) =="

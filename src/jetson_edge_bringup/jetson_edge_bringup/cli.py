@@ -110,6 +110,20 @@ def cmd_plan(args) -> int:
     return 0
 
 
+def cmd_soak(args) -> int:
+    from jetson_edge_bringup.plan import build_plan
+    from jetson_edge_bringup.soak import run_soak
+
+    profile = load_profile(resolve_profile_name(args.profile, root=args.root))
+    plan = build_plan(profile).select(_split(args.only))
+    log = open(args.log, 'w') if args.log else None
+    try:
+        return run_soak(plan, minutes=args.minutes, warmup_s=args.warmup, log=log)
+    finally:
+        if log:
+            log.close()
+
+
 # --- doctor, bench ----------------------------------------------------------------------------
 
 def cmd_doctor(args) -> int:
@@ -169,6 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument('--only')
     plan.add_argument('--params-dir', help='also write the parameter files here')
     plan.set_defaults(func=cmd_plan)
+
+    soak = sub.add_parser('soak', help='run the suite for minutes and report memory, rates, restarts')
+    soak.add_argument('--profile', default='sim')
+    soak.add_argument('--minutes', type=float, default=10.0)
+    soak.add_argument('--only')
+    soak.add_argument('--warmup', type=float, help='seconds excluded from the checks '
+                      '(default: 20%% of the run, at most 60)')
+    soak.add_argument('--log', help='write the nodes\' output here instead of the terminal')
+    soak.set_defaults(func=cmd_soak)
 
     sub.add_parser('doctor', help='check this machine for the suite').set_defaults(func=cmd_doctor)
 

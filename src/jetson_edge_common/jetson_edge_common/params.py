@@ -26,6 +26,7 @@ class ParamSpec:
     read_only: bool = False
     choices: tuple | None = None
     dynamic: bool = False  # applied at run time by the node (otherwise changing it needs a restart)
+    item_type: type | None = None  # element type of a list parameter whose default is empty
 
     def __post_init__(self) -> None:
         problem = validate(self, self.default)
@@ -34,10 +35,11 @@ class ParamSpec:
 
     @property
     def type_name(self) -> str:
-        return _type_name(self.default)
+        hint = _type_name(self.item_type()) if self.item_type is not None else 'string'
+        return _type_name(self.default, hint)
 
 
-def _type_name(value: Any) -> str:
+def _type_name(value: Any, item_hint: str = 'string') -> str:
     if isinstance(value, bool):
         return 'bool'
     if isinstance(value, int):
@@ -47,7 +49,7 @@ def _type_name(value: Any) -> str:
     if isinstance(value, str):
         return 'string'
     if isinstance(value, (list, tuple)):
-        inner = {_type_name(v) for v in value} or {'string'}
+        inner = {_type_name(v) for v in value} or {item_hint}
         if inner <= {'int', 'float'} and 'float' in inner:
             inner = {'float'}
         return f'{inner.pop()}[]' if len(inner) == 1 else 'mixed[]'
@@ -124,10 +126,12 @@ def _descriptor(spec: ParamSpec):
 
 
 def _initial_value(spec: ParamSpec):
-    # rclpy cannot infer an array type from an empty list; a typed empty default needs a hint.
+    # rclpy cannot infer an array type from an empty list: declare the type instead.
     if isinstance(spec.default, (list, tuple)) and not spec.default:
         from rclpy.parameter import Parameter
-        return Parameter.Type.STRING_ARRAY
+        return {'int[]': Parameter.Type.INTEGER_ARRAY, 'float[]': Parameter.Type.DOUBLE_ARRAY,
+                'bool[]': Parameter.Type.BOOL_ARRAY}.get(spec.type_name,
+                                                          Parameter.Type.STRING_ARRAY)
     if isinstance(spec.default, tuple):
         return list(spec.default)
     return spec.default
