@@ -3,7 +3,7 @@ process as sensor_msgs/Imu over real DDS through the production driver node."""
 
 import re
 
-from conftest import probe
+from system_helpers import probe
 
 
 def test_sim_imu_publishes_over_dds(start_suite):
