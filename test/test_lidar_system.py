@@ -18,7 +18,7 @@ import threading
 
 import pytest
 
-from conftest import probe
+from system_helpers import probe
 
 
 def _command(executable: str, module: str) -> list[str]:

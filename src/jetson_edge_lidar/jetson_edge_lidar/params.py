@@ -42,7 +42,8 @@ VELODYNE_NODE = [
               'the packets\' top-of-hour time joined to the host clock (use with a GPS/PPS-'
               'synchronized sensor).', choices=('host', 'device')),
     ParamSpec('frame_id', 'velodyne', 'frame_id of the published clouds.'),
-    ParamSpec('points_topic', 'lidar/points', 'Topic of the PointCloud2 scans.'),
+    ParamSpec('points_topic', 'lidar/points', 'Published scans (sensor_msgs/PointCloud2, '
+              'sensor-data QoS).'),
     ParamSpec('diagnostics_period_s', 1.0, 'Diagnostics publishing period.', min_value=0.1,
               max_value=60.0),
     ParamSpec('stale_after_s', 1.0, 'Report ERROR when no packet arrived for this long.',
