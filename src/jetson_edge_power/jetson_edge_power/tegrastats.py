@@ -74,7 +74,7 @@ def parse_tegrastats_line(line: str) -> TegrastatsSample:
             temps[zone_key(name)] = celsius
     rails, rails_avg = {}, {}
     for name, cur, avg, _peak in _RAIL.findall(text):
-        if name in _NOT_RAILS:
+        if name in _NOT_RAILS or name == 'NC':  # NC: a channel with nothing connected
             continue
         rails[name] = float(cur)
         rails_avg[name] = float(avg)
