@@ -144,16 +144,17 @@ class JetsonClocksActuator:
         self.history: list[tuple[str, ...]] = []
         self._stored = False
 
-    def _run(self, *args: str) -> str:
+    def _run(self, *args: str, changes: bool = True) -> str:
         argv = self._command + args
-        self.history.append(argv)
+        if changes:
+            self.history.append(argv)
         if self.dry_run:
             return ''
         return _check(argv, self._runner(argv, self._timeout))
 
     def show(self) -> dict[str, tuple[float, float]]:
         """``{engine: (min_freq, max_freq)}`` parsed from ``jetson_clocks --show``."""
-        output = self._run('--show')
+        output = self._run('--show', changes=False)
         freqs = {}
         for match in re.finditer(r'^(\w+)\s.*?MinFreq=(\d+)\s+MaxFreq=(\d+)', output,
                                  re.MULTILINE):

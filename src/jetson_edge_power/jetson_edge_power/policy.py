@@ -11,8 +11,8 @@ time constant against a few seconds of dwell).
 Actions per level: the fan PWM and the perception rate follow the level directly; the power
 mode steps along the layout's ladder: one step down on each entry into HOT (so a mode that
 heats back up is not returned to), one more each dwell period that it stays at or above the
-HOT threshold, straight to the bottom on CRITICAL, and
-one step back up each dwell period once NOMINAL again.  A battery below ``battery_low_pct``
+HOT threshold, straight to the bottom on CRITICAL, and one step back up after each
+``step_up_dwell_s`` (longer than the dwell: stepping up re-heats) spent NOMINAL.  A battery below ``battery_low_pct``
 floors the mode at ``low_power_mode`` until it recovers above ``battery_recover_pct``.
 Memory pressure raises WARN/ERROR and scales the perception rate down further.
 """
@@ -52,6 +52,7 @@ class PolicyConfig:
     critical_c: float = 90.0
     hysteresis_c: float = 5.0
     min_dwell_s: float = 5.0
+    step_up_dwell_s: float = 30.0
     ladder: tuple[int, ...] = ()
     preferred_mode: int | None = None
     low_power_mode: int | None = None
@@ -82,6 +83,9 @@ class PolicyConfig:
                        f'levels ({self.hot_c - self.warm_c})')
         if self.min_dwell_s < 0:
             out.append(f'min_dwell_s must be >= 0 (got {self.min_dwell_s})')
+        if self.step_up_dwell_s < self.min_dwell_s:
+            out.append(f'step_up_dwell_s {self.step_up_dwell_s} must be >= min_dwell_s '
+                       f'{self.min_dwell_s}')
         if self.battery_recover_pct < self.battery_low_pct:
             out.append(f'battery_recover_pct {self.battery_recover_pct} must be >= '
                        f'battery_low_pct {self.battery_low_pct}')
@@ -163,7 +167,8 @@ class ThermalPolicy:
                 reasons.append(self._describe_crossing(where, temp, target))
                 self._enter(target)
                 transition = True
-            elif dwell_left <= 0 and self._step(temp, where, reasons):
+            elif dwell_left <= 0 and self._step(temp, where, reasons,
+                                                inputs.now - self._last_change):
                 transition = True
             else:
                 reasons.append(f'{where}: {self.level.name.lower()}')
@@ -212,7 +217,7 @@ class ThermalPolicy:
             self._offset = min(self._offset + 1, self._max_offset())
         self.level = target
 
-    def _step(self, temp: float, where: str, reasons: list[str]) -> bool:
+    def _step(self, temp: float, where: str, reasons: list[str], since_change: float) -> bool:
         """A power-mode step within the current level, once per dwell period."""
         if (self.level == ThermalLevel.HOT and temp >= self._config.hot_c
                 and self._offset < self._max_offset()):
@@ -220,9 +225,10 @@ class ThermalPolicy:
             reasons.append(f'{where} still >= hot {self._config.hot_c:.0f}C after dwell: '
                            'stepping power mode down')
             return True
-        if self.level == ThermalLevel.NOMINAL and self._offset > 0:
+        if (self.level == ThermalLevel.NOMINAL and self._offset > 0
+                and since_change >= self._config.step_up_dwell_s):
             self._offset -= 1
-            reasons.append(f'{where}: nominal for a dwell period, stepping power mode up')
+            reasons.append(f'{where}: nominal for {since_change:.0f}s, stepping power mode up')
             return True
         return False
 

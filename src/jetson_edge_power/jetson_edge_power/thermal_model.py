@@ -28,13 +28,13 @@ from jetson_edge_power.sysfs import candidates
 @dataclass(frozen=True)
 class ThermalModelParams:
     ambient_c: float = 35.0
-    heat_capacity_j_per_c: float = 12.0
-    r_passive_c_per_w: float = 3.0
+    heat_capacity_j_per_c: float = 30.0
+    r_passive_c_per_w: float = 3.5
     fan_gain: float = 0.8
     static_w: float = 3.0
     clocks_locked_w: float = 1.5
     cpu_full_w: float = 6.0
-    energy_per_inference_j: float = 0.8
+    energy_per_inference_j: float = 0.5
     peak_inference_hz: float = 40.0
     rail_voltage_mv: float = 5000.0
     fan_max_rpm: float = 5000.0
@@ -57,13 +57,16 @@ class ThermalModel:
         self.layout = layout
         self.root = Path(root)
         self.params = params or ThermalModelParams()
-        self.temp_c = self.params.ambient_c if initial_c is None else initial_c
+        self.ambient_c = self.params.ambient_c
+        self.temp_c = self.ambient_c if initial_c is None else initial_c
         self.cpu_load = 0.0
         self.requested_rate_hz = 0.0
         self.power_w = 0.0
         self.achieved_rate_hz = 0.0
         self._rng = random.Random(seed)
         self._scale = _mode_scales(layout)
+        self._written: dict[Path, str] = {}
+        self._dirs: set[Path] = set()
         self._paths = self._choose_paths()
         self._initialise(initial_pwm)
 
@@ -112,7 +115,7 @@ class ThermalModel:
         self.power_w = static_w + cpu_w + gpu_w
         resistance = p.r_passive_c_per_w / (1.0 + p.fan_gain * self.fan_pwm /
                                             self.layout.fan.pwm_max)
-        steady = p.ambient_c + self.power_w * resistance
+        steady = self.ambient_c + self.power_w * resistance
         tau = resistance * p.heat_capacity_j_per_c
         decay = pow(2.718281828459045, -dt_s / tau)
         self.temp_c = steady + (self.temp_c - steady) * decay
@@ -123,7 +126,7 @@ class ThermalModel:
         p = self.params
         resistance = p.r_passive_c_per_w / (1.0 + p.fan_gain * self.fan_pwm /
                                             self.layout.fan.pwm_max)
-        return p.ambient_c + self.power_w * resistance
+        return self.ambient_c + self.power_w * resistance
 
     # --- the tree ---------------------------------------------------------------------------
 
@@ -162,16 +165,16 @@ class ThermalModel:
         paths = self._paths
         if not paths['nvpmodel'].exists():
             mode = self.mode_id
-            _atomic_write(paths['nvpmodel'], f'pmode:{mode:04d} fmode:quiet\n')
+            self._write(paths['nvpmodel'], f'pmode:{mode:04d} fmode:quiet\n')
         if not paths['pwm'].exists():
-            _atomic_write(paths['pwm'], f'{initial_pwm}\n')
+            self._write(paths['pwm'], f'{initial_pwm}\n')
         rails = paths['rails']
-        _atomic_write(rails / 'name', 'ina3221\n')
+        self._write(rails / 'name', 'ina3221\n')
         for idx, label in enumerate(self._rail_labels(), start=1):
-            _atomic_write(rails / f'in{idx}_label', label + '\n')
-        _atomic_write(rails / 'in7_label', 'sum of shunt voltages\n')
+            self._write(rails / f'in{idx}_label', label + '\n')
+        self._write(rails / 'in7_label', 'sum of shunt voltages\n')
         for idx, zone in enumerate(self._zone_names()):
-            _atomic_write(paths['thermal'] / f'thermal_zone{idx}' / 'type', f'{zone}-thermal\n')
+            self._write(paths['thermal'] / f'thermal_zone{idx}' / 'type', f'{zone}-thermal\n')
         self._write_state(self._scale.get(self.mode_id, 1.0), 0.0, 0.0)
 
     def _rail_labels(self) -> list[str]:
@@ -190,33 +193,46 @@ class ThermalModel:
         if 'tj' in temps:
             temps['tj'] = max(v for k, v in temps.items() if k != 'tj')
         for idx, zone in enumerate(self._zone_names()):
-            _atomic_write(paths['thermal'] / f'thermal_zone{idx}' / 'temp',
+            self._write(paths['thermal'] / f'thermal_zone{idx}' / 'temp',
                           f'{int(round(temps[zone] * 1000))}\n')
         volt = p.rail_voltage_mv
         split = [self.power_w, cpu_w + gpu_w, p.static_w * 0.5]
         for idx, watts in enumerate(split[:len(self._rail_labels())], start=1):
-            _atomic_write(paths['rails'] / f'in{idx}_input', f'{int(volt)}\n')
-            _atomic_write(paths['rails'] / f'curr{idx}_input',
+            self._write(paths['rails'] / f'in{idx}_input', f'{int(volt)}\n')
+            self._write(paths['rails'] / f'curr{idx}_input',
                           f'{int(round(watts * 1e6 / volt))}\n')
         capacity = p.peak_inference_hz * scale
         load = 0.0 if capacity <= 0 else min(1.0, self.achieved_rate_hz / capacity)
-        _atomic_write(paths['gpu_load'], f'{int(round(load * 1000))}\n')
+        self._write(paths['gpu_load'], f'{int(round(load * 1000))}\n')
         max_freq = int(p.gpu_max_freq_hz * scale)
         # jetson_clocks pins the clock by raising min_freq to max_freq; keep it pinned across
         # a mode change (as the real tool's effect lasts until --restore).
         locked = self.clocks_locked
-        _atomic_write(paths['gpu_max'], f'{max_freq}\n')
-        _atomic_write(paths['gpu_min'], f'{max_freq if locked else int(p.gpu_min_freq_hz)}\n')
+        self._write(paths['gpu_max'], f'{max_freq}\n')
+        self._write(paths['gpu_min'], f'{max_freq if locked else int(p.gpu_min_freq_hz)}\n')
         cur = max_freq if (locked or load > 0) else int(p.gpu_min_freq_hz)
-        _atomic_write(paths['gpu_cur'], f'{cur}\n')
-        _atomic_write(paths['emc_rate'], f'{int(p.emc_freq_hz)}\n')
-        _atomic_write(paths['emc_util'],
+        self._write(paths['gpu_cur'], f'{cur}\n')
+        self._write(paths['emc_rate'], f'{int(p.emc_freq_hz)}\n')
+        self._write(paths['emc_util'],
                       f'{int(p.emc_freq_hz / 1000 * (0.1 + 0.5 * load))}\n')
-        _atomic_write(paths['rpm'], f'{int(self.fan_pwm / self.layout.fan.pwm_max * p.fan_max_rpm)}\n')
+        self._write(paths['rpm'], f'{int(self.fan_pwm / self.layout.fan.pwm_max * p.fan_max_rpm)}\n')
         khz = int(p.cpu_max_freq_khz * scale * (0.5 + 0.5 * self.cpu_load))
         for core in range(p.cpu_count):
-            _atomic_write(paths['cpu'] / f'cpu{core}' / 'cpufreq' / 'scaling_cur_freq',
+            self._write(paths['cpu'] / f'cpu{core}' / 'cpufreq' / 'scaling_cur_freq',
                           f'{khz}\n')
+
+    def _write(self, path: Path, text: str) -> None:
+        """Replace ``path`` atomically, skipping files whose content did not change."""
+        if self._written.get(path) == text:
+            return
+        if path.parent not in self._dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(path.parent)
+        tmp = path.with_name(f'.{path.name}.tmp')
+        with open(tmp, 'w', encoding='ascii') as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+        self._written[path] = text
 
     @staticmethod
     def _read(path: Path) -> str:
@@ -242,8 +258,3 @@ def _mode_scales(layout: Layout) -> dict[int, float]:
     return scales
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(text, encoding='ascii')
-    os.replace(tmp, path)

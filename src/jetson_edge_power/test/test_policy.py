@@ -60,14 +60,15 @@ def test_dwell_holds_a_transition_and_says_so():
     assert after.level == ThermalLevel.NOMINAL
 
 
-def test_staying_hot_steps_down_each_dwell_and_cooling_steps_back_up():
-    policy = make()
+def test_staying_hot_steps_down_each_dwell_and_cooling_steps_back_up_slower():
+    policy = make(step_up_dwell_s=20.0)
     modes = [d.power_mode for d in feed(policy, [(0, 82), (5, 83), (10, 83), (15, 83)])]
     assert modes == [1, 0, 3, 3]  # one step per dwell, never below the bottom
-    cooled = feed(policy, [(20, 60), (25, 60), (30, 60), (35, 60), (40, 60)])
-    assert [d.level for d in cooled] == [ThermalLevel.NOMINAL] * 5
-    assert [d.power_mode for d in cooled] == [3, 0, 1, 2, 2]
-    assert 'stepping power mode up' in cooled[1].reason
+    cooled = feed(policy, [(20, 60), (30, 60), (40, 60), (50, 60), (60, 60), (70, 60),
+                           (80, 60), (90, 60)])
+    assert [d.level for d in cooled] == [ThermalLevel.NOMINAL] * 8
+    assert [d.power_mode for d in cooled] == [3, 3, 0, 0, 1, 1, 2, 2]
+    assert 'nominal for 20s, stepping power mode up' in cooled[2].reason
 
 
 def test_reentering_hot_steps_further_down():
@@ -122,6 +123,7 @@ def test_missing_temperature_holds_level():
     (dict(hysteresis_c=20), 'below the gap'),
     (dict(preferred_mode=7), 'not on the ladder'),
     (dict(battery_low_pct=30, battery_recover_pct=20), 'battery_recover_pct'),
+    (dict(step_up_dwell_s=1.0), 'step_up_dwell_s'),
 ])
 def test_invalid_configuration_is_refused_with_reason(bad, message):
     with pytest.raises(ValueError, match=message):
