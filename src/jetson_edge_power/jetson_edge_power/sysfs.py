@@ -39,6 +39,7 @@ class SysfsRoot:
         self._retry_s = retry_s
         self._log = logger or _LOG
         self._resolved: dict[tuple[str, ...], tuple[str | None, float]] = {}
+        self._globs: dict[str, tuple[list[str], float]] = {}
         self._warned: set[str] = set()
 
     def path(self, board_path: str) -> str:
@@ -52,8 +53,17 @@ class SysfsRoot:
             self._log.warning(message)
 
     def glob(self, pattern: str) -> list[str]:
-        """Sorted matches of a board glob under the root (natural order: zone2 < zone10)."""
-        return sorted(glob.glob(self.path(pattern)), key=_natural_key)
+        """Sorted matches of a board glob under the root (natural order: zone2 < zone10).
+
+        Re-scanned at most every ``retry_s``: directory walks cost more than the reads.
+        """
+        now = time.monotonic()
+        cached = self._globs.get(pattern)
+        if cached is not None and now - cached[1] < self._retry_s:
+            return cached[0]
+        found = sorted(glob.glob(self.path(pattern)), key=_natural_key)
+        self._globs[pattern] = (found, now)
+        return found
 
     def resolve(self, spec: PathSpec | None) -> str | None:
         """First existing path among the spec's candidates; retried every ``retry_s`` if none."""
