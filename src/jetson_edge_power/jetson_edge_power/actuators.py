@@ -106,7 +106,7 @@ class NvpmodelActuator:
             raise ReadBackMismatchError(
                 f'nvpmodel calls mode {mode_id} "{got_name}" but the layout says '
                 f'"{mode.name}": the layout is for another module or JetPack release '
-                '(e.g. orin_nano vs orin_nano_jp5); fix the profile before trusting the ids')
+                '(e.g. orin_nano vs orin_nano_jp61); fix the profile before trusting the ids')
         return ActionResult(True, f'power mode {mode_id} ({mode.name}) set and confirmed',
                             argv)
 

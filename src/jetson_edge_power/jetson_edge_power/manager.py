@@ -126,7 +126,7 @@ class PowerManager:
         return Actions(power_mode=mode_id)
 
     def apply(self, actions: Actions) -> list[str]:
-        """Run the actions; returns one line per action (what happened or what failed)."""
+        """Run the actions; returns a line per action that succeeded (failures are logged)."""
         lines = []
         for name, value, run in (
                 ('power_mode', actions.power_mode,
@@ -137,23 +137,26 @@ class PowerManager:
                 continue
             target: _Target = getattr(self.state, name)
             try:
-                message = run(value)
+                lines.append(run(value))
                 target.last_error = ''
             except ActuatorError as exc:
-                message = f'{name} -> {value}: {exc}'
-                with self._lock:
-                    target.failed_at = time.monotonic()
-                    target.last_error = str(exc)
-                if message not in self._logged:
-                    self._logged.add(message)
-                    self._log.error('%s (retrying every %.0fs)', message, self.retry_s)
-            lines.append(message)
+                self.mark_failed(name, f'{name} -> {value}: {exc}')
         return lines
 
     def _send_rate(self, rate: float) -> str:
         assert self.request_rate is not None
         self.request_rate(rate)
         return f'asked perception for at most {rate:.1f} Hz'
+
+    def mark_failed(self, name: str, message: str) -> None:
+        """Record that an action applied asynchronously (a service call) failed later."""
+        target: _Target = getattr(self.state, name)
+        with self._lock:
+            target.failed_at = time.monotonic()
+            target.last_error = message
+        if message not in self._logged:
+            self._logged.add(message)
+            self._log.error('%s (retrying every %.0fs)', message, self.retry_s)
 
     def errors(self) -> dict[str, str]:
         return {name: getattr(self.state, name).last_error

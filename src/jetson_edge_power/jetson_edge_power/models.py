@@ -10,7 +10,7 @@ Two facts worth knowing when editing:
 
 * nvpmodel ids are per module *and* per JetPack.  The Orin Nano's 7W mode is id 1 up to
   JetPack 6.1 and id 3 from JetPack 6.2 (which added 25W and MAXN_SUPER), so ``orin_nano``
-  (6.2+) and ``orin_nano_jp5`` exist separately; the nvpmodel actuator also checks the mode
+  (6.2+) and ``orin_nano_jp61`` exist separately (likewise ``orin_nx_jp61``); the nvpmodel actuator also checks the mode
   name ``nvpmodel -q`` reports against the layout and refuses to act on a mismatch.
 * Zone names changed between JetPacks (``CPU-therm`` on JetPack 4/5, ``cpu-thermal`` on 6).
   Readers key zones by :func:`jetson_edge_power.readers.zone_key`, which maps both to ``cpu``.
@@ -134,16 +134,16 @@ HARDWARE: dict[str, dict[str, Any]] = {
                 'rpm': ['/sys/devices/platform/generic_pwm_tachometer/hwmon/hwmon*/rpm',
                         _LEGACY_FAN['rpm']],
                 'pwm_max': 255},
-        'nvpmodel': {'default': 2, 'ladder': [6, 2, 4],
+        'nvpmodel': {'default': 2, 'ladder': [8, 2, 4],
                      'modes': [{'id': 0, 'name': 'MODE_15W_2CORE', 'watts': 15.0},
                                {'id': 1, 'name': 'MODE_15W_4CORE', 'watts': 15.0},
                                {'id': 2, 'name': 'MODE_15W_6CORE', 'watts': 15.0},
                                {'id': 3, 'name': 'MODE_10W_2CORE', 'watts': 10.0},
                                {'id': 4, 'name': 'MODE_10W_4CORE', 'watts': 10.0},
                                {'id': 5, 'name': 'MODE_10W_DESKTOP', 'watts': 10.0},
-                               {'id': 6, 'name': 'MODE_20W_6CORE', 'watts': 20.0},
-                               {'id': 7, 'name': 'MODE_20W_2CORE', 'watts': 20.0},
-                               {'id': 8, 'name': 'MODE_20W_4CORE', 'watts': 20.0}]},
+                               {'id': 6, 'name': 'MODE_20W_2CORE', 'watts': 20.0},
+                               {'id': 7, 'name': 'MODE_20W_4CORE', 'watts': 20.0},
+                               {'id': 8, 'name': 'MODE_20W_6CORE', 'watts': 20.0}]},
     },
     'orin_nano': {
         'model': 'orin_nano',
@@ -197,7 +197,7 @@ HARDWARE: dict[str, dict[str, Any]] = {
         'gpu': _ORIN_GPU,
         'emc': _ORIN_EMC,
         'fan': _HWMON_FAN,
-        'nvpmodel': {'default': 0, 'ladder': [0, 3, 2, 1],
+        'nvpmodel': {'default': 2, 'ladder': [0, 3, 2, 1],
                      'modes': [{'id': 0, 'name': 'MAXN', 'watts': 60.0},
                                {'id': 1, 'name': 'MODE_15W', 'watts': 15.0},
                                {'id': 2, 'name': 'MODE_30W', 'watts': 30.0},
@@ -205,13 +205,23 @@ HARDWARE: dict[str, dict[str, Any]] = {
     },
 }
 
-HARDWARE['orin_nano_jp5'] = copy.deepcopy(HARDWARE['orin_nano'])
-HARDWARE['orin_nano_jp5'].update({
-    'model': 'orin_nano_jp5',
+HARDWARE['orin_nano_jp61'] = copy.deepcopy(HARDWARE['orin_nano'])
+HARDWARE['orin_nano_jp61'].update({
+    'model': 'orin_nano_jp61',
     'description': 'Jetson Orin Nano 8GB (T234), JetPack 5.x to 6.1',
     'nvpmodel': {'default': 0, 'ladder': [0, 1],
                  'modes': [{'id': 0, 'name': '15W', 'watts': 15.0},
                            {'id': 1, 'name': '7W', 'watts': 7.0}]},
+})
+HARDWARE['orin_nx_jp61'] = copy.deepcopy(HARDWARE['orin_nx'])
+HARDWARE['orin_nx_jp61'].update({
+    'model': 'orin_nx_jp61',
+    'description': 'Jetson Orin NX 16GB (T234), JetPack 5.x to 6.1',
+    'nvpmodel': {'default': 2, 'ladder': [0, 3, 2, 1],
+                 'modes': [{'id': 0, 'name': 'MAXN', 'watts': 40.0},
+                           {'id': 1, 'name': '10W', 'watts': 10.0},
+                           {'id': 2, 'name': '15W', 'watts': 15.0},
+                           {'id': 3, 'name': '25W', 'watts': 25.0}]},
 })
 # The sim profile is an Orin Nano whose tree is written by the thermal model.
 HARDWARE['sim'] = copy.deepcopy(HARDWARE['orin_nano'])
@@ -225,7 +235,8 @@ THRESHOLDS: dict[str, dict[str, float]] = {
     'jetson_tx2': {'warm_c': 65.0, 'hot_c': 75.0, 'critical_c': 87.0},
     'xavier_nx': {'warm_c': 68.0, 'hot_c': 78.0, 'critical_c': 88.0},
     'orin_nano': {'warm_c': 70.0, 'hot_c': 80.0, 'critical_c': 90.0},
-    'orin_nano_jp5': {'warm_c': 70.0, 'hot_c': 80.0, 'critical_c': 90.0},
+    'orin_nano_jp61': {'warm_c': 70.0, 'hot_c': 80.0, 'critical_c': 90.0},
+    'orin_nx_jp61': {'warm_c': 70.0, 'hot_c': 80.0, 'critical_c': 90.0},
     'orin_nx': {'warm_c': 70.0, 'hot_c': 80.0, 'critical_c': 90.0},
     'agx_orin': {'warm_c': 72.0, 'hot_c': 82.0, 'critical_c': 92.0},
     'sim': {'warm_c': 70.0, 'hot_c': 80.0, 'critical_c': 90.0},

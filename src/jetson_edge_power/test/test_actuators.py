@@ -39,10 +39,11 @@ def hot_policy_modes(model):
 
 @pytest.mark.parametrize('model, expected', [
     ('orin_nano', ['2', '1', '0', '3']),        # MAXN_SUPER -> 25W -> 15W -> 7W
-    ('orin_nano_jp5', ['0', '1']),              # 15W -> 7W
+    ('orin_nano_jp61', ['0', '1']),              # 15W -> 7W
     ('orin_nx', ['0', '4', '3', '1']),          # MAXN_SUPER -> 40W -> 25W -> (critical) 10W
     ('agx_orin', ['0', '3', '2', '1']),         # MAXN -> 50W -> 30W -> 15W
-    ('xavier_nx', ['6', '2', '4']),             # 20W 6-core -> 15W 6-core -> 10W 4-core
+    ('xavier_nx', ['8', '2', '4']),             # 20W 6-core -> 15W 6-core -> 10W 4-core
+    ('orin_nx_jp61', ['0', '3', '2', '1']),     # MAXN -> 25W -> 15W -> 10W
     ('jetson_nano', ['0', '1']),                # MAXN -> 5W
     ('jetson_tx2', ['0', '3', '1']),            # MAXN -> MAXP_CORE_ARM -> MAXQ
 ])
@@ -102,7 +103,7 @@ def test_sim_nvpmodel_round_trip_in_a_real_process(tmp_path):
 
 def test_layout_for_another_jetpack_is_caught_by_the_mode_name(tmp_path):
     # The board runs JetPack 6.2 (id 1 is 25W) but the profile carries the JetPack 5 layout.
-    actuator = NvpmodelActuator(layout('orin_nano_jp5'),
+    actuator = NvpmodelActuator(layout('orin_nano_jp61'),
                                 command=tool_command('nvpmodel', root=str(tmp_path),
                                                      model='orin_nano'),
                                 runner=in_process_runner)

@@ -26,7 +26,7 @@ def test_every_model_layout_is_complete_and_consistent(model):
 
 def test_orin_nano_mode_ids_differ_between_jetpack_releases():
     new = layout_from_dict(hardware('orin_nano'))[0]
-    old = layout_from_dict(hardware('orin_nano_jp5'))[0]
+    old = layout_from_dict(hardware('orin_nano_jp61'))[0]
     assert new.mode(1).name == '25W' and old.mode(1).name == '7W'
     assert new.mode_by_name('7W').id == 3
 
