@@ -51,6 +51,9 @@ class Snapshot:
             value = getattr(self.board, key)
             if value is not None:
                 out[key] = value
+        locked = self.clocks_locked
+        if locked is not None:
+            out['clocks_locked'] = float(locked)
         for core, khz in sorted(self.cpufreq_khz.items()):
             out[f'cpu{core}.freq_khz'] = khz
         if self.system is not None:
@@ -75,6 +78,12 @@ class Snapshot:
                 if value is not None:
                     out[f'nvml{gpu.index}.{key}'] = float(value)
         return out
+
+    @property
+    def clocks_locked(self) -> bool | None:
+        """jetson_clocks state: the GPU clock pinned (devfreq min == max), if readable."""
+        low, high = self.board.gpu_min_freq_hz, self.board.gpu_max_freq_hz
+        return None if low is None or high is None else low == high
 
     def max_temp(self, zones: tuple[str, ...] = (), ignore: tuple[str, ...] = ()
                  ) -> tuple[str, float] | None:

@@ -35,6 +35,8 @@ from jetson_edge_power.prometheus_export import MetricsServer
 from jetson_edge_power.settings import POLICY_KEYS, load_layout, policy_config
 from jetson_edge_power.sim_tools import in_process_runner, tool_command
 from jetson_edge_power.sysfs import SysfsRoot
+from jetson_edge_power.tegrastats import tegrastats_metrics
+from jetson_edge_power.tegrastats_source import TegrastatsSource
 
 _LEVEL_STATUS = {ThermalLevel.NOMINAL: Level.OK, ThermalLevel.WARM: Level.OK,
                  ThermalLevel.HOT: Level.WARN, ThermalLevel.CRITICAL: Level.ERROR}
@@ -90,6 +92,13 @@ class PowerManagerNode(Node):
         if p['battery_topic']:
             self.create_subscription(BatteryState, p['battery_topic'], self._on_battery,
                                      qos.SENSOR_STREAM)
+        self._tegrastats = None
+        if p['tegrastats_interval_ms']:
+            try:
+                self._tegrastats = TegrastatsSource(command=p['tegrastats_command'],
+                                                    interval_ms=p['tegrastats_interval_ms'])
+            except ActuatorError as exc:
+                self.get_logger().error(f'tegrastats: {exc}')
         self._metrics = None
         if p['prometheus_port']:
             self._metrics = MetricsServer(lambda: self._manager.last,
@@ -234,6 +243,12 @@ class PowerManagerNode(Node):
         if last is None:
             return Status(Level.STALE, 'no sample yet')
         values = {k: round(v, 3) for k, v in last.snapshot.metrics().items()}
+        if self._tegrastats is not None:
+            sample = self._tegrastats.latest()
+            if sample is not None:
+                values.update({k: round(v, 3) for k, v in tegrastats_metrics(sample).items()})
+            elif self._tegrastats.error:
+                values['tegrastats'] = self._tegrastats.error
         if last.snapshot.missing:
             return Status(Level.WARN, 'not readable: ' + ', '.join(last.snapshot.missing),
                           values)
@@ -267,6 +282,8 @@ class PowerManagerNode(Node):
         if self._metrics is not None:
             self._metrics.close()
         self._manager.monitor.close()
+        if self._tegrastats is not None:
+            self._tegrastats.close()
         self._core_log.removeHandler(self._log_handler)
 
 

@@ -92,6 +92,11 @@ MANAGER_SPECS = [
               min_value=0.1, max_value=1.0, dynamic=True),
     ParamSpec('suite_process_pattern', 'jetson_edge', 'Command-line substring that marks the '
               'suite\'s processes (their memory is reported; empty: off)', read_only=True),
+    ParamSpec('tegrastats_interval_ms', 0, 'Run tegrastats at this interval as a second source '
+              'reported under tegrastats.* (0: off)', min_value=0, max_value=60000,
+              read_only=True),
+    ParamSpec('tegrastats_command', ['tegrastats'], 'Command running tegrastats',
+              read_only=True),
     ParamSpec('use_nvml', True, 'Also read discrete NVIDIA GPUs through NVML', read_only=True),
     ParamSpec('prometheus_port', 0, 'Port of the Prometheus /metrics endpoint (0: off)',
               min_value=0, max_value=65535, read_only=True),

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from jetson_edge_power.layout import Layout, RailMonitor
-from jetson_edge_power.sysfs import SysfsRoot
+from jetson_edge_power.sysfs import SysfsRoot, candidates
 
 # Below this a zone reads as a powered-off or absent sensor (Orin reports -256 C).
 _MIN_VALID_C = -40.0
@@ -154,6 +154,7 @@ class GpuEmcFan:
     gpu_load_pct: float | None
     gpu_freq_hz: float | None
     gpu_max_freq_hz: float | None
+    gpu_min_freq_hz: float | None
     emc_freq_hz: float | None
     emc_util_pct: float | None
     fan_pwm: float | None
@@ -174,11 +175,17 @@ def read_gpu_emc_fan(layout: Layout, root: SysfsRoot) -> GpuEmcFan:
         gpu_load_pct=None if load is None else load * layout.gpu_load_scale,
         gpu_freq_hz=root.read_spec_number(layout.gpu_freq, what='GPU clock'),
         gpu_max_freq_hz=root.read_spec_number(layout.gpu_max_freq, what='GPU max clock'),
+        gpu_min_freq_hz=root.read_spec_number(_min_freq_spec(layout), what='GPU min clock'),
         emc_freq_hz=emc_freq,
         emc_util_pct=emc_util,
         fan_pwm=pwm,
         fan_rpm=root.read_spec_number(layout.fan.rpm, what='fan speed'),
     )
+
+
+def _min_freq_spec(layout: Layout) -> tuple[str, ...]:
+    # devfreq keeps min_freq next to max_freq; jetson_clocks pins the clock by raising it.
+    return tuple(p.replace('max_freq', 'min_freq') for p in candidates(layout.gpu_max_freq))
 
 
 def read_cpufreq_khz(layout: Layout, root: SysfsRoot) -> dict[int, float]:

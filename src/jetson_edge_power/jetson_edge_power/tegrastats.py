@@ -116,3 +116,21 @@ def _parse_cpus(text: str) -> tuple[CpuCore, ...]:
         except ValueError:
             cores.append(CpuCore(None, None))
     return tuple(cores)
+
+
+def tegrastats_metrics(sample: TegrastatsSample) -> dict[str, float]:
+    """Flat metrics of a sample, named like :meth:`Snapshot.metrics` under ``tegrastats.``."""
+    out: dict[str, float] = {}
+    for zone, temp in sorted(sample.temps_c.items()):
+        out[f'tegrastats.temp_c.{zone}'] = temp
+    for rail, mw in sorted(sample.rails_mw.items()):
+        out[f'tegrastats.rail.{rail}.power_mw'] = mw
+    for key in ('ram_used_mb', 'ram_total_mb', 'swap_used_mb', 'swap_total_mb', 'emc_util_pct',
+                'emc_freq_mhz', 'gpu_util_pct'):
+        value = getattr(sample, key)
+        if value is not None:
+            out[f'tegrastats.{key}'] = float(value)
+    for core, cpu in enumerate(sample.cpus):
+        if cpu.load_pct is not None:
+            out[f'tegrastats.cpu{core}.load_pct'] = cpu.load_pct
+    return out

@@ -13,6 +13,7 @@ from jetson_edge_power.errors import (ActuatorError, BinaryNotFoundError,
                                       PermissionDeniedError, ReadBackMismatchError)
 from jetson_edge_power.layout import layout_from_dict
 from jetson_edge_power.models import hardware
+from jetson_edge_power.monitor import BoardMonitor
 from jetson_edge_power.policy import PolicyConfig, PolicyInputs, ThermalPolicy
 from jetson_edge_power.sim_tools import in_process_runner, tool_command
 from jetson_edge_power.sysfs import SysfsRoot
@@ -125,9 +126,13 @@ def test_jetson_clocks_locks_and_restores_with_read_back(tmp_path):
     store = str(tmp_path / 'dfs.conf')
     clocks = JetsonClocksActuator(command=tool_command('jetson_clocks', root=str(tmp_path)),
                                   store_file=store, runner=in_process_runner)
-    assert clocks.locked() is False
+    monitor = BoardMonitor(layout('orin_nano'), SysfsRoot(tmp_path, retry_s=0.0),
+                           use_psutil=False, use_nvml=False)
+    assert clocks.locked() is False and monitor.sample().clocks_locked is False
     assert clocks.enable().ok and clocks.locked() is True
+    assert monitor.sample().metrics()['clocks_locked'] == 1.0  # read from sysfs, no root
     assert clocks.restore().ok and clocks.locked() is False
+    assert monitor.sample().clocks_locked is False
     prefix = len(tool_command('jetson_clocks', root=str(tmp_path)))
     assert [argv[prefix:] for argv in clocks.history] == [('--store', store), (),
                                                           ('--restore', store)]

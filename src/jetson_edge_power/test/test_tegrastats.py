@@ -103,3 +103,34 @@ def test_oldest_shared_clock_form():
 def test_non_tegrastats_lines_raise(line):
     with pytest.raises(TegrastatsParseError, match='not a tegrastats line'):
         parse_tegrastats_line(line)
+
+
+def test_live_source_reads_a_real_child_process(tmp_path):
+    from jetson_edge_power.tegrastats import tegrastats_metrics
+    from jetson_edge_power.tegrastats_source import TegrastatsSource
+    import time
+    script = tmp_path / 'tegrastats'
+    script.write_text('#!/bin/sh\necho "NVPM WARN: not a stats line"\n'
+                      f'while true; do echo "{ORIN_NANO_JP6}"; sleep 0.05; done\n')
+    script.chmod(0o755)
+    source = TegrastatsSource(command=(str(script),), interval_ms=50)
+    try:
+        deadline = time.monotonic() + 10
+        while source.latest() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        sample = source.latest()
+        assert sample is not None and sample.rails_mw['VDD_IN'] == 2957
+        assert source.bad_lines == 1
+        metrics = tegrastats_metrics(sample)
+        assert metrics['tegrastats.temp_c.tj'] == 44.531
+        assert metrics['tegrastats.cpu2.load_pct'] == 4
+    finally:
+        source.close()
+    assert source.error.startswith(str(script))
+
+
+def test_live_source_without_the_binary():
+    from jetson_edge_power.errors import BinaryNotFoundError
+    from jetson_edge_power.tegrastats_source import TegrastatsSource
+    with pytest.raises(BinaryNotFoundError, match='nvidia-l4t-tools'):
+        TegrastatsSource(command=('/nonexistent/tegrastats',))
