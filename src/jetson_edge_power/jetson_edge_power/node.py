@@ -272,9 +272,12 @@ class PowerManagerNode(Node):
         errors = self._manager.errors()
         backend = self._p['actuator_backend']
         if errors:
-            return Status(Level.ERROR if self._manager.policy_enabled else Level.WARN,
-                          '; '.join(f'{k}: {v}' for k, v in errors.items()),
-                          {'backend': backend, **errors})
+            # Failing to set the mode or the fan leaves the board unprotected (ERROR); an
+            # absent perception node only means there is no load to shed (WARN).
+            hardware_failed = set(errors) - {'perception_rate_hz'}
+            level = Level.ERROR if hardware_failed and self._manager.policy_enabled \
+                else Level.WARN
+            return Status(level, '; '.join(errors.values()), {'backend': backend, **errors})
         return Status(Level.OK, f'{backend} backend, no failed action', {'backend': backend})
 
     def close(self) -> None:
