@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 
-from conftest import HERE, ROOT
+from system_helpers import HERE, ROOT
 
 
 def _profile(tmp_path) -> str:

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import HERE, ROOT, probe
+from system_helpers import HERE, ROOT, probe
 
 ROLL = 0.1
 KP_ROLL = 2.0     # balance defaults (config/profiles leave them alone)

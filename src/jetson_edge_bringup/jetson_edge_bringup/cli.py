@@ -124,6 +124,23 @@ def cmd_soak(args) -> int:
             log.close()
 
 
+def cmd_docs(args) -> int:
+    from jetson_edge_bringup import node_docs
+
+    if args.write:
+        node_docs.write(Path(args.write))
+        print(f'node tables written into {args.write}')
+        return 0
+    if args.check:
+        if node_docs.check(Path(args.check)):
+            print(f'{args.check}: node tables up to date')
+            return 0
+        raise CliError(f'{args.check}: node tables differ from the parameter declarations; '
+                       f'run `jetson-edge docs --write {args.check}`')
+    print(node_docs.render())
+    return 0
+
+
 # --- doctor, bench ----------------------------------------------------------------------------
 
 def cmd_doctor(args) -> int:
@@ -192,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
                       '(default: 20%% of the run, at most 60)')
     soak.add_argument('--log', help='write the nodes\' output here instead of the terminal')
     soak.set_defaults(func=cmd_soak)
+
+    docs = sub.add_parser('docs', help='per-node topic and parameter tables, from the declarations')
+    mode = docs.add_mutually_exclusive_group()
+    mode.add_argument('--write', metavar='README', help='replace the generated section of this file')
+    mode.add_argument('--check', metavar='README', help='fail if this file\'s section is stale')
+    docs.set_defaults(func=cmd_docs)
 
     sub.add_parser('doctor', help='check this machine for the suite').set_defaults(func=cmd_doctor)
 
