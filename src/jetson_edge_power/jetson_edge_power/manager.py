@@ -84,10 +84,12 @@ class PowerManager:
         hottest = snap.max_temp(thermal.policy_zones, thermal.ignore)
         if hottest is None:  # no policy zone on this board: fall back to every zone
             hottest = snap.max_temp((), thermal.ignore)
-        mem = snap.system.mem_used_fraction if snap.system is not None else None
+        system = snap.system
         decision = self.policy.update(PolicyInputs(
             now=stamp, max_temp_c=hottest[1] if hottest else None,
-            hottest_zone=hottest[0] if hottest else '', mem_used_fraction=mem,
+            hottest_zone=hottest[0] if hottest else '',
+            mem_used_fraction=system.mem_used_fraction if system is not None else None,
+            suite_rss_bytes=system.suite_rss_bytes if system is not None else None,
             battery_pct=self.battery_pct))
         actions = self._due(snap, decision, stamp) if self.policy_enabled else Actions()
         result = TickResult(snap, decision, actions)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from jetson_edge_power.layout import Layout
 from jetson_edge_power.nvml_reader import NvmlGpu, NvmlReader
-from jetson_edge_power.readers import (GpuEmcFan, RailReader, RailReading, read_cpufreq_khz,
-                                       read_gpu_emc_fan, read_nvpmodel_status,
-                                       read_thermal_zones, total_power_mw)
+from jetson_edge_power.readers import (GpuEmcFan, RailReader, RailReading, ThermalZoneReader,
+                                       read_cpufreq_khz, read_gpu_emc_fan,
+                                       read_nvpmodel_status, total_power_mw)
 from jetson_edge_power.sysfs import SysfsRoot
 from jetson_edge_power.system_stats import SystemStats, SystemStatsReader
 
@@ -108,11 +108,12 @@ class BoardMonitor:
         self.layout = layout
         self.root = root
         self._rails = RailReader(layout, root)
+        self._zones = ThermalZoneReader(layout, root)
         self._system = SystemStatsReader(suite_pattern=suite_pattern) if use_psutil else None
         self._nvml = NvmlReader(logger=logger) if use_nvml else None
 
     def sample(self) -> Snapshot:
-        temps = read_thermal_zones(self.layout, self.root)
+        temps = self._zones.read()
         rails = self._rails.read()
         board = read_gpu_emc_fan(self.layout, self.root)
         snap = Snapshot(

@@ -90,6 +90,10 @@ MANAGER_SPECS = [
               min_value=0.1, max_value=1.0, dynamic=True),
     ParamSpec('mem_error_fraction', 0.95, 'Memory in use above this share: ERROR',
               min_value=0.1, max_value=1.0, dynamic=True),
+    ParamSpec('suite_mem_warn_mb', 0, 'Suite processes together above this resident memory: '
+              'WARN and shed load (0: off)', min_value=0, max_value=1_000_000, dynamic=True),
+    ParamSpec('suite_mem_error_mb', 0, 'Suite processes above this: ERROR (0: off)',
+              min_value=0, max_value=1_000_000, dynamic=True),
     ParamSpec('suite_process_pattern', 'jetson_edge', 'Command-line substring that marks the '
               'suite\'s processes (their memory is reported; empty: off)', read_only=True),
     ParamSpec('tegrastats_interval_ms', 0, 'Run tegrastats at this interval as a second source '

@@ -62,6 +62,8 @@ class PolicyConfig:
     mem_warn_fraction: float = 0.85
     mem_error_fraction: float = 0.95
     mem_hysteresis_fraction: float = 0.02
+    suite_warn_bytes: int | None = None
+    suite_error_bytes: int | None = None
     mem_rate_scale: dict[MemoryLevel, float] = field(default_factory=lambda: {
         MemoryLevel.OK: 1.0, MemoryLevel.WARN: 0.75, MemoryLevel.ERROR: 0.5})
     fan_pwm: dict[ThermalLevel, float | None] = field(
@@ -89,6 +91,10 @@ class PolicyConfig:
         if self.battery_recover_pct < self.battery_low_pct:
             out.append(f'battery_recover_pct {self.battery_recover_pct} must be >= '
                        f'battery_low_pct {self.battery_low_pct}')
+        if (self.suite_warn_bytes and self.suite_error_bytes
+                and self.suite_warn_bytes >= self.suite_error_bytes):
+            out.append(f'suite memory warn {self.suite_warn_bytes} B must be below error '
+                       f'{self.suite_error_bytes} B')
         if not 0 < self.mem_warn_fraction < self.mem_error_fraction <= 1:
             out.append(f'memory fractions must satisfy 0 < warn {self.mem_warn_fraction} < '
                        f'error {self.mem_error_fraction} <= 1')
@@ -105,6 +111,7 @@ class PolicyInputs:
     hottest_zone: str = ''
     mem_used_fraction: float | None = None
     battery_pct: float | None = None
+    suite_rss_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,8 @@ class ThermalPolicy:
         self._config = config
         self.level = ThermalLevel.NOMINAL
         self.memory = MemoryLevel.OK
+        self._system_memory = MemoryLevel.OK
+        self._suite_memory = MemoryLevel.OK
         self.battery_low = False
         self._offset = 0
         self._last_change = float('-inf')
@@ -176,7 +185,7 @@ class ThermalPolicy:
             self._last_change = inputs.now
 
         self._update_battery(inputs.battery_pct, reasons)
-        self._update_memory(inputs.mem_used_fraction, reasons)
+        self._update_memory(inputs.mem_used_fraction, inputs.suite_rss_bytes, reasons)
         decision = self._decide(inputs.now, transition, reasons)
         self.last_decision = decision
         return decision
@@ -257,24 +266,27 @@ class ThermalPolicy:
         elif self.battery_low:
             reasons.append(f'battery {pct:.0f}% low')
 
-    def _update_memory(self, used: float | None, reasons: list[str]) -> None:
+    def _update_memory(self, used: float | None, suite_rss: int | None,
+                       reasons: list[str]) -> None:
         cfg = self._config
-        if used is None:
-            return
-        if used >= cfg.mem_error_fraction:
-            level = MemoryLevel.ERROR
-        elif used >= cfg.mem_warn_fraction:
-            level = MemoryLevel.WARN
-        else:
-            level = MemoryLevel.OK
-        if level < self.memory:  # leave a memory level only below its threshold - hysteresis
-            limit = (cfg.mem_error_fraction if self.memory == MemoryLevel.ERROR
-                     else cfg.mem_warn_fraction) - cfg.mem_hysteresis_fraction
-            if used >= limit:
-                level = self.memory
-        if level != MemoryLevel.OK:
-            reasons.append(f'memory {used:.0%} used: {level.name}, shedding perception load')
-        self.memory = level
+        if used is not None:
+            self._system_memory = _memory_level(
+                used, cfg.mem_warn_fraction, cfg.mem_error_fraction,
+                cfg.mem_hysteresis_fraction, self._system_memory)
+        if suite_rss is not None and cfg.suite_warn_bytes and cfg.suite_error_bytes:
+            self._suite_memory = _memory_level(
+                suite_rss, cfg.suite_warn_bytes, cfg.suite_error_bytes,
+                cfg.mem_hysteresis_fraction * cfg.suite_warn_bytes, self._suite_memory)
+        self.memory = max(self._system_memory, self._suite_memory)
+        if self.memory != MemoryLevel.OK:
+            what = []
+            if self._system_memory != MemoryLevel.OK:
+                what.append('memory ' + (f'{used:.0%} used' if used is not None else 'high'))
+            if self._suite_memory != MemoryLevel.OK:
+                what.append('suite processes use ' + (
+                    f'{suite_rss / 2**20:.0f} MiB' if suite_rss is not None else 'too much'))
+            reasons.append(f'{" and ".join(what)}: {self.memory.name}, shedding perception '
+                           'load')
 
     def _decide(self, now: float, transition: bool, reasons: list[str]) -> Decision:
         cfg = self._config
@@ -302,3 +314,19 @@ class ThermalPolicy:
             for f in ('level', 'memory', 'battery_low', 'power_mode', 'fan_pwm',
                       'perception_rate_hz'))
         return dataclasses.replace(decision, changed=changed)
+
+
+def _memory_level(value: float, warn: float, error: float, hysteresis: float,
+                  previous: MemoryLevel) -> MemoryLevel:
+    """WARN/ERROR from their thresholds; a level is left only ``hysteresis`` below it."""
+    if value >= error:
+        level = MemoryLevel.ERROR
+    elif value >= warn:
+        level = MemoryLevel.WARN
+    else:
+        level = MemoryLevel.OK
+    if level < previous:
+        limit = (error if previous == MemoryLevel.ERROR else warn) - hysteresis
+        if value >= limit:
+            return previous
+    return level

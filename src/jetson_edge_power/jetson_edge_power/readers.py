@@ -27,24 +27,38 @@ def zone_key(zone_type: str) -> str:
     return stripped or text
 
 
-def read_thermal_zones(layout: Layout, root: SysfsRoot) -> dict[str, float]:
-    """Temperature in deg C of every readable zone, keyed by :func:`zone_key`."""
-    temps: dict[str, float] = {}
-    for zone_dir in root.glob(layout.thermal.zones_glob):
-        ztype = root.read_text(os.path.join(zone_dir, 'type'), what='thermal zone type')
-        if not ztype:
-            continue
-        key = zone_key(ztype)
-        milli = root.read_number(os.path.join(zone_dir, 'temp'), what=f'thermal zone {ztype}')
-        if milli is None:
-            continue
-        celsius = milli / 1000.0
-        if celsius <= _MIN_VALID_C:
-            continue
-        if key in temps:  # two zones with one name: keep the hotter, never hide heat
-            celsius = max(celsius, temps[key])
-        temps[key] = celsius
-    return temps
+class ThermalZoneReader:
+    """Temperature in deg C of every readable zone, keyed by :func:`zone_key`.
+
+    A zone's ``type`` never changes while it exists, so it is read once per zone directory.
+    """
+
+    def __init__(self, layout: Layout, root: SysfsRoot) -> None:
+        self._layout = layout
+        self._root = root
+        self._keys: dict[str, str | None] = {}
+
+    def read(self) -> dict[str, float]:
+        temps: dict[str, float] = {}
+        for zone_dir in self._root.glob(self._layout.thermal.zones_glob):
+            if zone_dir not in self._keys:
+                ztype = self._root.read_text(os.path.join(zone_dir, 'type'),
+                                             what='thermal zone type')
+                self._keys[zone_dir] = zone_key(ztype) if ztype else None
+            key = self._keys[zone_dir]
+            if key is None:
+                continue
+            milli = self._root.read_number(os.path.join(zone_dir, 'temp'),
+                                           what=f'thermal zone {key}')
+            if milli is None:
+                continue
+            celsius = milli / 1000.0
+            if celsius <= _MIN_VALID_C:
+                continue
+            if key in temps:  # two zones with one name: keep the hotter, never hide heat
+                celsius = max(celsius, temps[key])
+            temps[key] = celsius
+        return temps
 
 
 @dataclass(frozen=True)

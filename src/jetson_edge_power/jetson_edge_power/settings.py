@@ -16,7 +16,7 @@ POLICY_KEYS = frozenset({
     'hysteresis_c', 'min_dwell_s', 'step_up_dwell_s', 'fan_pwm_nominal', 'fan_pwm_warm',
     'fan_pwm_hot', 'fan_pwm_critical', 'perception_nominal_rate_hz', 'rate_scale_warm',
     'rate_scale_hot', 'rate_scale_critical', 'battery_low_pct', 'battery_recover_pct',
-    'mem_warn_fraction', 'mem_error_fraction'})
+    'mem_warn_fraction', 'mem_error_fraction', 'suite_mem_warn_mb', 'suite_mem_error_mb'})
 
 
 def load_layout(values: Mapping[str, Any]) -> tuple[Layout, list[str]]:
@@ -56,6 +56,8 @@ def policy_config(values: Mapping[str, Any], layout: Layout) -> PolicyConfig:
         battery_recover_pct=values['battery_recover_pct'],
         mem_warn_fraction=values['mem_warn_fraction'],
         mem_error_fraction=values['mem_error_fraction'],
+        suite_warn_bytes=values['suite_mem_warn_mb'] * 2**20 or None,
+        suite_error_bytes=values['suite_mem_error_mb'] * 2**20 or None,
         mem_rate_scale={MemoryLevel.OK: 1.0, MemoryLevel.WARN: 0.75, MemoryLevel.ERROR: 0.5},
         fan_pwm=fan, nominal_rate_hz=values['perception_nominal_rate_hz'],
         rate_scale={ThermalLevel.NOMINAL: 1.0, ThermalLevel.WARM: values['rate_scale_warm'],

@@ -150,3 +150,15 @@ def test_noise_never_causes_more_than_one_transition_per_dwell(base, noise, step
         if decision.transition:
             times.append(now)
     assert all(b - a >= dwell for a, b in zip(times, times[1:]))
+
+
+def test_suite_processes_memory_raises_its_own_level():
+    policy = make(suite_warn_bytes=1 << 30, suite_error_bytes=2 << 30)
+    def suite(t, rss):
+        return policy.update(PolicyInputs(now=t, max_temp_c=50, mem_used_fraction=0.3,
+                                          suite_rss_bytes=rss))
+    assert suite(0, 500 << 20).memory == MemoryLevel.OK
+    warn = suite(1, 1500 << 20)
+    assert warn.memory == MemoryLevel.WARN and 'suite processes use 1500 MiB' in warn.reason
+    assert suite(2, 3 << 30).memory == MemoryLevel.ERROR
+    assert suite(3, 500 << 20).memory == MemoryLevel.OK

@@ -22,11 +22,14 @@ def test_defaults_build_the_sim_configuration():
 
 def test_explicit_mode_ladder_and_fan():
     values = {**DEFAULTS, 'hardware_model': 'agx_orin', 'mode_ladder': [3, 1],
-              'power_mode': 3, 'low_power_mode': 1, 'fan_pwm_nominal': 60}
+              'power_mode': 3, 'low_power_mode': 1, 'fan_pwm_nominal': 60,
+              'suite_mem_warn_mb': 1024, 'suite_mem_error_mb': 2048}
     layout, _ = load_layout(values)
     config = policy_config(values, layout)
     assert config.ladder == (3, 1) and config.preferred_mode == 3 and config.low_power_mode == 1
     assert config.fan_pwm[ThermalLevel.NOMINAL] == 60
+    assert (config.suite_warn_bytes, config.suite_error_bytes) == (1 << 30, 2 << 30)
+    assert policy_config(DEFAULTS, layout).suite_warn_bytes is None  # 0 MB: off
 
 
 @pytest.mark.parametrize('change, message', [
