@@ -18,6 +18,13 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
-        'console_scripts': [],
+        'console_scripts': [
+            'power_manager_node = jetson_edge_power.node:main',
+            'thermal_model_node = jetson_edge_power.thermal_model_node:main',
+            'sim_tools = jetson_edge_power.sim_tools:main',
+        ],
+        'jetson_edge.benchmarks': [
+            'power = jetson_edge_power.bench:main',
+        ],
     },
 )

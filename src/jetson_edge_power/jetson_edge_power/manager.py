@@ -1,0 +1,211 @@
+"""The manager's loop body: sample, decide, and work out which actions are due.
+
+:meth:`PowerManager.tick` is cheap and never blocks on a tool: it returns the decision and
+the actions whose target differs from what was last requested.  :meth:`PowerManager.apply`
+runs those actions (nvpmodel can take seconds) and is meant to run off the sampling thread;
+:class:`BackgroundApplier` does that with latest-wins semantics.  A failed action is recorded,
+logged once per distinct message, and retried after ``retry_s``; it never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from jetson_edge_power.actuators import FanActuator, NvpmodelActuator
+from jetson_edge_power.errors import ActuatorError
+from jetson_edge_power.monitor import BoardMonitor, Snapshot
+from jetson_edge_power.policy import Decision, PolicyInputs, ThermalPolicy
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Actions:
+    power_mode: int | None = None
+    fan_pwm: float | None = None
+    perception_rate_hz: float | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.power_mode, self.fan_pwm,
+                                           self.perception_rate_hz))
+
+
+@dataclass(frozen=True)
+class TickResult:
+    snapshot: Snapshot
+    decision: Decision
+    actions: Actions
+
+
+@dataclass
+class _Target:
+    requested: float | None = None
+    failed_at: float | None = None
+    last_error: str = ''
+
+
+@dataclass
+class ActuationState:
+    power_mode: _Target = field(default_factory=_Target)
+    fan_pwm: _Target = field(default_factory=_Target)
+    perception_rate_hz: _Target = field(default_factory=_Target)
+
+
+class PowerManager:
+    """Ties one :class:`BoardMonitor`, one :class:`ThermalPolicy` and the actuators."""
+
+    def __init__(self, monitor: BoardMonitor, policy: ThermalPolicy, *,
+                 nvpmodel: NvpmodelActuator | None = None, fan: FanActuator | None = None,
+                 request_rate: Callable[[float], None] | None = None,
+                 policy_enabled: bool = True, retry_s: float = 30.0,
+                 logger: logging.Logger | None = None) -> None:
+        self.monitor = monitor
+        self.policy = policy
+        self.nvpmodel = nvpmodel
+        self.fan = fan
+        self.request_rate = request_rate
+        self.policy_enabled = policy_enabled
+        self.retry_s = retry_s
+        self._log = logger or _LOG
+        self.state = ActuationState()
+        self._lock = threading.Lock()
+        self._logged: set[str] = set()
+        self.battery_pct: float | None = None
+        self.last: TickResult | None = None
+
+    def tick(self, *, now: float | None = None) -> TickResult:
+        stamp = time.monotonic() if now is None else now
+        snap = self.monitor.sample()
+        thermal = self.monitor.layout.thermal
+        hottest = snap.max_temp(thermal.policy_zones, thermal.ignore)
+        if hottest is None:  # no policy zone on this board: fall back to every zone
+            hottest = snap.max_temp((), thermal.ignore)
+        system = snap.system
+        decision = self.policy.update(PolicyInputs(
+            now=stamp, max_temp_c=hottest[1] if hottest else None,
+            hottest_zone=hottest[0] if hottest else '',
+            mem_used_fraction=system.mem_used_fraction if system is not None else None,
+            suite_rss_bytes=system.suite_rss_bytes if system is not None else None,
+            battery_pct=self.battery_pct))
+        actions = self._due(snap, decision, stamp) if self.policy_enabled else Actions()
+        result = TickResult(snap, decision, actions)
+        self.last = result
+        return result
+
+    def _due(self, snap: Snapshot, decision: Decision, now: float) -> Actions:
+        with self._lock:
+            st = self.state
+            if st.power_mode.requested is None and snap.power_mode_id is not None:
+                st.power_mode.requested = snap.power_mode_id
+            mode = self._claim(st.power_mode, decision.power_mode,
+                               self.nvpmodel is not None, now)
+            fan = self._claim(st.fan_pwm, decision.fan_pwm, self.fan is not None, now)
+            rate = self._claim(st.perception_rate_hz, decision.perception_rate_hz,
+                               self.request_rate is not None, now)
+        return Actions(power_mode=None if mode is None else int(mode), fan_pwm=fan,
+                       perception_rate_hz=rate)
+
+    def _claim(self, target: _Target, wanted: float | None, able: bool,
+               now: float) -> float | None:
+        if wanted is None or not able:
+            return None
+        if target.requested == wanted:
+            if target.failed_at is None or now - target.failed_at < self.retry_s:
+                return None
+        target.requested = wanted
+        target.failed_at = None
+        return wanted
+
+    def request_power_mode(self, mode_id: int) -> Actions:
+        """A user's explicit mode (parameter set): applied even with the policy disabled."""
+        with self._lock:
+            self.state.power_mode.requested = mode_id
+            self.state.power_mode.failed_at = None
+        return Actions(power_mode=mode_id)
+
+    def apply(self, actions: Actions) -> list[str]:
+        """Run the actions; returns a line per action that succeeded (failures are logged)."""
+        lines = []
+        for name, value, run in (
+                ('power_mode', actions.power_mode,
+                 lambda v: self.nvpmodel.set_mode(int(v)).message),
+                ('fan_pwm', actions.fan_pwm, lambda v: self.fan.set_pwm(v).message),
+                ('perception_rate_hz', actions.perception_rate_hz, self._send_rate)):
+            if value is None:
+                continue
+            target: _Target = getattr(self.state, name)
+            try:
+                lines.append(run(value))
+                target.last_error = ''
+            except ActuatorError as exc:
+                self.mark_failed(name, f'{name} -> {value}: {exc}')
+        return lines
+
+    def _send_rate(self, rate: float) -> str:
+        assert self.request_rate is not None
+        self.request_rate(rate)
+        return f'asked perception for at most {rate:.1f} Hz'
+
+    def mark_failed(self, name: str, message: str) -> None:
+        """Record that an action applied asynchronously (a service call) failed later."""
+        target: _Target = getattr(self.state, name)
+        with self._lock:
+            target.failed_at = time.monotonic()
+            target.last_error = message
+        if message not in self._logged:
+            self._logged.add(message)
+            self._log.error('%s (retrying every %.0fs)', message, self.retry_s)
+
+    def errors(self) -> dict[str, str]:
+        return {name: getattr(self.state, name).last_error
+                for name in ('power_mode', 'fan_pwm', 'perception_rate_hz')
+                if getattr(self.state, name).last_error}
+
+
+class BackgroundApplier:
+    """Applies actions on one worker thread; a newer target replaces a pending older one."""
+
+    def __init__(self, manager: PowerManager, *,
+                 on_result: Callable[[list[str]], None] | None = None) -> None:
+        self._manager = manager
+        self._on_result = on_result
+        self._pending = Actions()
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name='power-actuation', daemon=True)
+        self._thread.start()
+
+    def submit(self, actions: Actions) -> None:
+        if not actions:
+            return
+        with self._cond:
+            p = self._pending
+            self._pending = Actions(
+                power_mode=actions.power_mode if actions.power_mode is not None
+                else p.power_mode,
+                fan_pwm=actions.fan_pwm if actions.fan_pwm is not None else p.fan_pwm,
+                perception_rate_hz=actions.perception_rate_hz
+                if actions.perception_rate_hz is not None else p.perception_rate_hz)
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._stop:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                actions, self._pending = self._pending, Actions()
+            lines = self._manager.apply(actions)
+            if self._on_result is not None:
+                self._on_result(lines)
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+        self._thread.join(timeout_s)

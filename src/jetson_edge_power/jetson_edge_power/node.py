@@ -1,0 +1,298 @@
+"""power_manager_node: the power and thermal manager as a ROS 2 node.
+
+Wiring only: parameters from ``params.py``; a timer at ``sample_rate_hz`` runs
+:meth:`PowerManager.tick`; nvpmodel, fan and jetson_clocks actions go to a worker thread (the
+tools can take seconds and must not stall the executor); the perception rate goes out as an
+asynchronous ``SetParameters`` call on the perception node; ``sensor_msgs/BatteryState`` feeds
+the battery level; ``/diagnostics`` and the optional Prometheus endpoint report every metric,
+the policy state and its last decision with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+
+from jetson_edge_common import qos
+from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status
+from jetson_edge_common.node_main import run
+from jetson_edge_common.params import declare_parameters, on_parameter_change
+from rcl_interfaces.msg import Parameter as ParameterMsg
+from rcl_interfaces.msg import ParameterType, ParameterValue, SetParametersResult
+from rcl_interfaces.srv import SetParameters
+from rclpy.node import Node
+from sensor_msgs.msg import BatteryState
+
+from jetson_edge_power.actuators import FanActuator, JetsonClocksActuator, NvpmodelActuator
+from jetson_edge_power.errors import ActuatorError, LayoutError
+from jetson_edge_power.manager import Actions, BackgroundApplier, PowerManager
+from jetson_edge_power.monitor import BoardMonitor
+from jetson_edge_power.params import MANAGER_SPECS
+from jetson_edge_power.policy import MemoryLevel, ThermalLevel, ThermalPolicy
+from jetson_edge_power.prometheus_export import MetricsServer
+from jetson_edge_power.settings import POLICY_KEYS, load_layout, policy_config
+from jetson_edge_power.sim_tools import in_process_runner, tool_command
+from jetson_edge_power.sysfs import SysfsRoot
+from jetson_edge_power.tegrastats import tegrastats_metrics
+from jetson_edge_power.tegrastats_source import TegrastatsSource
+
+_LEVEL_STATUS = {ThermalLevel.NOMINAL: Level.OK, ThermalLevel.WARM: Level.OK,
+                 ThermalLevel.HOT: Level.WARN, ThermalLevel.CRITICAL: Level.ERROR}
+_MEMORY_STATUS = {MemoryLevel.OK: Level.OK, MemoryLevel.WARN: Level.WARN,
+                  MemoryLevel.ERROR: Level.ERROR}
+
+
+class _RosLogHandler(logging.Handler):
+    """Forwards the core's Python logging to the node's logger."""
+
+    def __init__(self, node: Node) -> None:
+        super().__init__(logging.INFO)
+        self._logger = node.get_logger()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            self._logger.error(message)
+        elif record.levelno >= logging.WARNING:
+            self._logger.warning(message)
+        else:
+            self._logger.info(message)
+
+
+class PowerManagerNode(Node):
+    def __init__(self) -> None:
+        super().__init__('power_manager')
+        self._core_log = logging.getLogger('jetson_edge_power')
+        self._log_handler = _RosLogHandler(self)
+        self._core_log.addHandler(self._log_handler)
+        self._core_log.setLevel(logging.INFO)
+        p = declare_parameters(self, MANAGER_SPECS)
+        self._p = p
+        self.layout, problems = load_layout(p)
+        config = policy_config(p, self.layout)
+        root = SysfsRoot(p['sysfs_root'])
+        self._manager = PowerManager(
+            BoardMonitor(self.layout, root, use_nvml=p['use_nvml'],
+                         suite_pattern=p['suite_process_pattern']),
+            ThermalPolicy(config),
+            nvpmodel=self._nvpmodel(p) if self.layout.power_modes else None,
+            fan=FanActuator(self.layout, root, dry_run=p['actuator_backend'] == 'dry_run')
+            if self.layout.fan.pwm_write else None,
+            request_rate=self._send_rate if p['perception_node'] else None,
+            policy_enabled=p['policy_enabled'], retry_s=p['action_retry_s'])
+        self._clocks = self._jetson_clocks(p)
+        self._applier = BackgroundApplier(self._manager, on_result=self._log_results)
+        self._rate_client = None
+        if p['perception_node']:
+            self._rate_client = self.create_client(
+                SetParameters, f'{p["perception_node"]}/set_parameters')
+        self._battery_at = float('-inf')
+        if p['battery_topic']:
+            self.create_subscription(BatteryState, p['battery_topic'], self._on_battery,
+                                     qos.SENSOR_STREAM)
+        self._tegrastats = None
+        if p['tegrastats_interval_ms']:
+            try:
+                self._tegrastats = TegrastatsSource(command=p['tegrastats_command'],
+                                                    interval_ms=p['tegrastats_interval_ms'])
+            except ActuatorError as exc:
+                self.get_logger().error(f'tegrastats: {exc}')
+        self._metrics = None
+        if p['prometheus_port']:
+            self._metrics = MetricsServer(lambda: self._manager.last,
+                                          port=p['prometheus_port'],
+                                          address=p['prometheus_address'])
+            self.get_logger().info(f'Prometheus metrics on port {self._metrics.port}')
+        on_parameter_change(self, MANAGER_SPECS, self._apply_param)
+        # Added last so rclpy runs it first: a combination the policy refuses (warm above
+        # hot, a mode off the ladder) is rejected before any value is applied.
+        self.add_on_set_parameters_callback(self._check_policy_params)
+        diag = DiagnosticsPublisher(self, hardware_id=self.layout.model,
+                                    period_s=1.0 / p['diagnostics_rate_hz'])
+        diag.add('thermal policy', self._policy_status)
+        diag.add('board', self._board_status)
+        diag.add('memory', self._memory_status)
+        diag.add('actuators', self._actuator_status)
+        self.create_timer(1.0 / p['sample_rate_hz'], self._tick)
+        self.get_logger().info(
+            f'power manager on {self.layout.model} (root {p["sysfs_root"]}, actuators '
+            f'{p["actuator_backend"]}, {p["sample_rate_hz"]:g} Hz, ladder '
+            f'{list(config.ladder)}, cool mode {config.preferred_mode})'
+            + (f'; layout problems: {problems}' if problems else ''))
+
+    # --- construction helpers -------------------------------------------------------------
+
+    def _nvpmodel(self, p: dict) -> NvpmodelActuator:
+        if p['actuator_backend'] == 'sim':
+            return NvpmodelActuator(self.layout, command=tool_command(
+                'nvpmodel', root=p['sysfs_root'], model=self.layout.model),
+                runner=in_process_runner)
+        return NvpmodelActuator(self.layout, command=p['nvpmodel_command'],
+                                dry_run=p['actuator_backend'] == 'dry_run')
+
+    def _jetson_clocks(self, p: dict) -> JetsonClocksActuator:
+        if p['actuator_backend'] == 'sim':
+            return JetsonClocksActuator(command=tool_command(
+                'jetson_clocks', root=p['sysfs_root'], model=self.layout.model),
+                store_file=p['jetson_clocks_store'], runner=in_process_runner)
+        return JetsonClocksActuator(command=p['jetson_clocks_command'],
+                                    store_file=p['jetson_clocks_store'],
+                                    dry_run=p['actuator_backend'] == 'dry_run')
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        if time.monotonic() - self._battery_at > self._p['battery_timeout_s']:
+            self._manager.battery_pct = None
+        result = self._manager.tick()
+        actions = result.actions
+        if result.decision.transition:
+            self.get_logger().info(f'policy: {result.decision.reason}')
+        if actions.perception_rate_hz is not None:  # async service call: fine on this thread
+            self._manager.apply(Actions(perception_rate_hz=actions.perception_rate_hz))
+        self._applier.submit(Actions(power_mode=actions.power_mode, fan_pwm=actions.fan_pwm))
+
+    def _send_rate(self, hz: float) -> None:
+        client = self._rate_client
+        if client is None or not client.service_is_ready():
+            raise ActuatorError(f'perception node {self._p["perception_node"]!r} offers no '
+                                'parameter service (not running yet?)')
+        value = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=float(hz))
+        request = SetParameters.Request(parameters=[
+            ParameterMsg(name=self._p['perception_rate_param'], value=value)])
+        future = client.call_async(request)
+        future.add_done_callback(lambda f: self._on_rate_reply(f, hz))
+
+    def _on_rate_reply(self, future, hz: float) -> None:
+        response = future.result()
+        results = response.results if response is not None else []
+        if results and results[0].successful:
+            return
+        reason = results[0].reason if results else 'no reply'
+        self._manager.mark_failed('perception_rate_hz',
+                                  f'perception refused {self._p["perception_rate_param"]}='
+                                  f'{hz:.1f}: {reason}')
+
+    def _log_results(self, lines: list[str]) -> None:
+        for line in lines:
+            self.get_logger().info(line)
+
+    def _on_battery(self, msg: BatteryState) -> None:
+        pct = msg.percentage * 100.0
+        if pct != pct:  # NaN: unknown; derive it from charge and capacity when both are given
+            if msg.capacity > 0 and msg.charge == msg.charge:
+                pct = 100.0 * msg.charge / msg.capacity
+            else:
+                return
+        self._manager.battery_pct = pct
+        self._battery_at = time.monotonic()
+
+    # --- run-time parameters ------------------------------------------------------------
+
+    def _check_policy_params(self, params) -> SetParametersResult:
+        changed = {p.name: p.value for p in params if p.name in POLICY_KEYS}
+        if not changed:
+            return SetParametersResult(successful=True)
+        try:
+            policy_config({**self._p, **changed}, self.layout)
+        except ValueError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        return SetParametersResult(successful=True)
+
+    def _apply_param(self, name: str, value) -> None:
+        self._p[name] = value
+        if name in POLICY_KEYS:
+            self._manager.policy.reconfigure(policy_config(self._p, self.layout))
+            if name == 'power_mode' and not self._manager.policy_enabled:
+                mode = self._manager.policy.config.preferred_mode
+                if mode is not None:
+                    self._applier.submit(self._manager.request_power_mode(mode))
+        elif name == 'policy_enabled':
+            self._manager.policy_enabled = bool(value)
+        elif name == 'jetson_clocks' and value != 'unchanged':
+            threading.Thread(target=self._set_clocks, args=(value,), daemon=True).start()
+
+    def _set_clocks(self, value: str) -> None:
+        try:
+            result = self._clocks.enable() if value == 'on' else self._clocks.restore()
+            self.get_logger().info(result.message)
+        except ActuatorError as exc:
+            self.get_logger().error(f'jetson_clocks {value}: {exc}')
+
+    # --- diagnostics ----------------------------------------------------------------------
+
+    def _policy_status(self) -> Status:
+        last = self._manager.last
+        if last is None:
+            return Status(Level.STALE, 'no sample yet')
+        d = last.decision
+        mode = self.layout.mode(d.power_mode) if d.power_mode is not None else None
+        return Status(_LEVEL_STATUS[d.level], f'{d.level.name.lower()}: {d.reason}', {
+            'level': d.level.name, 'policy_enabled': self._manager.policy_enabled,
+            'power_mode_target': f'{d.power_mode} ({mode.name})' if mode else 'none',
+            'fan_pwm_target': 'board control' if d.fan_pwm is None else d.fan_pwm,
+            'perception_rate_hz': d.perception_rate_hz, 'battery_low': d.battery_low,
+            'battery_pct': self._manager.battery_pct if self._manager.battery_pct is not None
+            else 'unknown', 'last_decision_reason': d.reason, 'last_decision_age_s':
+            round(time.monotonic() - last.snapshot.stamp, 3)})
+
+    def _board_status(self) -> Status:
+        last = self._manager.last
+        if last is None:
+            return Status(Level.STALE, 'no sample yet')
+        values = {k: round(v, 3) for k, v in last.snapshot.metrics().items()}
+        if self._tegrastats is not None:
+            sample = self._tegrastats.latest()
+            if sample is not None:
+                values.update({k: round(v, 3) for k, v in tegrastats_metrics(sample).items()})
+            elif self._tegrastats.error:
+                values['tegrastats'] = self._tegrastats.error
+        if last.snapshot.missing:
+            return Status(Level.WARN, 'not readable: ' + ', '.join(last.snapshot.missing),
+                          values)
+        return Status(Level.OK, f'{len(values)} metrics', values)
+
+    def _memory_status(self) -> Status:
+        last = self._manager.last
+        if last is None or last.snapshot.system is None:
+            return Status(Level.STALE, 'no sample yet')
+        sysstats, level = last.snapshot.system, last.decision.memory
+        return Status(_MEMORY_STATUS[level], f'{sysstats.mem_used_fraction:.0%} in use'
+                      + ('' if level == MemoryLevel.OK else ', perception asked to shed load'),
+                      {'used_fraction': round(sysstats.mem_used_fraction, 4),
+                       'swap_used_bytes': sysstats.swap_used_bytes,
+                       'suite_rss_bytes': sysstats.suite_rss_bytes
+                       if sysstats.suite_rss_bytes is not None else 'off',
+                       'suite_processes': sysstats.suite_processes
+                       if sysstats.suite_processes is not None else 'off'})
+
+    def _actuator_status(self) -> Status:
+        errors = self._manager.errors()
+        backend = self._p['actuator_backend']
+        if errors:
+            # Failing to set the mode or the fan leaves the board unprotected (ERROR); an
+            # absent perception node only means there is no load to shed (WARN).
+            hardware_failed = set(errors) - {'perception_rate_hz'}
+            level = Level.ERROR if hardware_failed and self._manager.policy_enabled \
+                else Level.WARN
+            return Status(level, '; '.join(errors.values()), {'backend': backend, **errors})
+        return Status(Level.OK, f'{backend} backend, no failed action', {'backend': backend})
+
+    def close(self) -> None:
+        self._applier.close()
+        if self._metrics is not None:
+            self._metrics.close()
+        self._manager.monitor.close()
+        if self._tegrastats is not None:
+            self._tegrastats.close()
+        self._core_log.removeHandler(self._log_handler)
+
+
+def main(args: list[str] | None = None) -> int:
+    try:
+        return run(PowerManagerNode, args)
+    except (LayoutError, ValueError) as exc:
+        print(f'power_manager: {exc}', file=sys.stderr)
+        return 2
