@@ -1,0 +1,127 @@
+"""Image -> network input tensor: resize or letterbox, colour order, normalization, layout, dtype.
+
+Pure numpy/OpenCV shared by every backend. `Preprocessor` keeps its output buffers between calls
+(the returned tensor is overwritten by the next call: copy it if you keep it). `Transform` maps
+coordinates in the network input back to the source image, for boxes and masks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import FrameError
+from .model_card import InputSpec
+
+
+@dataclass(frozen=True)
+class Transform:
+    """Source image (src_w x src_h) -> network input: x_in = x_src * scale_x + pad_x (same for y)."""
+
+    src_w: int
+    src_h: int
+    scale_x: float
+    scale_y: float
+    pad_x: float = 0.0
+    pad_y: float = 0.0
+
+    def boxes_to_source(self, boxes: np.ndarray) -> np.ndarray:
+        """Map (N, 4) x0, y0, x1, y1 boxes in input pixels to source pixels, clipped to the image."""
+        out = np.empty_like(boxes, dtype=np.float32)
+        out[:, 0::2] = (boxes[:, 0::2] - self.pad_x) / self.scale_x
+        out[:, 1::2] = (boxes[:, 1::2] - self.pad_y) / self.scale_y
+        np.clip(out[:, 0::2], 0, self.src_w, out=out[:, 0::2])
+        np.clip(out[:, 1::2], 0, self.src_h, out=out[:, 1::2])
+        return out
+
+    def content_region(self, in_w: int, in_h: int) -> tuple[slice, slice]:
+        """Rows and columns of the network input that hold image content (excludes letterbox padding)."""
+        x0 = int(round(self.pad_x))
+        y0 = int(round(self.pad_y))
+        x1 = min(in_w, int(round(self.pad_x + self.src_w * self.scale_x)))
+        y1 = min(in_h, int(round(self.pad_y + self.src_h * self.scale_y)))
+        return slice(y0, max(y1, y0 + 1)), slice(x0, max(x1, x0 + 1))
+
+
+def plan_resize(src_w: int, src_h: int, spec: InputSpec) -> Transform:
+    """The transform for a source size under the spec's resize mode (stretch, or letterbox centred)."""
+    if spec.resize == 'stretch':
+        return Transform(src_w, src_h, spec.width / src_w, spec.height / src_h)
+    ratio = min(spec.width / src_w, spec.height / src_h)
+    new_w, new_h = max(1, round(src_w * ratio)), max(1, round(src_h * ratio))
+    return Transform(src_w, src_h, new_w / src_w, new_h / src_h,
+                     (spec.width - new_w) / 2.0, (spec.height - new_h) / 2.0)
+
+
+def to_colour_order(image: np.ndarray, encoding: str, colour_order: str) -> np.ndarray:
+    """A 3-channel view of an rgb8/bgr8/rgba8/bgra8 `image` in `colour_order` (no copy)."""
+    if encoding in ('rgb8', 'bgr8'):
+        if encoding[:3].upper() == colour_order:
+            return image
+        return image[..., ::-1]
+    if encoding in ('rgba8', 'bgra8'):
+        rgb = image[..., :3]
+        return rgb if encoding[:3].upper() == colour_order else rgb[..., ::-1]
+    raise FrameError('encoding', f'unsupported encoding {encoding!r}')
+
+
+def as_rgb(image: np.ndarray, encoding: str) -> np.ndarray:
+    """An RGB (H, W, 3) uint8 view (or, for mono8, a converted copy) of an image in `encoding`."""
+    if encoding == 'mono8':
+        return cv2.cvtColor(image.reshape(image.shape[:2]), cv2.COLOR_GRAY2RGB)
+    return to_colour_order(image, encoding, 'RGB')
+
+
+class Preprocessor:
+    """Turns (H, W, C) uint8 images into the input tensor described by an `InputSpec`."""
+
+    def __init__(self, spec: InputSpec) -> None:
+        self.spec = spec
+        scale = np.float32(spec.scale)
+        self._gain = (scale / np.asarray(spec.std, np.float32)).astype(np.float32)
+        self._offset = (-np.asarray(spec.mean, np.float32) / np.asarray(spec.std, np.float32)).astype(np.float32)
+        self._dtype = np.dtype(spec.dtype)
+        shape_hwc = (spec.height, spec.width, 3)
+        self._canvas = np.empty(shape_hwc, np.uint8)
+        self._hwc = np.empty(shape_hwc, np.float32)
+        out_shape = (1, 3, spec.height, spec.width) if spec.layout == 'NCHW' else (1, spec.height, spec.width, 3)
+        self._out = np.empty(out_shape, self._dtype)
+
+    def resize(self, image: np.ndarray) -> tuple[np.ndarray, Transform]:
+        """Resize (stretch or letterbox) a (H, W, C) uint8 image to the input size."""
+        src_h, src_w = image.shape[:2]
+        if src_h == 0 or src_w == 0:
+            raise FrameError('zero_size', f'image has zero size ({src_w}x{src_h})')
+        transform = plan_resize(src_w, src_h, self.spec)
+        spec = self.spec
+        if spec.resize == 'stretch':
+            if (src_w, src_h) == (spec.width, spec.height):
+                return image, transform
+            return cv2.resize(image, (spec.width, spec.height), interpolation=cv2.INTER_LINEAR), transform
+        rows, cols = transform.content_region(spec.width, spec.height)
+        canvas = self._canvas if image.shape[2] == 3 else np.empty((spec.height, spec.width, image.shape[2]), np.uint8)
+        canvas.fill(spec.pad_value)
+        canvas[rows, cols] = cv2.resize(image, (cols.stop - cols.start, rows.stop - rows.start),
+                                        interpolation=cv2.INTER_LINEAR)
+        return canvas, transform
+
+    def __call__(self, image: np.ndarray, encoding: str) -> tuple[np.ndarray, Transform]:
+        """The input tensor (an internal buffer, valid until the next call) and the source transform."""
+        if encoding == 'mono8':
+            image = cv2.cvtColor(image.reshape(image.shape[:2]), cv2.COLOR_GRAY2RGB)
+            encoding = 'rgb8'
+        resized, transform = self.resize(image)
+        pixels = to_colour_order(resized, encoding, self.spec.colour_order)
+        if self._dtype == np.uint8:
+            hwc = pixels
+        else:
+            hwc = self._hwc
+            np.multiply(pixels, self._gain, out=hwc, casting='unsafe')
+            hwc += self._offset
+        if self.spec.layout == 'NCHW':
+            self._out[0] = hwc.transpose(2, 0, 1)
+        else:
+            self._out[0] = hwc
+        return self._out, transform
