@@ -111,7 +111,7 @@ class ModelPipeline:
         if card.task == 'detection':
             detections = decode_detections(outputs, card.decoder, card.input, transform,
                                            score_threshold=settings.score_threshold,
-                                           max_detections=card.max_detections)
+                                           max_detections=card.max_detections, num_classes=len(card.labels))
             detections = detections.filtered(score_threshold=settings.score_threshold, class_ids=settings.class_ids,
                                              max_detections=settings.max_detections)
             result_kwargs: dict[str, object] = {'detections': detections}

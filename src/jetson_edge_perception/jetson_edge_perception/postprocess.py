@@ -158,8 +158,12 @@ def _nms_detections(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray
 
 
 def decode_detections(outputs: Mapping[str, np.ndarray], decoder: DecoderSpec, spec: InputSpec, transform: Transform,
-                      *, score_threshold: float, max_detections: int) -> Detections:
-    """Dispatch on `decoder.type`; boxes in source pixels, NMS applied where the model does not."""
+                      *, score_threshold: float, max_detections: int, num_classes: int | None = None) -> Detections:
+    """Dispatch on `decoder.type`; boxes in source pixels, NMS applied where the model does not.
+
+    `num_classes` (the card's label count) tells which YOLO axis holds the 4 + nc attributes; without
+    it the shorter axis is taken, which holds for any real model (N is thousands of candidates).
+    """
     if decoder.type == 'ssd_tf':
         logits = _output(outputs, decoder, 'scores')
         scores = _activate(logits.reshape(-1, logits.shape[-1]), decoder.score_activation)
@@ -182,7 +186,8 @@ def decode_detections(outputs: Mapping[str, np.ndarray], decoder: DecoderSpec, s
     if decoder.type == 'yolo':
         raw = _output(outputs, decoder, 'boxes')
         table = raw.reshape(raw.shape[-2], raw.shape[-1])
-        if table.shape[0] < table.shape[1]:
+        attributes_first = (table.shape[0] == 4 + num_classes) if num_classes else table.shape[0] < table.shape[1]
+        if attributes_first:
             table = table.T  # [4+nc, N] -> [N, 4+nc]
         class_scores = _activate(table[:, 4:], decoder.score_activation)
         class_ids = class_scores.argmax(axis=1)
