@@ -58,15 +58,19 @@ class RateLimiter:
 
     def __init__(self, max_rate_hz: float = 0.0, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._last: float | None = None
+        self._next: float | None = None
         self.max_rate_hz = max_rate_hz
 
     def allow(self) -> bool:
         if self.max_rate_hz <= 0:
             return True
         now = self._clock()
-        # A small tolerance keeps a source publishing at exactly max_rate from losing every other frame to jitter.
-        if self._last is not None and now - self._last < 0.9 / self.max_rate_hz:
+        period = 1.0 / self.max_rate_hz
+        # Admission follows a fixed schedule (no drift); the 10 % early tolerance keeps a source that
+        # publishes at exactly max_rate from losing every other frame to jitter.
+        if self._next is not None and now < self._next - 0.1 * period:
             return False
-        self._last = now
+        if self._next is None or now - self._next > period:
+            self._next = now
+        self._next += period
         return True
