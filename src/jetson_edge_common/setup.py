@@ -14,7 +14,7 @@ setup(
     zip_safe=True,
     maintainer='jetson_edge developers',
     maintainer_email='dev@jetson-edge.org',
-    description='Shared pure helpers: QoS presets, Image/PointCloud2 <-> numpy, diagnostics, parameters, profiles, timing statistics.',
+    description='Shared pure helpers: QoS presets, Image and PointCloud2 to and from numpy, diagnostics, parameters, profiles, timing statistics.',
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={

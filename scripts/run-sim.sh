@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Starts the suite on the embedded default profile (sim): no sensors, no GPU needed.
+#
+#   scripts/run-sim.sh [jetson-edge up arguments, e.g. --only lidar --duration 30]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh
+# shellcheck disable=SC1091
+source scripts/env.sh
+exec jetson-edge up --profile sim "$@"

@@ -1,0 +1,202 @@
+"""The ``jetson-edge`` command.
+
+Verbs are thin: each parses its arguments and calls a function of the bringup library. Packages
+add verbs through the ``jetson_edge.cli`` entry point group (``register(subparsers)``) and
+benchmarks through ``jetson_edge.benchmarks`` (``main(argv) -> dict``). This module is the one
+place that turns errors into exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import yaml
+
+from jetson_edge_common.profiles import (ProfileError, available_profiles, detect_profile,
+                                         load_profile)
+
+EXIT_USAGE = 2
+
+
+class CliError(RuntimeError):
+    """A user-facing failure: printed as ``jetson-edge: error: <message>``, exit code 1."""
+
+
+def resolve_profile_name(name: str, *, root: str = '/') -> str:
+    if name != 'auto':
+        return name
+    chosen, why = detect_profile(root=root)
+    print(f'jetson-edge: {why}', file=sys.stderr)
+    return chosen
+
+
+# --- up ---------------------------------------------------------------------------------------
+
+def cmd_up(args) -> int:
+    from jetson_edge_bringup.plan import build_plan, executable_path, write_parameter_files
+    from jetson_edge_bringup.supervisor import Supervisor
+
+    profile = load_profile(resolve_profile_name(args.profile, root=args.root))
+    plan = build_plan(profile).select(_split(args.only))
+    if not plan.nodes:
+        raise CliError(f'profile {profile.name!r} enables no nodes')
+    params_dir = Path(args.params_dir) if args.params_dir else Path(
+        tempfile.mkdtemp(prefix=f'jetson-edge-{profile.name}-'))
+    write_parameter_files(plan, params_dir)
+    for node in plan.nodes:
+        executable_path(node)  # fail before starting anything if one is missing
+    supervisor = Supervisor(plan, lambda node: [str(executable_path(node))] + node.ros_arguments())
+    return supervisor.run(duration_s=args.duration)
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(',') if v.strip()] if value else None
+
+
+# --- profile ----------------------------------------------------------------------------------
+
+def cmd_profile_show(args) -> int:
+    profile = load_profile(resolve_profile_name(args.profile, root=args.root))
+    if args.json:
+        print(json.dumps(profile.data, indent=2))
+    else:
+        print(f'# resolved profile {profile.name!r} ({profile.path})')
+        print(yaml.safe_dump(profile.data, sort_keys=False), end='')
+    return 0
+
+
+def cmd_profile_list(args) -> int:
+    for name in available_profiles():
+        try:
+            profile = load_profile(name, check_parameters=False)
+            print(f'{name:<12} {profile.data.get("description", "")}')
+        except ProfileError as exc:
+            print(f'{name:<12} INVALID: {str(exc).splitlines()[0]}')
+    return 0
+
+
+def cmd_profile_validate(args) -> int:
+    names = args.profiles or available_profiles()
+    failed = 0
+    for name in names:
+        try:
+            load_profile(name)
+            print(f'{name}: ok')
+        except ProfileError as exc:
+            failed += 1
+            print(str(exc), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_plan(args) -> int:
+    from jetson_edge_bringup.plan import build_plan, write_parameter_files
+
+    profile = load_profile(resolve_profile_name(args.profile, root=args.root))
+    plan = build_plan(profile).select(_split(args.only))
+    if args.params_dir:
+        write_parameter_files(plan, args.params_dir)
+    for node in plan.nodes:
+        print(f'{node.key}: {node.package}/{node.executable} as {node.fully_qualified_name}'
+              f' (respawn {"on" if node.respawn else "off"}'
+              f'{", cpus " + ",".join(map(str, node.cpu_affinity)) if node.cpu_affinity else ""}'
+              f'{", nice " + str(node.nice) if node.nice else ""})')
+        if node.params_file:
+            print(f'    params: {node.params_file}')
+    return 0
+
+
+# --- doctor, bench ----------------------------------------------------------------------------
+
+def cmd_doctor(args) -> int:
+    from jetson_edge_bringup.doctor import format_checks, run_checks
+
+    print(format_checks(run_checks(root=args.root)))
+    return 0
+
+
+def benchmarks() -> dict:
+    return {ep.name: ep for ep in entry_points(group='jetson_edge.benchmarks')}
+
+
+def cmd_bench(args) -> int:
+    found = benchmarks()
+    if args.name not in found:
+        known = ', '.join(sorted(found)) or 'none installed'
+        raise CliError(f'no benchmark {args.name!r} (available: {known})')
+    result = found[args.name].load()(list(args.bench_args))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2, default=float) + '\n')
+        print(f'numbers written to {args.json}')
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='jetson-edge', description='Run, inspect and measure the jetson_edge suite.')
+    parser.add_argument('--root', default='/', help='filesystem root for hardware detection '
+                        '(reads <root>/proc/device-tree/model; for tests)')
+    sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
+
+    up = sub.add_parser('up', help='start the profile\'s nodes under the supervisor')
+    up.add_argument('--profile', default='sim', help='profile name, a path to a YAML file, or auto '
+                    '(default: sim)')
+    up.add_argument('--only', help='comma-separated node keys to start (default: all enabled)')
+    up.add_argument('--duration', type=float, help='stop after this many seconds')
+    up.add_argument('--params-dir', help='where to write the nodes\' parameter files '
+                    '(default: a new temporary directory)')
+    up.set_defaults(func=cmd_up)
+
+    prof = sub.add_parser('profile', help='inspect profiles')
+    prof_sub = prof.add_subparsers(dest='profile_command', required=True, metavar='ACTION')
+    show = prof_sub.add_parser('show', help='print the resolved profile')
+    show.add_argument('profile', nargs='?', default='sim')
+    show.add_argument('--json', action='store_true', help='JSON instead of YAML')
+    show.set_defaults(func=cmd_profile_show)
+    prof_sub.add_parser('list', help='list the profiles').set_defaults(func=cmd_profile_list)
+    val = prof_sub.add_parser('validate', help='validate profiles (default: all)')
+    val.add_argument('profiles', nargs='*')
+    val.set_defaults(func=cmd_profile_validate)
+
+    plan = sub.add_parser('plan', help='print the launch plan of a profile')
+    plan.add_argument('--profile', default='sim')
+    plan.add_argument('--only')
+    plan.add_argument('--params-dir', help='also write the parameter files here')
+    plan.set_defaults(func=cmd_plan)
+
+    sub.add_parser('doctor', help='check this machine for the suite').set_defaults(func=cmd_doctor)
+
+    bench = sub.add_parser('bench', help='run a benchmark and print its table')
+    bench.add_argument('name', help='benchmark name (lidar, perception, imu, power, rt, ...)')
+    bench.add_argument('--json', help='also write the numbers to this file')
+    bench.add_argument('bench_args', nargs=argparse.REMAINDER,
+                       help='arguments passed to the benchmark (after --)')
+    bench.set_defaults(func=cmd_bench)
+
+    for ep in entry_points(group='jetson_edge.cli'):
+        ep.load()(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, 'bench_args', None) and args.bench_args[0] == '--':
+        args.bench_args = args.bench_args[1:]
+    try:
+        return int(args.func(args) or 0)
+    except (ProfileError, CliError) as exc:
+        print(f'jetson-edge: error: {exc}', file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""``jetson-edge doctor``: what this machine has for the suite, and what to do about each gap.
+
+Each check returns a :class:`Check` (name, ok, what was found, what to do). Packages add their
+own checks through the ``jetson_edge.doctor`` entry point group (a callable returning a list of
+``(name, ok, message)``), so a check lives next to the code that depends on it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import resource
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from jetson_edge_common.profiles import detect_profile, read_device_tree_model
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    found: str
+    advice: str = ''
+
+
+def check_ros() -> list[Check]:
+    distro = os.environ.get('ROS_DISTRO')
+    try:
+        import rclpy  # noqa: F401
+        from rclpy.utilities import get_rmw_implementation_identifier
+    except ImportError as exc:
+        return [Check('ROS 2', False, f'rclpy does not import ({exc})',
+                      'run scripts/setup.sh, then `source scripts/env.sh`')]
+    checks = [Check('ROS 2', True, f'{distro} (sourced)' if distro else
+                    'Jazzy from PyPI wheels (.venv)')]
+    try:
+        rmw = get_rmw_implementation_identifier()
+        checks.append(Check('RMW', True, rmw))
+    except Exception as exc:  # rclpy raises its own RCLError types here
+        checks.append(Check('RMW', False, str(exc),
+                            'install ros-<distro>-rmw-fastrtps-cpp (PyPI: ros-jazzy-rmw-fastrtps-cpp)'))
+    return checks
+
+
+def check_jetson(root: str = '/') -> list[Check]:
+    model = read_device_tree_model(root)
+    profile, why = detect_profile(root=root)
+    if model is None:
+        return [Check('Jetson', False, 'not a Jetson (no /proc/device-tree/model)',
+                      f'fine for development: `--profile auto` uses {profile!r}')]
+    return [Check('Jetson', True, f'{model}; {why}')]
+
+
+def _module_version(name: str) -> str | None:
+    try:
+        module = importlib.import_module(name)
+    except Exception:  # broken native libraries raise more than ImportError
+        return None
+    return str(getattr(module, '__version__', 'present'))
+
+
+def check_runtimes() -> list[Check]:
+    checks = []
+    trt = _module_version('tensorrt')
+    checks.append(Check('TensorRT', trt is not None, trt or 'not installed',
+                        '' if trt else 'on a Jetson it comes with JetPack (python3-libnvinfer); '
+                                       'the suite uses ONNX Runtime or OpenCV DNN meanwhile'))
+    ort = _module_version('onnxruntime')
+    if ort:
+        import onnxruntime
+        providers = ', '.join(onnxruntime.get_available_providers())
+        checks.append(Check('ONNX Runtime', True, f'{ort} ({providers})'))
+    else:
+        checks.append(Check('ONNX Runtime', False, 'not installed', 'pip install -r requirements.txt'))
+    cv = _module_version('cv2')
+    checks.append(Check('OpenCV DNN', cv is not None, cv or 'not installed',
+                        '' if cv else 'pip install -r requirements.txt'))
+    ji = _module_version('jetson_inference') or _module_version('jetson.inference')
+    checks.append(Check('jetson-inference', ji is not None, ji or 'not installed',
+                        '' if ji else 'optional; on a Jetson build dusty-nv/jetson-inference'))
+    cuda = _module_version('cuda') or _module_version('pycuda.driver')
+    checks.append(Check('CUDA from Python', cuda is not None, cuda or 'neither cuda-python nor pycuda',
+                        '' if cuda else 'needed by the TensorRT backend: pip install cuda-python'))
+    return checks
+
+
+def check_realtime() -> list[Check]:
+    checks = []
+    soft, _hard = resource.getrlimit(resource.RLIMIT_RTPRIO)
+    try:
+        old = os.sched_getscheduler(0), os.sched_getparam(0)
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        os.sched_setscheduler(0, old[0], old[1])
+        checks.append(Check('SCHED_FIFO', True, f'permitted (RLIMIT_RTPRIO {soft})'))
+    except PermissionError:
+        checks.append(Check('SCHED_FIFO', False, f'not permitted (RLIMIT_RTPRIO {soft})',
+                            'grant CAP_SYS_NICE or set rtprio in /etc/security/limits.conf; in '
+                            'Docker: --cap-add SYS_NICE --ulimit rtprio=99'))
+    soft, _hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    unlimited = soft == resource.RLIM_INFINITY
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mlockall(1) == 0:  # MCL_CURRENT
+        libc.munlockall()
+        checks.append(Check('mlockall', True,
+                            f'permitted (RLIMIT_MEMLOCK {"unlimited" if unlimited else soft})'))
+    else:
+        checks.append(Check('mlockall', False, f'refused (RLIMIT_MEMLOCK {soft} bytes)',
+                            'set memlock unlimited in limits.conf, or --ulimit memlock=-1 in Docker'))
+    return checks
+
+
+def plugin_checks() -> list[Check]:
+    checks = []
+    for ep in entry_points(group='jetson_edge.doctor'):
+        try:
+            for name, ok, message in ep.load()():
+                checks.append(Check(name, ok, message))
+        except Exception as exc:  # a broken plug-in is reported, not fatal to the doctor
+            checks.append(Check(ep.name, False, f'check failed: {exc!r}'))
+    return checks
+
+
+def run_checks(*, root: str = '/') -> list[Check]:
+    return (check_ros() + check_jetson(root) + check_runtimes() + check_realtime()
+            + plugin_checks())
+
+
+def format_checks(checks: list[Check]) -> str:
+    width = max(len(c.name) for c in checks)
+    lines = []
+    for c in checks:
+        mark = 'ok ' if c.ok else '-- '
+        lines.append(f'{mark} {c.name:<{width}}  {c.found}')
+        if not c.ok and c.advice:
+            lines.append(f'    {"":<{width}}  -> {c.advice}')
+    return '\n'.join(lines)

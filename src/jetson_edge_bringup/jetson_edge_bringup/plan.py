@@ -1,0 +1,122 @@
+"""From a profile to a launch plan: the nodes to start and how.
+
+Both ``launch/jetson_edge.launch.py`` (launch_ros) and the supervisor (``jetson-edge up``)
+consume the same :class:`Plan`, so what runs on a robot and what runs here cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from jetson_edge_common.profiles import Profile, ProfileError
+
+
+@dataclass
+class NodePlan:
+    key: str                    # the node's key in the profile (what --only selects)
+    package: str
+    executable: str
+    name: str                   # ROS node name
+    namespace: str
+    parameters: dict
+    respawn: bool = True
+    respawn_delay_s: float = 1.0
+    max_restarts: int = 5
+    nice: int = 0
+    cpu_affinity: list[int] = field(default_factory=list)
+    remappings: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    params_file: Path | None = None
+
+    @property
+    def fully_qualified_name(self) -> str:
+        ns = self.namespace.strip('/')
+        return f'/{ns}/{self.name}' if ns else f'/{self.name}'
+
+    def ros_arguments(self) -> list[str]:
+        """The ``--ros-args`` part of the command line (the same one launch_ros builds)."""
+        args = ['--ros-args', '-r', f'__node:={self.name}']
+        if self.namespace:
+            args += ['-r', f'__ns:=/{self.namespace.strip("/")}']
+        for src, dst in self.remappings.items():
+            args += ['-r', f'{src}:={dst}']
+        if self.params_file is not None:
+            args += ['--params-file', str(self.params_file)]
+        return args
+
+
+@dataclass
+class Plan:
+    profile: str
+    nodes: list[NodePlan]
+
+    def select(self, only: list[str] | None) -> 'Plan':
+        if not only:
+            return self
+        known = {n.key for n in self.nodes}
+        unknown = [k for k in only if k not in known]
+        if unknown:
+            raise ProfileError(f'--only: no enabled node {", ".join(map(repr, unknown))} in profile '
+                               f'{self.profile!r} (enabled: {", ".join(sorted(known))})')
+        return Plan(self.profile, [n for n in self.nodes if n.key in only])
+
+
+def build_plan(profile: Profile) -> Plan:
+    """The enabled nodes of ``profile``, in the profile's order."""
+    nodes = []
+    for key, spec in profile.nodes.items():
+        if not spec.get('enabled', True):
+            continue
+        sched = spec.get('scheduling', {})
+        nodes.append(NodePlan(
+            key=key,
+            package=spec['package'],
+            executable=spec['executable'],
+            name=spec.get('name', key),
+            namespace=spec.get('namespace', ''),
+            parameters=dict(spec.get('parameters', {}) or {}),
+            respawn=spec.get('respawn', True),
+            respawn_delay_s=float(spec.get('respawn_delay_s', 1.0)),
+            max_restarts=int(spec.get('max_restarts', 5)),
+            nice=int(sched.get('nice', 0)),
+            cpu_affinity=list(sched.get('cpu_affinity', [])),
+            remappings=dict(spec.get('remappings', {}) or {}),
+            env=dict(spec.get('env', {}) or {}),
+        ))
+    return Plan(profile.name, nodes)
+
+
+def parameters_document(node: NodePlan) -> dict:
+    """A standard ROS 2 parameter file's content, keyed to the node's fully qualified name."""
+    return {node.fully_qualified_name: {'ros__parameters': node.parameters}}
+
+
+def write_parameter_files(plan: Plan, directory: str | os.PathLike) -> Plan:
+    """Writes one parameter file per node into ``directory`` and records its path in the plan."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for node in plan.nodes:
+        path = directory / f'{plan.profile}.{node.key}.params.yaml'
+        path.write_text(yaml.safe_dump(parameters_document(node), sort_keys=False))
+        node.params_file = path
+    return plan
+
+
+def executable_path(node: NodePlan) -> Path:
+    """Where colcon installed the node's executable (the place ``ros2 run`` looks)."""
+    from ament_index_python.packages import PackageNotFoundError, get_package_prefix
+
+    try:
+        prefix = Path(get_package_prefix(node.package))
+    except PackageNotFoundError:
+        raise ProfileError(f'nodes.{node.key}: package {node.package!r} is not installed '
+                           f'(build the workspace and source install/setup.bash)') from None
+    path = prefix / 'lib' / node.package / node.executable
+    if not path.exists():
+        raise ProfileError(f'nodes.{node.key}: {node.package} has no executable '
+                           f'{node.executable!r} (looked for {path})')
+    return path

@@ -1,0 +1,38 @@
+import json
+
+from jetson_edge_bringup import cli
+
+
+def test_profile_show_prints_the_resolved_profile(capsys):
+    assert cli.main(['profile', 'show', 'orin_nano', '--json']) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data['hardware']['cpu_cores'] == 6
+    assert {m['name'] for m in data['hardware']['power_modes']} == {'15W', '7W'}
+
+
+def test_bad_profile_is_a_message_not_a_stack_trace(tmp_path, capsys):
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text('hardware:\n  cpu_cores: -1\n')
+    assert cli.main(['profile', 'show', str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('jetson-edge: error:') and 'hardware.cpu_cores' in err
+    assert 'Traceback' not in err
+
+
+def test_auto_profile_falls_back_to_sim_with_a_message(tmp_path, capsys):
+    assert cli.main(['--root', str(tmp_path), 'profile', 'show', 'auto', '--json']) == 0
+    captured = capsys.readouterr()
+    assert 'not a Jetson' in captured.err
+    assert json.loads(captured.out)['hardware']['model'] == 'sim'
+
+
+def test_unknown_benchmark_lists_the_available_ones(capsys):
+    assert cli.main(['bench', 'nonexistent']) == 1
+    assert "no benchmark 'nonexistent'" in capsys.readouterr().err
+
+
+def test_doctor_reports_ros_and_runtimes(capsys):
+    assert cli.main(['doctor']) == 0
+    out = capsys.readouterr().out
+    for name in ('ROS 2', 'RMW', 'Jetson', 'TensorRT', 'ONNX Runtime', 'SCHED_FIFO', 'mlockall'):
+        assert name in out

@@ -1,0 +1,56 @@
+import yaml
+
+from jetson_edge_bringup.plan import build_plan, parameters_document, write_parameter_files
+from jetson_edge_common.profiles import ProfileError, load_profile
+
+PROFILE = """
+nodes:
+  lidar:
+    package: jetson_edge_lidar
+    executable: velodyne_node
+    namespace: sensors
+    respawn_delay_s: 2
+    scheduling: {nice: -5, cpu_affinity: [2, 3]}
+    remappings: {lidar/points: points}
+    parameters: {rpm: 600, frame_id: velodyne}
+  camera:
+    package: jetson_edge_perception
+    executable: camera_source
+    enabled: false
+"""
+
+
+def make_plan(tmp_path):
+    (tmp_path / 'p.yaml').write_text(PROFILE)
+    return build_plan(load_profile('p', directory=tmp_path))
+
+
+def test_plan_keeps_enabled_nodes_and_their_settings(tmp_path):
+    plan = make_plan(tmp_path)
+    assert [n.key for n in plan.nodes] == ['lidar']
+    node = plan.nodes[0]
+    assert node.fully_qualified_name == '/sensors/lidar'
+    assert (node.nice, node.cpu_affinity, node.respawn_delay_s) == (-5, [2, 3], 2.0)
+
+
+def test_parameter_files_are_standard_ros_files_keyed_to_the_node(tmp_path):
+    plan = write_parameter_files(make_plan(tmp_path), tmp_path / 'params')
+    node = plan.nodes[0]
+    doc = yaml.safe_load(node.params_file.read_text())
+    assert doc == {'/sensors/lidar': {'ros__parameters': {'rpm': 600, 'frame_id': 'velodyne'}}}
+    assert doc == parameters_document(node)
+    args = node.ros_arguments()
+    assert args[:3] == ['--ros-args', '-r', '__node:=lidar']
+    assert ['-r', '__ns:=/sensors'] == args[3:5]
+    assert 'lidar/points:=points' in args and str(node.params_file) in args
+
+
+def test_only_selects_and_rejects_unknown_keys(tmp_path):
+    plan = make_plan(tmp_path)
+    assert plan.select(['lidar']).nodes == plan.nodes
+    try:
+        plan.select(['camera'])
+    except ProfileError as exc:
+        assert "no enabled node 'camera'" in str(exc)
+    else:
+        raise AssertionError('disabled node was selectable')

@@ -1,0 +1,327 @@
+"""Profiles: one YAML file per Jetson model with its hardware facts and every node's parameters.
+
+A profile may ``extends:`` another file (a path relative to itself); mappings merge key by key,
+anything else is replaced. Each file is validated on its own before merging, so an error names
+the file that holds the bad key, the key's path and what was expected. Node parameters are
+checked against the node's own parameter schema (``<package>.params.SCHEMAS``) where the
+package is importable.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+
+class ProfileError(ValueError):
+    """A profile cannot be loaded; the message names the file, the key and what was expected."""
+
+
+# --- the profile schema -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Field:
+    kind: type | tuple[type, ...]
+    min_value: float | None = None
+    max_value: float | None = None
+    items: Any = None             # schema of list items (a Field or a dict schema)
+    values: Any = None            # schema of mapping values when keys are free
+    schema: dict | None = None    # schema of a mapping with known keys
+    choices: tuple | None = None
+
+
+def _f(kind, **kw) -> Field:
+    return Field(kind, **kw)
+
+
+POWER_MODE = {'id': _f(int, min_value=0), 'name': _f(str), 'watts': _f((int, float), min_value=0)}
+
+HARDWARE = {
+    'model': _f(str),
+    'description': _f(str),
+    'device_tree_match': _f(list, items=_f(str)),
+    'soc': _f(str),
+    'cpu': _f(str),
+    'cpu_cores': _f(int, min_value=1, max_value=64),
+    'gpu': _f(str),
+    'gpu_cuda_cores': _f(int, min_value=0),
+    'gpu_tensor_cores': _f(int, min_value=0),
+    'dla_cores': _f(int, min_value=0, max_value=2),
+    'memory_gb': _f((int, float), min_value=0.5, max_value=1024),
+    'jetpack': _f(str),
+    'power_modes': _f(list, items=_f(dict, schema=POWER_MODE)),
+    'default_power_mode': _f(int, min_value=0),
+    'thermal_zones': _f(list, items=_f(str)),
+    'power_rails': _f(list, items=_f(str)),
+    'fan': _f(dict, values=_f((str, int, float))),
+    'sysfs': _f(dict, values=_f(str)),
+}
+
+SCHEDULING = {
+    'nice': _f(int, min_value=-20, max_value=19),
+    'cpu_affinity': _f(list, items=_f(int, min_value=0, max_value=255)),
+}
+
+NODE = {
+    'enabled': _f(bool),
+    'package': _f(str),
+    'executable': _f(str),
+    'name': _f(str),
+    'namespace': _f(str),
+    'description': _f(str),
+    'respawn': _f(bool),
+    'respawn_delay_s': _f((int, float), min_value=0, max_value=600),
+    'max_restarts': _f(int, min_value=0, max_value=1000),
+    'scheduling': _f(dict, schema=SCHEDULING),
+    'remappings': _f(dict, values=_f(str)),
+    'env': _f(dict, values=_f(str)),
+    'parameters': _f(dict, values=_f((str, int, float, bool, list))),
+}
+
+PROFILE = {
+    'extends': _f(str),
+    'description': _f(str),
+    'hardware': _f(dict, schema=HARDWARE),
+    'nodes': _f(dict, values=_f(dict, schema=NODE)),
+}
+
+_KIND_NAMES = {str: 'a string', int: 'an integer', float: 'a number', bool: 'true or false',
+               list: 'a list', dict: 'a mapping'}
+
+
+def _kind_name(kind) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if set(kinds) == {int, float}:
+        return 'a number'
+    return ' or '.join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
+
+
+def _check(value: Any, field: Field, path: str, errors: list[str]) -> None:
+    kinds = field.kind if isinstance(field.kind, tuple) else (field.kind,)
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        errors.append(f'{path}: expected {_kind_name(field.kind)}, got {value!r}')
+        return
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if field.min_value is not None and value < field.min_value:
+            errors.append(f'{path}: {value} is below the minimum {field.min_value}')
+        if field.max_value is not None and value > field.max_value:
+            errors.append(f'{path}: {value} is above the maximum {field.max_value}')
+    if field.choices is not None and value not in field.choices:
+        errors.append(f'{path}: expected one of {", ".join(map(str, field.choices))}, got {value!r}')
+    if isinstance(value, list) and field.items is not None:
+        for i, item in enumerate(value):
+            _check(item, field.items, f'{path}[{i}]', errors)
+    if isinstance(value, dict):
+        if field.schema is not None:
+            _check_mapping(value, field.schema, path, errors)
+        elif field.values is not None:
+            for key, item in value.items():
+                _check(item, field.values, f'{path}.{key}', errors)
+
+
+def _check_mapping(data: dict, schema: dict, path: str, errors: list[str]) -> None:
+    for key, value in data.items():
+        where = f'{path}.{key}' if path else str(key)
+        if key not in schema:
+            errors.append(f'{where}: unknown key (expected one of: {", ".join(sorted(schema))})')
+            continue
+        _check(value, schema[key], where, errors)
+
+
+def validate_file_data(data: Any, source: str) -> None:
+    """Checks one profile file's own content against the schema; raises ProfileError."""
+    if not isinstance(data, dict):
+        raise ProfileError(f'{source}: expected a mapping at the top level, got {type(data).__name__}')
+    errors: list[str] = []
+    _check_mapping(data, PROFILE, '', errors)
+    if errors:
+        raise ProfileError('\n'.join(f'{source}: {e}' for e in errors))
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+@dataclass
+class Profile:
+    name: str
+    path: Path
+    data: dict  # merged content, ``extends`` resolved
+
+    @property
+    def hardware(self) -> dict:
+        return self.data.get('hardware', {})
+
+    @property
+    def nodes(self) -> dict:
+        return self.data.get('nodes', {})
+
+
+def profiles_dir() -> Path:
+    """Where the profiles live: $JETSON_EDGE_CONFIG/profiles, else the repository's config/."""
+    env = os.environ.get('JETSON_EDGE_CONFIG')
+    if env:
+        return Path(env) / 'profiles'
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / 'config' / 'profiles'
+        if candidate.is_dir():
+            return candidate
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        return Path(get_package_share_directory('jetson_edge_bringup')) / 'config' / 'profiles'
+    except (ImportError, LookupError):
+        return Path.cwd() / 'config' / 'profiles'
+
+
+def available_profiles(directory: Path | None = None) -> list[str]:
+    directory = directory or profiles_dir()
+    return sorted(p.stem for p in directory.glob('*.yaml') if not p.stem.startswith('_'))
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _read(path: Path) -> dict:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ProfileError(f'{path}: cannot read ({exc.strerror})') from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, 'problem_mark', None)
+        where = f' line {mark.line + 1}, column {mark.column + 1}' if mark else ''
+        problem = getattr(exc, 'problem', None) or str(exc)
+        raise ProfileError(f'{path}:{where}: not valid YAML: {problem}') from None
+    if data is None:
+        data = {}
+    validate_file_data(data, str(path))
+    return data
+
+
+def _load_chain(path: Path, seen: tuple[Path, ...]) -> dict:
+    if path in seen:
+        chain = ' -> '.join(str(p) for p in seen + (path,))
+        raise ProfileError(f'{path}: extends: circular chain {chain}')
+    data = _read(path)
+    parent = data.pop('extends', None)
+    if parent is None:
+        return data
+    parent_path = (path.parent / parent).resolve()
+    if not parent_path.suffix:
+        parent_path = parent_path.with_suffix('.yaml')
+    if not parent_path.is_file():
+        raise ProfileError(f'{path}: extends: {parent!r} not found (looked for {parent_path})')
+    return _merge(_load_chain(parent_path, seen + (path,)), data)
+
+
+def resolve_path(name_or_path: str, directory: Path | None = None) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix in ('.yaml', '.yml') or os.sep in name_or_path:
+        if candidate.is_file():
+            return candidate.resolve()
+        raise ProfileError(f'{name_or_path}: profile file not found')
+    directory = directory or profiles_dir()
+    path = directory / f'{name_or_path}.yaml'
+    if not path.is_file():
+        known = ', '.join(available_profiles(directory)) or 'none'
+        raise ProfileError(f'profile {name_or_path!r} not found in {directory} (available: {known}, auto)')
+    return path.resolve()
+
+
+def load_profile(name_or_path: str, *, directory: Path | None = None,
+                 check_parameters: bool = True) -> Profile:
+    """Loads, merges and validates a profile by name (``config/profiles/<name>.yaml``) or path."""
+    path = resolve_path(name_or_path, directory)
+    data = _load_chain(path, ())
+    errors = _check_nodes_complete(data)
+    if check_parameters:
+        errors += check_node_parameters(data)
+    if errors:
+        raise ProfileError('\n'.join(f'{path} (resolved): {e}' for e in errors))
+    return Profile(name=path.stem, path=path, data=data)
+
+
+def _check_nodes_complete(data: dict) -> list[str]:
+    errors = []
+    for key, node in data.get('nodes', {}).items():
+        for required in ('package', 'executable'):
+            if not node.get(required):
+                errors.append(f'nodes.{key}.{required}: missing (every node needs one, '
+                              f'usually inherited from _base.yaml)')
+    return errors
+
+
+def node_schema(package: str, executable: str) -> list | None:
+    """The parameter schema a node package publishes for an executable, if importable."""
+    try:
+        module = importlib.import_module(f'{package}.params')
+    except ImportError:
+        return None
+    return getattr(module, 'SCHEMAS', {}).get(executable)
+
+
+def check_node_parameters(data: dict, *,
+                          schema_for: Callable[[str, str], list | None] = node_schema) -> list[str]:
+    """Errors for parameters a node does not declare or whose value its schema refuses."""
+    from jetson_edge_common.params import unknown_keys, validate
+
+    errors = []
+    for key, node in data.get('nodes', {}).items():
+        specs = schema_for(node.get('package', ''), node.get('executable', ''))
+        if specs is None:
+            continue
+        params = node.get('parameters', {}) or {}
+        for name in unknown_keys(specs, params):
+            errors.append(f'nodes.{key}.parameters.{name}: unknown parameter for '
+                          f'{node["executable"]} (it declares: {", ".join(s.name for s in specs)})')
+        by_name = {s.name: s for s in specs}
+        for name, value in params.items():
+            if name in by_name:
+                problem = validate(by_name[name], value)
+                if problem:
+                    errors.append(f'nodes.{key}.parameters.{name}: {problem}')
+    return errors
+
+
+# --- auto-detection ---------------------------------------------------------------------------
+
+def read_device_tree_model(root: str | os.PathLike = '/') -> str | None:
+    path = Path(root) / 'proc' / 'device-tree' / 'model'
+    try:
+        return path.read_bytes().rstrip(b'\x00\n').decode(errors='replace')
+    except OSError:
+        return None
+
+
+def detect_profile(*, root: str | os.PathLike = '/', directory: Path | None = None,
+                   fallback: str = 'sim') -> tuple[str, str]:
+    """Picks a profile from ``/proc/device-tree/model``. Returns ``(name, explanation)``."""
+    model = read_device_tree_model(root)
+    if model is None:
+        return fallback, (f'no {Path(root) / "proc/device-tree/model"}: not a Jetson, '
+                          f'using the {fallback!r} profile')
+    directory = directory or profiles_dir()
+    best: tuple[int, str] | None = None
+    for name in available_profiles(directory):
+        try:
+            profile = load_profile(name, directory=directory, check_parameters=False)
+        except ProfileError:
+            continue
+        for pattern in profile.hardware.get('device_tree_match', []):
+            if pattern.lower() in model.lower() and (best is None or len(pattern) > best[0]):
+                best = (len(pattern), name)
+    if best is None:
+        return fallback, f'device-tree model {model!r} matches no profile, using {fallback!r}'
+    return best[1], f'device-tree model {model!r} -> profile {best[1]!r}'

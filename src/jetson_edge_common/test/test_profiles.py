@@ -1,0 +1,90 @@
+from pathlib import Path
+
+import pytest
+
+from jetson_edge_common.params import ParamSpec
+from jetson_edge_common.profiles import (ProfileError, available_profiles, check_node_parameters,
+                                         detect_profile, load_profile, profiles_dir)
+
+BASE = """
+nodes:
+  lidar:
+    package: jetson_edge_lidar
+    executable: velodyne_node
+    parameters: {rpm: 600}
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> None:
+    (tmp_path / f'{name}.yaml').write_text(text)
+
+
+def test_extends_merges_mappings(tmp_path):
+    write(tmp_path, '_base', BASE)
+    write(tmp_path, 'robot', 'extends: _base.yaml\nnodes:\n  lidar:\n    parameters: {port: 2368}\n')
+    profile = load_profile('robot', directory=tmp_path)
+    assert profile.nodes['lidar']['parameters'] == {'rpm': 600, 'port': 2368}
+    assert profile.nodes['lidar']['executable'] == 'velodyne_node'
+    assert available_profiles(tmp_path) == ['robot']
+
+
+@pytest.mark.parametrize('text,needle', [
+    ('nodes:\n  lidar:\n    pakage: x\n', 'nodes.lidar.pakage: unknown key'),
+    ('hardware:\n  cpu_cores: six\n', "hardware.cpu_cores: expected an integer, got 'six'"),
+    ('hardware:\n  dla_cores: 3\n', 'hardware.dla_cores: 3 is above the maximum 2'),
+    ('hardware:\n  power_modes:\n    - {id: 0, name: MAXN, watts: -1}\n',
+     'hardware.power_modes[0].watts: -1 is below the minimum 0'),
+    ('nodes: [1, 2]\n', 'nodes: expected a mapping'),
+    ('hardware: {cpu_cores: 4\n', 'not valid YAML'),
+    ('extends: missing.yaml\n', "extends: 'missing.yaml' not found"),
+])
+def test_errors_name_file_key_and_expectation(tmp_path, text, needle):
+    write(tmp_path, 'bad', text)
+    with pytest.raises(ProfileError) as info:
+        load_profile('bad', directory=tmp_path)
+    assert needle in str(info.value)
+    assert str(tmp_path / 'bad.yaml') in str(info.value)
+
+
+def test_circular_extends_is_reported(tmp_path):
+    write(tmp_path, 'a', 'extends: b.yaml\n')
+    write(tmp_path, 'b', 'extends: a.yaml\n')
+    with pytest.raises(ProfileError, match='circular'):
+        load_profile('a', directory=tmp_path)
+
+
+def test_unknown_profile_lists_the_available_ones(tmp_path):
+    write(tmp_path, 'sim', '{}\n')
+    with pytest.raises(ProfileError, match=r"available: sim, auto"):
+        load_profile('nano', directory=tmp_path)
+
+
+def test_node_parameters_are_checked_against_the_node_schema():
+    data = {'nodes': {'lidar': {'package': 'p', 'executable': 'e',
+                                'parameters': {'rpm': 6000, 'prot': 1}}}}
+    schema = [ParamSpec('rpm', 600, 'rpm', min_value=300, max_value=1200),
+              ParamSpec('port', 2368, 'port')]
+    errors = check_node_parameters(data, schema_for=lambda p, e: schema)
+    assert any('nodes.lidar.parameters.prot: unknown parameter' in e for e in errors)
+    assert any('nodes.lidar.parameters.rpm: 6000 is above the maximum 1200' in e for e in errors)
+
+
+def test_auto_detection_reads_the_device_tree(tmp_path):
+    root = tmp_path / 'root'
+    (root / 'proc' / 'device-tree').mkdir(parents=True)
+    (root / 'proc' / 'device-tree' / 'model').write_bytes(
+        b'NVIDIA Jetson Orin Nano Developer Kit\x00')
+    name, why = detect_profile(root=root)
+    assert name == 'orin_nano' and 'Orin Nano' in why
+    name, why = detect_profile(root=tmp_path / 'nowhere')
+    assert name == 'sim' and 'not a Jetson' in why
+
+
+def test_every_shipped_profile_loads():
+    names = available_profiles(profiles_dir())
+    assert {'sim', 'jetson_nano', 'jetson_tx2', 'xavier_nx', 'orin_nano', 'orin_nx',
+            'agx_orin'} <= set(names)
+    for name in names:
+        profile = load_profile(name)
+        modes = [m['id'] for m in profile.hardware['power_modes']]
+        assert profile.hardware['default_power_mode'] in modes
