@@ -123,10 +123,10 @@ def _output(outputs: Mapping[str, np.ndarray], decoder: DecoderSpec, role: str) 
 
 def _threshold_pairs(scores: np.ndarray, threshold: float, background: int | None) -> tuple[np.ndarray, np.ndarray]:
     """(row, class) pairs of an (N, C) score matrix above threshold, skipping the background column."""
+    above = scores > threshold
     if background is not None:
-        scores = scores.copy()
-        scores[:, background] = -np.inf
-    rows, cols = np.nonzero(scores > threshold)
+        above[:, background] = False
+    rows, cols = np.nonzero(above)
     return rows, cols
 
 
@@ -166,14 +166,24 @@ def decode_detections(outputs: Mapping[str, np.ndarray], decoder: DecoderSpec, s
     """
     if decoder.type == 'ssd_tf':
         logits = _output(outputs, decoder, 'scores')
-        scores = _activate(logits.reshape(-1, logits.shape[-1]), decoder.score_activation)
-        rows, cols = _threshold_pairs(scores, score_threshold, decoder.background_class)
+        logits = logits.reshape(-1, logits.shape[-1])
+        if decoder.score_activation == 'sigmoid':
+            # sigmoid is monotonic: threshold the logits and activate only the survivors
+            # (saves ~170k exponentials per frame for COCO SSD).
+            cut = np.log(score_threshold / (1 - score_threshold)) if 0 < score_threshold < 1 else (
+                -np.inf if score_threshold <= 0 else np.inf)
+            rows, cols = _threshold_pairs(logits, cut, decoder.background_class)
+            scores = _sigmoid(logits[rows, cols])
+        else:
+            activated = _activate(logits, decoder.score_activation)
+            rows, cols = _threshold_pairs(activated, score_threshold, decoder.background_class)
+            scores = activated[rows, cols]
         if rows.size == 0:
             return Detections.empty()
         encodings = _output(outputs, decoder, 'boxes').reshape(-1, 4)[rows]
         anchors = _output(outputs, decoder, 'anchors').reshape(-1, 4)[rows]
         boxes = _scaled_to_source(decode_ssd_tf(encodings, anchors, box_scale=decoder.box_scale), spec, transform)
-        return _nms_detections(boxes, scores[rows, cols], cols, iou=decoder.iou_threshold, max_detections=max_detections)
+        return _nms_detections(boxes, scores, cols, iou=decoder.iou_threshold, max_detections=max_detections)
     if decoder.type == 'ssd_scores_boxes':
         raw = _output(outputs, decoder, 'scores')
         scores = _activate(raw.reshape(-1, raw.shape[-1]), decoder.score_activation)

@@ -74,18 +74,28 @@ def as_rgb(image: np.ndarray, encoding: str) -> np.ndarray:
     return to_colour_order(image, encoding, 'RGB')
 
 
+_CONVERSIONS = {
+    ('bgr8', 'RGB'): cv2.COLOR_BGR2RGB, ('rgb8', 'BGR'): cv2.COLOR_RGB2BGR,
+    ('bgra8', 'RGB'): cv2.COLOR_BGRA2RGB, ('bgra8', 'BGR'): cv2.COLOR_BGRA2BGR,
+    ('rgba8', 'RGB'): cv2.COLOR_RGBA2RGB, ('rgba8', 'BGR'): cv2.COLOR_RGBA2BGR,
+}
+
+
 class Preprocessor:
-    """Turns (H, W, C) uint8 images into the input tensor described by an `InputSpec`."""
+    """Turns (H, W, C) uint8 images into the input tensor described by an `InputSpec`.
+
+    The image is resized first (the smallest array any later step touches), then converted with
+    OpenCV, whose per-channel arithmetic is several times faster than numpy broadcasting here.
+    """
 
     def __init__(self, spec: InputSpec) -> None:
         self.spec = spec
-        scale = np.float32(spec.scale)
-        self._gain = (scale / np.asarray(spec.std, np.float32)).astype(np.float32)
-        self._offset = (-np.asarray(spec.mean, np.float32) / np.asarray(spec.std, np.float32)).astype(np.float32)
+        std = np.asarray(spec.std, np.float64)
+        self._gain = tuple((spec.scale / std).tolist())
+        self._offset = tuple((-np.asarray(spec.mean, np.float64) / std).tolist())
+        self._identity = all(g == 1 for g in self._gain) and all(o == 0 for o in self._offset)
         self._dtype = np.dtype(spec.dtype)
-        shape_hwc = (spec.height, spec.width, 3)
-        self._canvas = np.empty(shape_hwc, np.uint8)
-        self._hwc = np.empty(shape_hwc, np.float32)
+        self._canvas = np.empty((spec.height, spec.width, 3), np.uint8)
         out_shape = (1, 3, spec.height, spec.width) if spec.layout == 'NCHW' else (1, spec.height, spec.width, 3)
         self._out = np.empty(out_shape, self._dtype)
 
@@ -112,14 +122,18 @@ class Preprocessor:
         if encoding == 'mono8':
             image = cv2.cvtColor(image.reshape(image.shape[:2]), cv2.COLOR_GRAY2RGB)
             encoding = 'rgb8'
+        if encoding not in ('rgb8', 'bgr8', 'rgba8', 'bgra8'):
+            raise FrameError('encoding', f'unsupported encoding {encoding!r}')
         resized, transform = self.resize(image)
-        pixels = to_colour_order(resized, encoding, self.spec.colour_order)
+        code = _CONVERSIONS.get((encoding, self.spec.colour_order))
+        pixels = cv2.cvtColor(resized, code) if code is not None else resized
         if self._dtype == np.uint8:
             hwc = pixels
         else:
-            hwc = self._hwc
-            np.multiply(pixels, self._gain, out=hwc, casting='unsafe')
-            hwc += self._offset
+            hwc = pixels.astype(np.float32)
+            if not self._identity:
+                cv2.multiply(hwc, self._gain, dst=hwc)
+                cv2.add(hwc, self._offset, dst=hwc)
         if self.spec.layout == 'NCHW':
             self._out[0] = hwc.transpose(2, 0, 1)
         else:
