@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / 'jetson_edge_perception'
-NODE_MODULES = {'node.py', 'camera_node.py', 'perception_node.py', 'params.py', 'ros_convert.py', 'bench.py'}
+NODE_MODULES = {'node.py', 'camera_node.py', 'bench_ros.py'}
 
 
 def _imports(path: Path) -> set[str]:

@@ -93,8 +93,8 @@ class TensorRTBackend(Backend):
         """The cached engine for the current key; with `build`, build it first when missing."""
         if self.card.format == 'engine':
             return resolve_model_file(self.card, self.card.file, search_dirs=self.options.search_dirs)
+        manager = self.manager()  # first: without TensorRT, say so before anything else
         onnx = self.model_path()
-        manager = self.manager()
         settings = self.build_settings()
         key = manager.key_for(onnx, settings, model_name=self.card.name)
         path = manager.cached(key)
