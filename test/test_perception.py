@@ -1,0 +1,117 @@
+"""Perception over real DDS between processes: a fixture photo in, detections out; bad frames survived.
+
+The perception node runs as its own process with the raw ONNX SSD from ../shared/fixtures on ONNX
+Runtime; a second process publishes person.jpg; a third (the probe) receives. The sim-profile test
+runs camera + perception as `jetson-edge up` starts them and needs `jetson-edge assets fetch`.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import HERE, ROOT, probe
+
+FIXTURES = ROOT.parent / 'shared' / 'fixtures'
+
+
+def _labels(result: dict) -> list[list[str]]:
+    return [re.findall(r"label='([^']+)'", m['repr']) for m in result['messages']]
+
+
+@pytest.fixture
+def perception_node(tmp_path):
+    if not (FIXTURES / 'models' / 'ssd_mobilenet_v2_coco_raw.onnx').is_file():
+        pytest.skip(f'fixture models absent under {FIXTURES}')
+    params = tmp_path / 'perception.yaml'
+    params.write_text(yaml.safe_dump({'/perception': {'ros__parameters': {
+        'detection_model': 'ssd_mobilenet_v2_coco_onnx', 'segmentation_model': 'selfie_segmentation_onnx',
+        'backends': ['onnxruntime'], 'model_path': [str(FIXTURES / 'models')], 'diagnostics_period_s': 0.5}}}))
+    log = open(tmp_path / 'node.log', 'wb')
+    node = subprocess.Popen([sys.executable, '-m', 'jetson_edge_perception.node', '--ros-args',
+                             '--params-file', str(params)], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    yield node
+    node.send_signal(signal.SIGINT)
+    try:
+        node.wait(15)
+    except subprocess.TimeoutExpired:
+        node.kill()
+    log.close()
+    print((tmp_path / 'node.log').read_text()[-3000:])
+
+
+def _publish(image: str, *, seconds: float, bad: int = 0) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(HERE / 'image_publisher.py'), 'camera/image_raw',
+                             str(FIXTURES / 'images' / image), '--rate', '5', '--seconds', str(seconds),
+                             '--bad', str(bad)])
+
+
+def test_fixture_photo_in_one_process_detections_in_another(perception_node):
+    publisher = _publish('person.jpg', seconds=25)
+    try:
+        result = probe('perception/detections', 'jetson_edge_msgs/msg/DetectionArray', seconds=2, wait=25)
+        mask = probe('perception/segmentation', 'sensor_msgs/msg/Image', seconds=1, wait=10, qos='sensor')
+    finally:
+        publisher.terminate()
+        publisher.wait(10)
+    assert result['count'] >= 2
+    for labels in _labels(result):
+        assert sorted(labels) == ['dog', 'horse', 'person']
+    assert "frame_id='camera_optical_frame'" in result['messages'][0]['repr']  # header copied from the image
+    assert mask['messages'][0] == {'width': 640, 'height': 424, 'encoding': 'mono8',
+                                   'frame_id': 'camera_optical_frame'}
+
+
+def test_bad_frames_are_counted_and_skipped_and_the_node_keeps_working(perception_node):
+    publisher = _publish('dog.jpg', seconds=25, bad=8)
+    try:
+        result = probe('perception/detections', 'jetson_edge_msgs/msg/DetectionArray', seconds=1, wait=25)
+        diagnostics = probe('/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray', seconds=1.5, wait=10, keep=1)
+    finally:
+        publisher.terminate()
+        publisher.wait(10)
+    assert perception_node.poll() is None
+    assert sorted(_labels(result)[0]) == ['bicycle', 'car', 'dog', 'truck']
+    status = [s for m in diagnostics['messages'] for s in m['status'] if s['name'] == 'perception: inference'][-1]
+    values = status['values']
+    for reason in ('encoding', 'zero_size', 'short_data', 'step'):  # 2 sent of each; best effort may lose one
+        assert 1 <= int(values[f'dropped_{reason}']) <= 2, (reason, values)
+    assert values['detection_backend'].startswith('onnxruntime') and status['level'] == 0
+
+
+def test_model_that_fails_to_load_reports_error_and_stays_up(tmp_path):
+    params = tmp_path / 'perception.yaml'
+    params.write_text(yaml.safe_dump({'/perception': {'ros__parameters': {
+        'detection_model': 'ssd_mobilenet_v2_coco_onnx', 'segmentation_model': '', 'backends': ['onnxruntime'],
+        'model_path': [str(tmp_path)], 'diagnostics_period_s': 0.5}}}))
+    node = subprocess.Popen([sys.executable, '-m', 'jetson_edge_perception.node', '--ros-args',
+                             '--params-file', str(params)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        diagnostics = probe('/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray', seconds=1.5, wait=20, keep=1)
+        assert node.poll() is None
+    finally:
+        node.send_signal(signal.SIGINT)
+        node.wait(15)
+    status = [s for m in diagnostics['messages'] for s in m['status'] if s['name'] == 'perception: inference'][-1]
+    assert status['level'] == 2
+    assert 'model load failed' in status['message'] and 'ssd_mobilenet_v2_coco_raw.onnx not found' in status['message']
+
+
+def test_sim_profile_shows_detections_and_masks_on_registry_photos(start_suite):
+    from jetson_edge_perception import assets
+    if any(v != 'ok' for v in assets.verify().values()):
+        pytest.skip('sim assets not fetched: run `jetson-edge assets fetch`')
+    suite = start_suite('sim', only=['camera', 'perception'])
+    result = probe('perception/detections', 'jetson_edge_msgs/msg/DetectionArray', seconds=3, wait=40, keep=8)
+    mask = probe('perception/segmentation', 'sensor_msgs/msg/Image', seconds=1, wait=20, qos='sensor')
+    overlay = probe('perception/overlay', 'sensor_msgs/msg/Image', seconds=1, wait=20, qos='sensor')
+    assert suite.alive()
+    seen = {label for labels in _labels(result) for label in labels}
+    assert seen & {'person', 'cat', 'cup', 'tie'}, seen
+    assert mask['messages'][0]['encoding'] == 'mono8' and overlay['messages'][0]['encoding'] == 'bgr8'
