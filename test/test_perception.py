@@ -7,6 +7,7 @@ runs camera + perception as `jetson-edge up` starts them and needs `jetson-edge 
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -19,6 +20,9 @@ import yaml
 from conftest import HERE, ROOT, probe
 
 FIXTURES = ROOT.parent / 'shared' / 'fixtures'
+# Whole camera frames over shared memory: with Fast DDS's default transports most best-effort
+# 1.3 MB images are lost on a busy host (see config/dds/fastdds_large_data.xml).
+ENV = {**os.environ, 'FASTRTPS_DEFAULT_PROFILES_FILE': str(ROOT / 'config' / 'dds' / 'fastdds_large_data.xml')}
 
 
 def _labels(result: dict) -> list[list[str]]:
@@ -35,7 +39,7 @@ def perception_node(tmp_path):
         'backends': ['onnxruntime'], 'model_path': [str(FIXTURES / 'models')], 'diagnostics_period_s': 0.5}}}))
     log = open(tmp_path / 'node.log', 'wb')
     node = subprocess.Popen([sys.executable, '-m', 'jetson_edge_perception.node', '--ros-args',
-                             '--params-file', str(params)], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+                             '--params-file', str(params)], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=ENV)
     yield node
     node.send_signal(signal.SIGINT)
     try:
@@ -49,7 +53,7 @@ def perception_node(tmp_path):
 def _publish(image: str, *, seconds: float, bad: int = 0) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(HERE / 'image_publisher.py'), 'camera/image_raw',
                              str(FIXTURES / 'images' / image), '--rate', '5', '--seconds', str(seconds),
-                             '--bad', str(bad)])
+                             '--bad', str(bad)], env=ENV)
 
 
 def test_fixture_photo_in_one_process_detections_in_another(perception_node):

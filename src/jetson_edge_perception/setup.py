@@ -13,6 +13,7 @@ setup(
         ('share/' + package_name, ['package.xml']),
         ('share/' + package_name + '/models', glob('../../config/models/*.yaml')),
         ('share/' + package_name + '/models/labels', glob('../../config/models/labels/*.txt')),
+        ('share/' + package_name + '/dds', glob('../../config/dds/*.xml')),
     ],
     install_requires=['setuptools'],
     zip_safe=True,
