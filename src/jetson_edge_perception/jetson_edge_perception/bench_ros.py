@@ -51,7 +51,7 @@ def _params_file(directory: Path, *, card_path: Path, backend: str, model_path: 
                  threads: int) -> Path:
     params = {'detection_model': str(card_path), 'segmentation_model': '', 'backends': [backend],
               'model_path': list(model_path), 'image_topic': topic, 'detections_topic': f'{topic}_detections',
-              'score_threshold': 0.5, 'intra_op_threads': threads}
+              'score_threshold': 0.5, 'intra_op_threads': threads, 'diagnostics_period_s': 0.5}
     path = directory / 'perception.yaml'
     path.write_text(yaml.safe_dump({'/bench_perception': {'ros__parameters': params}}))
     return path
@@ -60,6 +60,7 @@ def _params_file(directory: Path, *, card_path: Path, backend: str, model_path: 
 def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: Sequence[str], frames: int,
                period_s: float, threads: int = 0, startup_timeout_s: float = 60.0) -> dict[str, object]:
     import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
     from jetson_edge_common import qos
     from jetson_edge_msgs.msg import DetectionArray
 
@@ -67,6 +68,7 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
     topic = f'bench_{os.getpid()}/image'
     latencies: list[float] = []
     received = 0
+    node_values: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix='jetson_edge_bench_') as tmp:
         params = _params_file(Path(tmp), card_path=card_path, backend=backend, model_path=model_path, topic=topic,
                               threads=threads)
@@ -83,7 +85,13 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
             stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
             latencies.append(time.time() - stamp)
 
+        def on_diagnostics(msg: DiagnosticArray) -> None:
+            for status in msg.status:
+                if status.name == 'bench_perception: inference':
+                    node_values.update({kv.key: kv.value for kv in status.values})
+
         receiver.create_subscription(DetectionArray, f'{topic}_detections', on_detections, qos.RELIABLE_STREAM)
+        receiver.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, qos.DIAGNOSTICS)
         publisher = subprocess.Popen([sys.executable, '-m', 'jetson_edge_perception.bench_ros', 'publish',
                                       '--topic', topic, '--image', str(image_path), '--period', str(period_s),
                                       '--count', str(frames + WARMUP_RESULTS), '--startup', str(startup_timeout_s)])
@@ -110,7 +118,10 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
     sent = frames + WARMUP_RESULTS
     return {'p50_ms': float(np.percentile(data, 50)) if data.size else float('nan'),
             'p99_ms': float(np.percentile(data, 99)) if data.size else float('nan'),
-            'sent': sent, 'received': received, 'period_ms': period_s * 1e3, 'dds_profile': transports}
+            'sent': sent, 'received': received, 'period_ms': period_s * 1e3, 'dds_profile': transports,
+            **{f'node_{stage}_p50_ms': float(node_values.get(f'detection_{stage}_p50_ms', 'nan'))
+               for stage in ('preprocess', 'inference', 'postprocess')},
+            'node_dropped': int(node_values.get('dropped_total', 0))}
 
 
 def publish(argv: Sequence[str]) -> int:
