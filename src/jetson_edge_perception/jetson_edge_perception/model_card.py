@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import yaml
-
 from .errors import ModelCardError
 
 BACKENDS = ('tensorrt', 'onnxruntime', 'opencv_dnn', 'jetson_inference')
@@ -333,6 +331,8 @@ def load_card(path: str | os.PathLike[str]) -> ModelCard:
         text = path.read_text(encoding='utf-8')
     except OSError as exc:
         raise ModelCardError(str(path), None, f'cannot read model card: {exc.strerror}') from exc
+    import yaml  # here, so the pure spec types import on machines without PyYAML (the GPU benchmark host)
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
