@@ -119,3 +119,32 @@ def test_sim_profile_shows_detections_and_masks_on_registry_photos(start_suite):
     seen = {label for labels in _labels(result) for label in labels}
     assert seen & {'person', 'cat', 'cup', 'tie'}, seen
     assert mask['messages'][0]['encoding'] == 'mono8' and overlay['messages'][0]['encoding'] == 'bgr8'
+
+
+def test_camera_source_publishes_images_and_camera_info(tmp_path):
+    if not (FIXTURES / 'images').is_dir():
+        pytest.skip(f'fixture images absent under {FIXTURES}')
+    calibration = tmp_path / 'camera.yaml'
+    calibration.write_text('image_width: 768\nimage_height: 576\ncamera_name: front\n'
+                           'camera_matrix: {rows: 3, cols: 3, data: [600, 0, 384, 0, 600, 288, 0, 0, 1]}\n'
+                           'distortion_model: plumb_bob\n'
+                           'distortion_coefficients: {rows: 1, cols: 5, data: [0, 0, 0, 0, 0]}\n')
+    params = tmp_path / 'camera.yaml.params'
+    params.write_text(yaml.safe_dump({'/camera_source': {'ros__parameters': {
+        'source': str(FIXTURES / 'images' / 'dog.jpg'), 'rate_hz': 10.0, 'width': 384,
+        'calibration_file': str(calibration), 'frame_id': 'front_camera_optical_frame'}}}))
+    node = subprocess.Popen([sys.executable, '-m', 'jetson_edge_perception.camera_node', '--ros-args',
+                             '--params-file', str(params)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=ENV)
+    try:
+        images = probe('camera/image_raw', 'sensor_msgs/msg/Image', seconds=1.5, wait=20, qos='sensor')
+        info = probe('camera/camera_info', 'sensor_msgs/msg/CameraInfo', seconds=0.5, wait=10, qos='sensor')
+    finally:
+        node.send_signal(signal.SIGINT)
+        node.wait(15)
+    assert images['messages'][0] == {'width': 384, 'height': 288, 'encoding': 'bgr8',
+                                     'frame_id': 'front_camera_optical_frame'}
+    assert 5 <= images['rate_hz'] <= 15
+    text = info['messages'][0]['repr']
+    assert 'width=384' in text and 'height=288' in text and "frame_id='front_camera_optical_frame'" in text
+    assert re.search(r'k=array\(\[300\.,\s*0\.,\s*192\.', text)  # K scaled with the image
