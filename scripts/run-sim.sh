@@ -6,6 +6,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh
+set +u  # the colcon-generated setup scripts read unset variables
 # shellcheck disable=SC1091
 source scripts/env.sh
+set -u
 exec jetson-edge up --profile sim "$@"

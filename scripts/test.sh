@@ -7,8 +7,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh --test
+set +u  # the colcon-generated setup scripts read unset variables
 # shellcheck disable=SC1091
 source scripts/env.sh
+set -u
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-$((1 + $$ % 100))}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 

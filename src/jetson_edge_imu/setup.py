@@ -10,7 +10,7 @@ setup(
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
     ],
-    install_requires=['setuptools'],
+    install_requires=['setuptools', 'pyserial', 'smbus2'],
     zip_safe=True,
     maintainer='jetson_edge developers',
     maintainer_email='dev@jetson-edge.org',
@@ -18,6 +18,12 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
-        'console_scripts': [],
+        'console_scripts': [
+            'imu_node = jetson_edge_imu.node:main',
+            'imu_emulator = jetson_edge_imu.emulator_main:main',
+        ],
+        'jetson_edge.benchmarks': [
+            'imu = jetson_edge_imu.bench:main',
+        ],
     },
 )

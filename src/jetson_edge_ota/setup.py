@@ -10,7 +10,7 @@ setup(
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
     ],
-    install_requires=['setuptools'],
+    install_requires=['setuptools', 'tuf', 'securesystemslib', 'cryptography', 'urllib3'],
     zip_safe=True,
     maintainer='jetson_edge developers',
     maintainer_email='dev@jetson-edge.org',
@@ -19,5 +19,7 @@ setup(
     tests_require=['pytest'],
     entry_points={
         'console_scripts': [],
+        'jetson_edge.cli': ['ota = jetson_edge_ota.cli:register'],
+        'jetson_edge.benchmarks': ['ota = jetson_edge_ota.bench:main'],
     },
 )

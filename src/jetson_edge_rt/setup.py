@@ -10,7 +10,7 @@ setup(
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
     ],
-    install_requires=['setuptools'],
+    install_requires=['setuptools', 'numpy'],
     zip_safe=True,
     maintainer='jetson_edge developers',
     maintainer_email='dev@jetson-edge.org',
@@ -18,6 +18,17 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
-        'console_scripts': [],
+        'console_scripts': [
+            'rt_executor_node = jetson_edge_rt.node:main',
+        ],
+        'jetson_edge.controllers': [
+            'balance = jetson_edge_rt.controllers.balance:BalanceController',
+        ],
+        'jetson_edge.benchmarks': [
+            'rt = jetson_edge_rt.bench:main',
+        ],
+        'jetson_edge.doctor': [
+            'rt = jetson_edge_rt.rt_setup:check_capabilities',
+        ],
     },
 )

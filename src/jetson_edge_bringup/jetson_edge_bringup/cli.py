@@ -110,6 +110,37 @@ def cmd_plan(args) -> int:
     return 0
 
 
+def cmd_soak(args) -> int:
+    from jetson_edge_bringup.plan import build_plan
+    from jetson_edge_bringup.soak import run_soak
+
+    profile = load_profile(resolve_profile_name(args.profile, root=args.root))
+    plan = build_plan(profile).select(_split(args.only))
+    log = open(args.log, 'w') if args.log else None
+    try:
+        return run_soak(plan, minutes=args.minutes, warmup_s=args.warmup, log=log)
+    finally:
+        if log:
+            log.close()
+
+
+def cmd_docs(args) -> int:
+    from jetson_edge_bringup import node_docs
+
+    if args.write:
+        node_docs.write(Path(args.write))
+        print(f'node tables written into {args.write}')
+        return 0
+    if args.check:
+        if node_docs.check(Path(args.check)):
+            print(f'{args.check}: node tables up to date')
+            return 0
+        raise CliError(f'{args.check}: node tables differ from the parameter declarations; '
+                       f'run `jetson-edge docs --write {args.check}`')
+    print(node_docs.render())
+    return 0
+
+
 # --- doctor, bench ----------------------------------------------------------------------------
 
 def cmd_doctor(args) -> int:
@@ -169,6 +200,21 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument('--only')
     plan.add_argument('--params-dir', help='also write the parameter files here')
     plan.set_defaults(func=cmd_plan)
+
+    soak = sub.add_parser('soak', help='run the suite for minutes and report memory, rates, restarts')
+    soak.add_argument('--profile', default='sim')
+    soak.add_argument('--minutes', type=float, default=10.0)
+    soak.add_argument('--only')
+    soak.add_argument('--warmup', type=float, help='seconds excluded from the checks '
+                      '(default: 20%% of the run, at most 60)')
+    soak.add_argument('--log', help='write the nodes\' output here instead of the terminal')
+    soak.set_defaults(func=cmd_soak)
+
+    docs = sub.add_parser('docs', help='per-node topic and parameter tables, from the declarations')
+    mode = docs.add_mutually_exclusive_group()
+    mode.add_argument('--write', metavar='README', help='replace the generated section of this file')
+    mode.add_argument('--check', metavar='README', help='fail if this file\'s section is stale')
+    docs.set_defaults(func=cmd_docs)
 
     sub.add_parser('doctor', help='check this machine for the suite').set_defaults(func=cmd_doctor)
 

@@ -2,14 +2,14 @@
 
 Each check returns a :class:`Check` (name, ok, what was found, what to do). Packages add their
 own checks through the ``jetson_edge.doctor`` entry point group (a callable returning a list of
-``(name, ok, message)``), so a check lives next to the code that depends on it.
+``(name, ok, message)``), so a check lives next to the code that depends on it: the real-time
+permissions (SCHED_FIFO, mlockall, CPU affinity, PREEMPT_RT) come from jetson_edge_rt.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import resource
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
@@ -85,32 +85,6 @@ def check_runtimes() -> list[Check]:
     return checks
 
 
-def check_realtime() -> list[Check]:
-    checks = []
-    soft, _hard = resource.getrlimit(resource.RLIMIT_RTPRIO)
-    try:
-        old = os.sched_getscheduler(0), os.sched_getparam(0)
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-        os.sched_setscheduler(0, old[0], old[1])
-        checks.append(Check('SCHED_FIFO', True, f'permitted (RLIMIT_RTPRIO {soft})'))
-    except PermissionError:
-        checks.append(Check('SCHED_FIFO', False, f'not permitted (RLIMIT_RTPRIO {soft})',
-                            'grant CAP_SYS_NICE or set rtprio in /etc/security/limits.conf; in '
-                            'Docker: --cap-add SYS_NICE --ulimit rtprio=99'))
-    soft, _hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
-    unlimited = soft == resource.RLIM_INFINITY
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.mlockall(1) == 0:  # MCL_CURRENT
-        libc.munlockall()
-        checks.append(Check('mlockall', True,
-                            f'permitted (RLIMIT_MEMLOCK {"unlimited" if unlimited else soft})'))
-    else:
-        checks.append(Check('mlockall', False, f'refused (RLIMIT_MEMLOCK {soft} bytes)',
-                            'set memlock unlimited in limits.conf, or --ulimit memlock=-1 in Docker'))
-    return checks
-
-
 def plugin_checks() -> list[Check]:
     checks = []
     for ep in entry_points(group='jetson_edge.doctor'):
@@ -123,8 +97,7 @@ def plugin_checks() -> list[Check]:
 
 
 def run_checks(*, root: str = '/') -> list[Check]:
-    return (check_ros() + check_jetson(root) + check_runtimes() + check_realtime()
-            + plugin_checks())
+    return check_ros() + check_jetson(root) + check_runtimes() + plugin_checks()
 
 
 def format_checks(checks: list[Check]) -> str:

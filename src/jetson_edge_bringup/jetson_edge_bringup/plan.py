@@ -30,12 +30,20 @@ class NodePlan:
     cpu_affinity: list[int] = field(default_factory=list)
     remappings: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    expects: dict[str, dict] = field(default_factory=dict)   # topic -> {type, rate_hz, qos}
     params_file: Path | None = None
 
     @property
     def fully_qualified_name(self) -> str:
         ns = self.namespace.strip('/')
         return f'/{ns}/{self.name}' if ns else f'/{self.name}'
+
+    def resolve_topic(self, topic: str) -> str:
+        """The absolute name of a topic relative to this node's namespace."""
+        if topic.startswith('/'):
+            return topic
+        ns = self.namespace.strip('/')
+        return f'/{ns}/{topic}' if ns else f'/{topic}'
 
     def ros_arguments(self) -> list[str]:
         """The ``--ros-args`` part of the command line (the same one launch_ros builds)."""
@@ -86,6 +94,7 @@ def build_plan(profile: Profile) -> Plan:
             cpu_affinity=list(sched.get('cpu_affinity', [])),
             remappings=dict(spec.get('remappings', {}) or {}),
             env=dict(spec.get('env', {}) or {}),
+            expects=dict(spec.get('expects', {}) or {}),
         ))
     return Plan(profile.name, nodes)
 

@@ -2,31 +2,48 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Callable
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import (ExternalShutdownException, MultiThreadedExecutor,
+                             SingleThreadedExecutor)
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
+
+SPIN_SLICE_S = 0.25  # how quickly a signal is noticed while the executor waits
+
+
+def _raise_interrupt(*_args) -> None:
+    raise KeyboardInterrupt
 
 
 def run(node_factory: Callable[[], Node], args: list[str] | None = None, *,
         threads: int = 1) -> int:
-    """Create the node, spin it until shutdown, destroy it. Returns a process exit code.
+    """Create the node, spin it until Ctrl-C or SIGTERM, clean up, destroy it.
 
-    rclpy turns SIGINT (and on Jazzy SIGTERM) into a context shutdown; the supervisor stops
-    nodes with SIGINT so their clean-up runs on Humble too. A node exposing ``close()`` has it called before it is destroyed.
+    rclpy's own signal handlers would shut the context down first, leaving the node unable
+    to publish on its way out (a controller could not send its safe command). Here SIGINT and
+    SIGTERM become ``KeyboardInterrupt`` in the main thread instead; the node's ``close()``
+    runs while the context is still up, then the node is destroyed and rclpy shut down. This
+    behaves the same on Humble and Jazzy.
     """
-    rclpy.init(args=args)
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     node = None
     try:
         node = node_factory()
         executor = (MultiThreadedExecutor(num_threads=threads) if threads > 1
-                    else rclpy.executors.SingleThreadedExecutor())
+                    else SingleThreadedExecutor())
         executor.add_node(node)
-        executor.spin()
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=SPIN_SLICE_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not cut clean-up
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if node is not None:
             close = getattr(node, 'close', None)
             if callable(close):

@@ -68,6 +68,12 @@ SCHEDULING = {
     'cpu_affinity': _f(list, items=_f(int, min_value=0, max_value=255)),
 }
 
+EXPECTED_TOPIC = {
+    'type': _f(str),
+    'rate_hz': _f((int, float), min_value=0, max_value=100000),
+    'qos': _f(str, choices=('sensor', 'reliable')),
+}
+
 NODE = {
     'enabled': _f(bool),
     'package': _f(str),
@@ -82,6 +88,9 @@ NODE = {
     'remappings': _f(dict, values=_f(str)),
     'env': _f(dict, values=_f(str)),
     'parameters': _f(dict, values=_f((str, int, float, bool, list))),
+    # What the node publishes when healthy (topic relative to the node's namespace): the
+    # whole-suite tests and `jetson-edge soak` check these rates.
+    'expects': _f(dict, values=_f(dict, schema=EXPECTED_TOPIC)),
 }
 
 PROFILE = {

@@ -1,0 +1,84 @@
+"""``jetson-edge soak``: the suite run for minutes, with every process's memory, every expected
+topic's rate and every node's restarts and diagnostics recorded, and a report table at the end."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+import time
+from typing import TextIO
+
+import psutil
+
+from jetson_edge_bringup.plan import Plan, executable_path, write_parameter_files
+from jetson_edge_bringup.soak_report import format_report, memory_result, topic_result
+from jetson_edge_bringup.supervisor import Supervisor
+from jetson_edge_bringup.topic_monitor import TopicMonitor
+
+SAMPLE_PERIOD_S = 2.0
+
+
+def expected_topics(plan: Plan) -> dict[str, dict]:
+    topics = {}
+    for node in plan.nodes:
+        for topic, spec in node.expects.items():
+            topics[node.resolve_topic(topic)] = spec
+    return topics
+
+
+def _sample_memory(supervisor: Supervisor, samples: dict[str, list], start: float,
+                   stop: threading.Event) -> None:
+    while not stop.wait(SAMPLE_PERIOD_S):
+        now = time.monotonic() - start
+        for child in supervisor.children:
+            process = child.process
+            if process is None:
+                continue
+            try:
+                rss = psutil.Process(process.pid).memory_info().rss
+            except psutil.Error:
+                continue
+            samples.setdefault(child.node.key, []).append((now, float(rss)))
+
+
+def run_soak(plan: Plan, *, minutes: float, warmup_s: float | None = None,
+             out: TextIO = sys.stdout, log: TextIO | None = None) -> int:
+    """Runs ``plan`` for ``minutes`` and prints the report. Returns 0 when every check passed."""
+    duration = minutes * 60.0
+    warmup = min(60.0, duration * 0.2) if warmup_s is None else warmup_s
+    write_parameter_files(plan, tempfile.mkdtemp(prefix=f'jetson-edge-soak-{plan.profile}-'))
+    for node in plan.nodes:
+        executable_path(node)
+    topics = expected_topics(plan)
+    monitor = TopicMonitor({t: (s['type'], s.get('qos', 'reliable')) for t, s in topics.items()})
+    supervisor = Supervisor(plan, lambda n: [str(executable_path(n))] + n.ros_arguments(),
+                            out=log or out)
+    samples: dict[str, list] = {}
+    stop = threading.Event()
+    start = time.monotonic()
+    sampler = threading.Thread(target=_sample_memory, args=(supervisor, samples, start, stop),
+                               daemon=True)
+    sampler.start()
+    try:
+        code = supervisor.run(duration_s=duration)
+    finally:
+        end = min(time.monotonic(), start + duration)
+        stop.set()
+        sampler.join()
+        stamps = monitor.snapshot()
+        diagnostics = {name: (level, message)
+                       for name, (level, message, _) in monitor.diagnostics.items()}
+        monitor.close()
+    processes = [memory_result(c.node.key, samples.get(c.node.key, []), warmup_s=warmup,
+                               restarts=c.restarts) for c in supervisor.children]
+    results = [topic_result(t, stamps[t], expected_hz=float(s['rate_hz']),
+                            start=start + warmup, end=end) for t, s in topics.items()]
+    out.write(f'soak of profile {plan.profile!r}: {minutes:g} min, warm-up {warmup:.0f} s\n')
+    out.write(format_report(processes, results, diagnostics) + '\n')
+    failed = ([p.key for p in processes if not p.ok] + [t.topic for t in results if not t.ok]
+              + [n for n, (level, _) in diagnostics.items() if level >= 2])
+    if code != 0:
+        failed.append('supervisor')
+    out.write(('soak passed\n' if not failed else f'soak FAILED: {", ".join(failed)}\n'))
+    return 0 if not failed else 1

@@ -1,0 +1,80 @@
+"""Pure evaluation of a soak run: memory growth per process, topic rates and gaps, restarts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MEMORY_GROWTH_LIMIT = 0.05   # 5 % from the end of warm-up to the end of the run
+RATE_FLOOR = 0.9             # a topic must average at least 90 % of its expected rate
+GAP_PERIODS = 10             # and never go silent for longer than 10 expected periods
+
+
+@dataclass
+class TopicResult:
+    topic: str
+    expected_hz: float
+    received: int
+    mean_hz: float
+    max_gap_s: float
+    ok: bool
+
+
+@dataclass
+class ProcessResult:
+    key: str
+    rss_start_mb: float
+    rss_end_mb: float
+    growth: float
+    restarts: int
+    ok: bool
+
+
+def _settled(values: list[float]) -> float:
+    """Median of a few samples, robust to one noisy reading."""
+    return float(np.median(values)) if values else float('nan')
+
+
+def memory_result(key: str, samples: list[tuple[float, float]], *, warmup_s: float,
+                  restarts: int) -> ProcessResult:
+    """``samples`` are (seconds since start, RSS bytes)."""
+    after = [rss for t, rss in samples if t >= warmup_s]
+    if len(after) < 2:
+        after = [rss for _, rss in samples]
+    window = max(1, len(after) // 10)
+    start, end = _settled(after[:window]), _settled(after[-window:])
+    growth = (end - start) / start if start else float('nan')
+    ok = restarts == 0 and not (growth > MEMORY_GROWTH_LIMIT)
+    return ProcessResult(key, start / 2**20, end / 2**20, growth, restarts, ok)
+
+
+def topic_result(topic: str, stamps: list[float], *, expected_hz: float, start: float,
+                 end: float) -> TopicResult:
+    inside = [t for t in stamps if start <= t <= end]
+    span = end - start
+    mean = len(inside) / span if span > 0 else 0.0
+    edges = [start] + inside + [end]
+    max_gap = float(np.max(np.diff(edges))) if len(edges) > 1 else span
+    ok = mean >= RATE_FLOOR * expected_hz and (
+        expected_hz <= 0 or max_gap <= GAP_PERIODS / expected_hz)
+    return TopicResult(topic, expected_hz, len(inside), mean, max_gap, ok)
+
+
+def format_report(processes: list[ProcessResult], topics: list[TopicResult],
+                  diagnostics: dict[str, tuple[int, str]]) -> str:
+    lines = ['process            RSS start MB   RSS end MB   growth   restarts   ok']
+    for p in processes:
+        lines.append(f'{p.key:<18} {p.rss_start_mb:>12.1f} {p.rss_end_mb:>12.1f} '
+                     f'{p.growth * 100:>7.2f}% {p.restarts:>10}   {"yes" if p.ok else "NO"}')
+    lines.append('')
+    lines.append('topic                          expected Hz   mean Hz   received   max gap s   ok')
+    for t in topics:
+        lines.append(f'{t.topic:<30} {t.expected_hz:>11.1f} {t.mean_hz:>9.2f} {t.received:>10} '
+                     f'{t.max_gap_s:>11.3f}   {"yes" if t.ok else "NO"}')
+    lines.append('')
+    names = ['OK', 'WARN', 'ERROR', 'STALE']
+    lines.append('diagnostics (last level)')
+    for name, (level, message) in sorted(diagnostics.items()):
+        lines.append(f'  {names[level] if level < 4 else level:<5} {name}: {message}')
+    return '\n'.join(lines)

@@ -1,0 +1,31 @@
+from jetson_edge_bringup.soak_report import format_report, memory_result, topic_result
+
+
+def test_memory_growth_is_measured_after_warmup():
+    flat = [(t, 100e6 if t < 10 else 120e6) for t in range(0, 100, 2)]
+    result = memory_result('lidar', flat, warmup_s=10, restarts=0)
+    assert abs(result.growth) < 1e-9 and result.ok  # the warm-up jump is excluded
+    leak = [(t, 100e6 + t * 0.2e6) for t in range(0, 100, 2)]
+    result = memory_result('leaky', leak, warmup_s=10, restarts=0)
+    assert result.growth > 0.05 and not result.ok
+
+
+def test_a_restart_fails_the_process():
+    steady = [(t, 50e6) for t in range(0, 60, 2)]
+    assert not memory_result('imu', steady, warmup_s=0, restarts=1).ok
+
+
+def test_topic_rate_and_gaps():
+    steady = [i * 0.1 for i in range(100)]
+    ok = topic_result('/lidar/points', steady, expected_hz=10, start=0, end=10)
+    assert ok.ok and 9.5 <= ok.mean_hz <= 10.5
+    gap = [t for t in steady if not 3 < t < 5]
+    bad = topic_result('/lidar/points', gap, expected_hz=10, start=0, end=10)
+    assert not bad.ok and bad.max_gap_s > 1.9
+
+
+def test_report_lists_everything():
+    text = format_report([memory_result('a', [(0, 1e6), (1, 1e6)], warmup_s=0, restarts=0)],
+                         [topic_result('/t', [0.5], expected_hz=1, start=0, end=1)],
+                         {'a: link': (2, 'no packets')})
+    assert 'a ' in text and '/t' in text and 'ERROR a: link: no packets' in text

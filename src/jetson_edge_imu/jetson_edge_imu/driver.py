@@ -1,0 +1,322 @@
+"""The driver core: connect to the device, read, check, correct, filter, stamp.
+
+``ImuDriver.step(now_ns)`` does one read cycle and returns the readings to publish; it never
+raises for IO trouble: a protocol error drops the sample (counted), a transport failure closes
+the link and schedules a reconnect with exponential back-off. It takes the current time from its
+caller, so it runs the same against real time (the node's reader thread) and simulated time
+(tests). ``run`` is the paced loop the node's thread uses.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+
+from jetson_edge_imu import bno055_registers as bno_reg
+from jetson_edge_imu import mpu_registers as mpu_reg
+from jetson_edge_imu.bias import BiasState, GyroBiasEstimator, StillnessLimits
+from jetson_edge_imu.bno055 import Bno055
+from jetson_edge_imu.bno055_uart import Bno055UartIO
+from jetson_edge_imu.calibration import CalibrationStatus, load_offsets, save_offsets
+from jetson_edge_imu.config import DriverConfig
+from jetson_edge_imu.errors import ImuError, ProtocolError, TransportError
+from jetson_edge_imu.filters import make_filter
+from jetson_edge_imu.health import HealthLevel, HealthMonitor
+from jetson_edge_imu.backoff import Backoff
+from jetson_edge_imu.mounting import Mounting
+from jetson_edge_imu.mpu import Mpu
+from jetson_edge_imu.samples import DeviceSample, ImuReading
+from jetson_edge_imu.sensor_specs import NOISE_BY_DEVICE
+from jetson_edge_imu.stamping import Stamper
+from jetson_edge_imu.transport import I2CRegisterIO, RegisterIO, open_serial, open_smbus
+
+# BNO055 fusion-mode sensor settings (data sheet table 3-7): accel 62.5 Hz, gyro 32 Hz bandwidth.
+_BNO055_BANDWIDTHS = (62.5, 32.0)
+
+
+def open_register_io(config: DriverConfig, *,
+                     on_error: Callable[[str], None] | None = None) -> RegisterIO:
+    """The production IO: a serial port for the BNO055 UART, ``/dev/i2c-N`` otherwise."""
+    if config.interface == 'uart':
+        timeout = max(0.02, 3 * (6 + 128) * 10 / config.baud)
+        port = open_serial(config.port, config.baud, timeout_s=timeout)
+        return Bno055UartIO(port, baud=config.baud, on_error=on_error)
+    fifo = mpu_reg.FIFO_R_W if config.device_type.startswith('mpu') else None
+    return I2CRegisterIO(open_smbus(config.i2c_bus), config.i2c_address,
+                         bus_hz=config.i2c_bus_hz, fifo_register=fifo)
+
+
+class ImuDriver:
+    """One device, its link state and its processing chain. Not thread-safe: one thread owns it
+    (``run``); others may read ``status()``, which only reads counters."""
+
+    def __init__(
+        self,
+        config: DriverConfig,
+        *,
+        open_io: Callable[[DriverConfig], RegisterIO] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = config.validate()
+        self._warn = on_warning or (lambda message: None)
+        self._open_io = open_io or (lambda c: open_register_io(c, on_error=self._warn))
+        self._sleep = sleep
+        self.mounting = Mounting(config.mount_rpy)
+        self.period_ns = int(1e9 / config.rate_hz)
+        self.stamper = Stamper(period_ns=self.period_ns,
+                               fixed_latency_ns=int(config.fixed_latency_s * 1e9))
+        self.health = HealthMonitor(stuck_after=max(3, int(config.stuck_after_s * config.rate_hz)))
+        self.backoff = Backoff(initial_s=config.reconnect_initial_s, max_s=config.reconnect_max_s)
+        self.filter = (make_filter(config.filter, gain=config.filter_gain)
+                       if config.uses_host_filter else None)
+        self.bias: GyroBiasEstimator | None = None
+        self.io: RegisterIO | None = None
+        self.device: Bno055 | Mpu | None = None
+        self.calibration: CalibrationStatus | None = None
+        self.calibration_saved = False
+        self.temperature: float | None = None
+        self.frame_errors = 0
+        self._consecutive_frame_errors = 0
+        self._next_connect_ns = 0
+        self._next_status_ns = 0
+        self._last_stamp_ns: int | None = None
+        self.accel_covariance: list[float] = [0.0] * 9
+        self.gyro_covariance: list[float] = [0.0] * 9
+        self.orientation_covariance: list[float] = [0.0] * 9
+        self.connect_message = 'not connected yet'
+        self.overruns = 0
+
+    # -- link ------------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self.device is not None
+
+    def connect(self, now_ns: int) -> bool:
+        c = self.config
+        try:
+            self.io = self._open_io(c)
+            if c.device_type == 'bno055':
+                device = Bno055(self.io, mode=c.bno055_mode, sleep=self._sleep)
+                device.probe()
+                offsets = load_offsets(c.calibration_file) if c.calibration_file else None
+                device.configure(offsets=offsets)
+                self.calibration_saved = offsets is not None
+                bandwidths = _BNO055_BANDWIDTHS
+                accel_lsb = 1 / bno_reg.ACCEL_LSB_PER_MS2
+                gyro_lsb = 1 / bno_reg.GYRO_LSB_PER_RPS
+            else:
+                chip = 'auto' if c.device_type == 'mpu' else c.device_type
+                device = Mpu(self.io, chip=chip, rate_hz=c.rate_hz, dlpf=c.dlpf,
+                             gyro_range_dps=c.gyro_range_dps, accel_range_g=c.accel_range_g,
+                             use_fifo=c.use_fifo, sleep=self._sleep)
+                device.probe()
+                device.configure()
+                bandwidths = device.bandwidths_hz
+                accel_lsb = c.accel_range_g * 9.80665 / 32768
+                gyro_lsb = math.radians(c.gyro_range_dps) / 32768
+        except ImuError as exc:
+            self._drop_link(now_ns, f'connect failed: {exc}')
+            return False
+        self.device = device
+        self._setup_noise(device, bandwidths, accel_lsb, gyro_lsb)
+        self.backoff.reset()
+        self._consecutive_frame_errors = 0
+        self.health.link_up()
+        self.connect_message = f'connected to {c.device_type} over {c.interface}'
+        return True
+
+    def _setup_noise(self, device: Bno055 | Mpu, bandwidths: tuple[float, float],
+                     accel_lsb: float, gyro_lsb: float) -> None:
+        chip = getattr(device, 'chip', self.config.device_type)
+        noise = NOISE_BY_DEVICE[chip if chip in NOISE_BY_DEVICE else 'mpu6050']
+        sa, sg = noise.accel_sigma(bandwidths[0]), noise.gyro_sigma(bandwidths[1])
+        # Quantization adds LSB^2/12 to the white noise variance.
+        va = sa * sa + accel_lsb * accel_lsb / 12
+        vg = sg * sg + gyro_lsb * gyro_lsb / 12
+        self.accel_covariance = self.mounting.covariance((va, va, va))
+        self.gyro_covariance = self.mounting.covariance((vg, vg, vg))
+        vo = self.config.orientation_stddev ** 2
+        has_heading_reference = self.config.filter == 'device' and self.config.bno055_mode in (
+            'ndof', 'ndof_fmc_off')
+        self.orientation_covariance = self.mounting.covariance(
+            (vo, vo, vo if has_heading_reference else math.pi ** 2))
+        if self.config.estimate_bias and self.bias is None and not (
+                self.config.filter == 'device'):
+            rate = self.config.rate_hz
+            self.bias = GyroBiasEstimator(
+                window_samples=max(10, int(self.config.bias_window_s * rate)),
+                limits=StillnessLimits.from_noise(sg, sa, gyro_lsb=gyro_lsb, accel_lsb=accel_lsb),
+                timeout_samples=int(self.config.bias_timeout_s * rate))
+
+    def _drop_link(self, now_ns: int, message: str) -> None:
+        self.health.link_down(message)
+        self.connect_message = message
+        if self.io is not None:
+            try:
+                self.io.close()
+            except Exception:  # closing a dead port may fail again; the link is gone anyway
+                pass
+        self.io = None
+        self.device = None
+        delay = self.backoff.next_delay()
+        self._next_connect_ns = now_ns + int(delay * 1e9)
+        self._warn(f'IMU link down ({message}); reconnecting in {delay:.2f} s')
+
+    def close(self) -> None:
+        if self.io is not None:
+            self.io.close()
+        self.io = None
+        self.device = None
+
+    # -- reading ---------------------------------------------------------------------------
+    def step(self, now_ns: int) -> list[ImuReading]:
+        """One read cycle at time ``now_ns`` (the receive time used for stamps)."""
+        if self.device is None:
+            if now_ns >= self._next_connect_ns:
+                self.connect(now_ns)
+            return []
+        try:
+            samples, wire_s = self._read(now_ns)
+        except ProtocolError as exc:
+            self.frame_errors += 1
+            self._consecutive_frame_errors += 1
+            self.health.link_error(str(exc))
+            if self._consecutive_frame_errors >= self.config.max_consecutive_frame_errors:
+                self._drop_link(now_ns, f'{self._consecutive_frame_errors} protocol errors in a '
+                                f'row: {exc}')
+            return []
+        except TransportError as exc:
+            self.health.link_error(str(exc))
+            self._drop_link(now_ns, str(exc))
+            return []
+        self._consecutive_frame_errors = 0
+        wire_ns = int(wire_s * 1e9) + self.period_ns // 2  # mean age of the latest sample
+        out = []
+        for s in samples:
+            reading = self._process(s, now_ns, wire_ns)
+            if reading is not None:
+                out.append(reading)
+        self.health.published += len(out)
+        return out
+
+    def _read(self, now_ns: int) -> tuple[list[DeviceSample], float]:
+        device = self.device
+        if isinstance(device, Bno055):
+            sample = device.read_sample()
+            if now_ns >= self._next_status_ns:
+                self._next_status_ns = now_ns + int(self.config.status_period_s * 1e9)
+                self.temperature, self.calibration = device.read_status()
+                self._maybe_save_calibration(device)
+            sample.temperature = self.temperature
+            return [sample], self.io.wire_time_s(device.read_length)
+        samples = device.read_samples()
+        return samples, self.io.wire_time_s(len(samples) * device.read_length)
+
+    def _maybe_save_calibration(self, device: Bno055) -> None:
+        c = self.config
+        if (not c.calibration_file or not c.calibration_autosave or self.calibration_saved
+                or not device.has_fusion or self.calibration is None):
+            return
+        if self.calibration.fully_calibrated(need_mag=c.bno055_mode.startswith('ndof')):
+            self.save_calibration()
+
+    def save_calibration(self) -> None:
+        """Read the BNO055 offsets and persist them (CONFIG mode for ~30 ms)."""
+        if not isinstance(self.device, Bno055) or not self.config.calibration_file:
+            raise ImuError('saving calibration needs a connected BNO055 and calibration_file')
+        offsets = self.device.read_offsets()
+        save_offsets(self.config.calibration_file, offsets, device_id=self.config.port)
+        self.calibration_saved = True
+
+    def _process(self, s: DeviceSample, now_ns: int, wire_ns: int) -> ImuReading | None:
+        if not self.health.check(s):
+            return None
+        stamp = self.stamper.stamp(now_ns, wire_ns=wire_ns, samples_before=s.samples_before)
+        gyro = s.gyro
+        bias = self.bias
+        if bias is not None:
+            if bias.state is BiasState.COLLECTING:
+                if bias.add(gyro, s.accel) and bias.state is BiasState.GAVE_UP:
+                    self._warn(bias.message)
+                self._last_stamp_ns = stamp
+                return None
+            b = bias.bias
+            gyro = (gyro[0] - b[0], gyro[1] - b[1], gyro[2] - b[2])
+        orientation = None
+        if self.filter is not None:
+            dt = self._dt(stamp)
+            orientation = self.mounting.orientation(self.filter.update(gyro, s.accel, dt))
+        elif s.orientation is not None:
+            orientation = self.mounting.orientation(s.orientation)
+        self._last_stamp_ns = stamp
+        return ImuReading(stamp, self.mounting.vector(s.accel), self.mounting.vector(gyro),
+                          orientation, s.temperature)
+
+    def _dt(self, stamp: int) -> float:
+        nominal = self.period_ns * 1e-9
+        if self._last_stamp_ns is None:
+            return nominal
+        dt = (stamp - self._last_stamp_ns) * 1e-9
+        return min(max(dt, 0.25 * nominal), 4 * nominal)
+
+    # -- status ----------------------------------------------------------------------------
+    def status(self) -> tuple[HealthLevel, str, dict[str, str]]:
+        level, message = self.health.summary()
+        values = {k: str(v) for k, v in self.health.values().items()}
+        values['frame_errors'] = str(self.frame_errors)
+        values['stamps_adjusted'] = str(self.stamper.adjusted)
+        values['link'] = self.connect_message
+        stats = getattr(self.io, 'stats', None)
+        if stats is not None:
+            values.update({f'uart_{k}': str(v) for k, v in stats.as_dict().items()})
+        if isinstance(self.device, Mpu):
+            values['fifo_overflows'] = str(self.device.fifo_overflows)
+        if self.bias is not None:
+            values['gyro_bias'] = self.bias.message
+            if self.bias.state is BiasState.COLLECTING and level == HealthLevel.OK:
+                level, message = HealthLevel.WARN, self.bias.message
+            elif self.bias.state is BiasState.GAVE_UP and level == HealthLevel.OK:
+                level, message = HealthLevel.WARN, self.bias.message
+        if self.calibration is not None:
+            c = self.calibration
+            values['calibration'] = f'sys {c.system} gyro {c.gyro} accel {c.accel} mag {c.mag}'
+        if self.temperature is not None:
+            values['temperature_c'] = f'{self.temperature:.1f}'
+        return level, message, values
+
+    # -- the paced loop --------------------------------------------------------------------
+    def poll_period_s(self) -> float:
+        if self.config.device_type != 'bno055' and self.config.use_fifo:
+            return 1.0 / min(self.config.fifo_poll_hz, self.config.rate_hz)
+        return 1.0 / self.config.rate_hz
+
+    def run(self, stop: threading.Event, publish: Callable[[ImuReading], None], *,
+            clock_ns: Callable[[], int] = time.monotonic_ns,
+            stamp_clock_ns: Callable[[], int] | None = None) -> None:
+        """Read at the poll period until ``stop`` is set. Deadlines are absolute, so a late
+        cycle does not shift the ones after it; a cycle later than a whole period is skipped.
+        ``stamp_clock_ns`` is the clock stamps are taken on (the ROS clock in the node)."""
+        stamp_clock_ns = stamp_clock_ns or clock_ns
+        period = int(self.poll_period_s() * 1e9)
+        deadline = clock_ns()
+        try:
+            while not stop.is_set():
+                for reading in self.step(stamp_clock_ns()):
+                    publish(reading)
+                if self.device is None:
+                    stop.wait(0.01)
+                    deadline = clock_ns()
+                    continue
+                deadline += period
+                now = clock_ns()
+                if now >= deadline:
+                    if now - deadline > period:
+                        self.overruns += 1
+                        deadline = now
+                    continue
+                time.sleep((deadline - now) * 1e-9)
+        finally:
+            self.close()

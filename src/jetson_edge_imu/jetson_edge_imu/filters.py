@@ -1,0 +1,138 @@
+"""Orientation filters for IMUs without on-chip fusion: Madgwick and a complementary filter.
+
+Both estimate the world <- sensor orientation (REP 103: z up) from gyro and accelerometer,
+integrate the gyro, and pull roll and pitch toward the measured gravity direction. Yaw is
+unobservable without a magnetometer and only integrates. When the accelerometer's magnitude is
+far from 1 g (a foot strike, a push) the correction is skipped for that sample: its direction is
+not gravity's then. Plain floats, no numpy: this runs per sample at up to 1 kHz.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+from jetson_edge_imu import quaternion as quat
+from jetson_edge_imu.motion import STANDARD_GRAVITY
+
+
+class OrientationFilter(Protocol):
+    orientation: quat.Quat | None
+
+    def update(self, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat: ...
+
+    def reset(self) -> None: ...
+
+
+def orientation_from_accel(accel: quat.Vec3) -> quat.Quat:
+    """Roll and pitch that put gravity along the measured specific force; yaw zero."""
+    ax, ay, az = accel
+    roll = math.atan2(ay, az)
+    pitch = math.atan2(-ax, math.hypot(ay, az))
+    return quat.from_euler(roll, pitch, 0.0)
+
+
+def _accel_usable(accel: quat.Vec3, gate: float) -> float:
+    """Norm of the accelerometer if its direction can be trusted as gravity's, else 0."""
+    n = math.sqrt(accel[0] * accel[0] + accel[1] * accel[1] + accel[2] * accel[2])
+    if n == 0.0 or abs(n - STANDARD_GRAVITY) > gate * STANDARD_GRAVITY:
+        return 0.0
+    return n
+
+
+class MadgwickFilter:
+    """Madgwick's gradient-descent filter (IMU form). ``beta`` is the gradient step (rad/s),
+    about sqrt(3/4) times the gyro's angle-rate error."""
+
+    def __init__(self, *, beta: float = 0.05, accel_gate: float = 0.5) -> None:
+        if beta < 0:
+            raise ValueError('beta must be >= 0')
+        self.beta = beta
+        self.accel_gate = accel_gate
+        self.orientation: quat.Quat | None = None
+
+    def reset(self) -> None:
+        self.orientation = None
+
+    def update(self, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat:
+        if self.orientation is None:
+            self.orientation = orientation_from_accel(accel)
+            return self.orientation
+        q0, q1, q2, q3 = self.orientation
+        gx, gy, gz = gyro
+        # Rate of change from the gyro: 0.5 * q (x) (0, w)
+        d0 = 0.5 * (-q1 * gx - q2 * gy - q3 * gz)
+        d1 = 0.5 * (q0 * gx + q2 * gz - q3 * gy)
+        d2 = 0.5 * (q0 * gy - q1 * gz + q3 * gx)
+        d3 = 0.5 * (q0 * gz + q1 * gy - q2 * gx)
+        n = _accel_usable(accel, self.accel_gate)
+        if n and self.beta:
+            ax, ay, az = accel[0] / n, accel[1] / n, accel[2] / n
+            # Objective: gravity predicted in the sensor frame minus the measured direction.
+            f0 = 2 * (q1 * q3 - q0 * q2) - ax
+            f1 = 2 * (q0 * q1 + q2 * q3) - ay
+            f2 = 2 * (0.5 - q1 * q1 - q2 * q2) - az
+            # Gradient J^T f
+            s0 = -2 * q2 * f0 + 2 * q1 * f1
+            s1 = 2 * q3 * f0 + 2 * q0 * f1 - 4 * q1 * f2
+            s2 = -2 * q0 * f0 + 2 * q3 * f1 - 4 * q2 * f2
+            s3 = 2 * q1 * f0 + 2 * q2 * f1
+            sn = math.sqrt(s0 * s0 + s1 * s1 + s2 * s2 + s3 * s3)
+            if sn > 0:
+                k = self.beta / sn
+                d0 -= k * s0
+                d1 -= k * s1
+                d2 -= k * s2
+                d3 -= k * s3
+        self.orientation = quat.normalize((q0 + d0 * dt, q1 + d1 * dt, q2 + d2 * dt, q3 + d3 * dt))
+        return self.orientation
+
+
+class ComplementaryFilter:
+    """Mahony's explicit complementary filter on SO(3), proportional term: the gyro rate is
+    corrected by ``gain`` (1/s, the crossover frequency in rad/s) times the cross product of the
+    measured and the predicted gravity direction."""
+
+    def __init__(self, *, gain: float = 0.5, accel_gate: float = 0.5) -> None:
+        if gain < 0:
+            raise ValueError('gain must be >= 0')
+        self.gain = gain
+        self.accel_gate = accel_gate
+        self.orientation: quat.Quat | None = None
+
+    def reset(self) -> None:
+        self.orientation = None
+
+    def update(self, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat:
+        if self.orientation is None:
+            self.orientation = orientation_from_accel(accel)
+            return self.orientation
+        q0, q1, q2, q3 = self.orientation
+        gx, gy, gz = gyro
+        n = _accel_usable(accel, self.accel_gate)
+        if n and self.gain:
+            ax, ay, az = accel[0] / n, accel[1] / n, accel[2] / n
+            # Predicted gravity direction in the sensor frame: R^T e_z
+            vx = 2 * (q1 * q3 - q0 * q2)
+            vy = 2 * (q0 * q1 + q2 * q3)
+            vz = q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3
+            k = self.gain
+            gx += k * (ay * vz - az * vy)
+            gy += k * (az * vx - ax * vz)
+            gz += k * (ax * vy - ay * vx)
+        h = 0.5 * dt
+        self.orientation = quat.normalize((
+            q0 + h * (-q1 * gx - q2 * gy - q3 * gz),
+            q1 + h * (q0 * gx + q2 * gz - q3 * gy),
+            q2 + h * (q0 * gy - q1 * gz + q3 * gx),
+            q3 + h * (q0 * gz + q1 * gy - q2 * gx),
+        ))
+        return self.orientation
+
+
+def make_filter(name: str, *, gain: float) -> MadgwickFilter | ComplementaryFilter:
+    if name == 'madgwick':
+        return MadgwickFilter(beta=gain)
+    if name == 'complementary':
+        return ComplementaryFilter(gain=gain)
+    raise ValueError(f"unknown filter {name!r}; choose 'madgwick' or 'complementary'")

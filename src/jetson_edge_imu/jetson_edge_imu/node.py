@@ -1,0 +1,143 @@
+"""The IMU driver node: parameters, QoS, topics and diagnostics around ``ImuDriver``.
+
+A reader thread owns the driver and the device (``ImuDriver.run``) and publishes each reading;
+the executor thread only serves diagnostics and parameter sets. Publishing from the reader
+thread keeps the 1 kHz path off the executor, whose timer dispatch would cost more than the
+work itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from rclpy.node import Node
+from sensor_msgs.msg import Imu, Temperature
+
+from jetson_edge_common import qos
+from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status
+from jetson_edge_common.node_main import run
+from jetson_edge_common.params import declare_parameters, on_parameter_change
+from jetson_edge_common.throttle import Throttled
+
+from jetson_edge_imu.driver import ImuDriver
+from jetson_edge_imu.params import IMU_NODE, driver_config
+from jetson_edge_imu.samples import ImuReading
+from jetson_edge_imu.scheduling import set_current_thread_fifo
+
+
+class ImuNode(Node):
+    def __init__(self) -> None:
+        super().__init__('imu_node')
+        self.values = declare_parameters(self, IMU_NODE)
+        config = driver_config(self.values)
+        self._warn = Throttled(self.get_logger().warning, self.values['warn_period_s'])
+        self.driver = ImuDriver(config, on_warning=self._warn)
+        v = self.values
+        self._pub_raw = (self.create_publisher(Imu, v['data_raw_topic'], qos.SENSOR_STREAM)
+                         if v['publish_raw'] else None)
+        self._pub_data = self.create_publisher(Imu, v['data_topic'], qos.SENSOR_STREAM)
+        self._pub_temp = self.create_publisher(Temperature, v['temperature_topic'],
+                                               qos.SENSOR_STREAM)
+        self._raw = Imu()
+        self._data = Imu()
+        self._temp = Temperature()
+        for msg in (self._raw, self._data, self._temp):
+            msg.header.frame_id = v['frame_id']
+        self._raw.orientation_covariance[0] = -1.0  # REP 145: no orientation estimate
+        self._temp.variance = 1.0  # data sheets state +-1 C
+        self._temp_period_ns = int(1e9 / v['temperature_rate_hz'])
+        self._next_temp_ns = 0
+        self._covariance_set = False
+        hardware_id = (f'{config.device_type}@{config.port}' if config.interface == 'uart'
+                       else f'{config.device_type}@i2c-{config.i2c_bus}:0x{config.i2c_address:02x}')
+        self._diagnostics = DiagnosticsPublisher(self, hardware_id=hardware_id,
+                                                 period_s=v['diagnostics_period_s'])
+        self._diagnostics.add('imu', self._status)
+        on_parameter_change(self, IMU_NODE, self._apply)
+        self._stop = threading.Event()
+        clock = self.get_clock()
+        # The ROS clock is the system clock unless use_sim_time is set; reading the system
+        # clock directly saves building a Time object per sample.
+        stamp_clock = (time.time_ns if not self.get_parameter('use_sim_time').value
+                       else lambda: clock.now().nanoseconds)
+        self._scheduling = (True, 'reader thread not started')
+        self._thread = threading.Thread(target=self._read, args=(stamp_clock,),
+                                        name='imu-reader', daemon=True)
+        self._thread.start()
+
+    def _read(self, stamp_clock) -> None:
+        self._scheduling = set_current_thread_fifo(self.values['reader_priority'])
+        if not self._scheduling[0]:
+            self.get_logger().warning(self._scheduling[1])
+        self.driver.run(self._stop, self._publish, stamp_clock_ns=stamp_clock)
+
+    def _apply(self, name: str, value) -> None:
+        if name == 'filter_gain' and self.driver.filter is not None:
+            f = self.driver.filter
+            if hasattr(f, 'beta'):
+                f.beta = float(value)
+            else:
+                f.gain = float(value)
+
+    def _set_covariances(self) -> None:
+        d = self.driver
+        for msg in (self._raw, self._data):
+            msg.angular_velocity_covariance = d.gyro_covariance
+            msg.linear_acceleration_covariance = d.accel_covariance
+        self._data.orientation_covariance = d.orientation_covariance
+        self._covariance_set = True
+
+    def _publish(self, r: ImuReading) -> None:
+        """Called on the reader thread for every reading."""
+        try:
+            self._fill_and_publish(r)
+        except Exception:
+            # Ctrl-C shuts the context down before close() stops this thread: stop quietly
+            # then, but never hide a publish failure while the node is running.
+            if self.context.ok():
+                raise
+            self._stop.set()
+
+    def _fill_and_publish(self, r: ImuReading) -> None:
+        if not self._covariance_set:
+            self._set_covariances()
+        sec, nsec = divmod(r.stamp_ns, 1_000_000_000)
+        for msg in (self._raw, self._data):
+            msg.header.stamp.sec = sec
+            msg.header.stamp.nanosec = nsec
+            a, w = msg.linear_acceleration, msg.angular_velocity
+            a.x, a.y, a.z = r.accel
+            w.x, w.y, w.z = r.gyro
+        if self._pub_raw is not None:
+            self._pub_raw.publish(self._raw)
+        if r.orientation is not None:
+            o = self._data.orientation
+            o.w, o.x, o.y, o.z = r.orientation
+            self._pub_data.publish(self._data)
+        if r.temperature is not None and r.stamp_ns >= self._next_temp_ns:
+            self._next_temp_ns = r.stamp_ns + self._temp_period_ns
+            self._temp.header.stamp.sec = sec
+            self._temp.header.stamp.nanosec = nsec
+            self._temp.temperature = float(r.temperature)
+            self._pub_temp.publish(self._temp)
+
+    def _status(self) -> Status:
+        level, message, values = self.driver.status()
+        values['overruns'] = str(self.driver.overruns)
+        values['scheduling'] = self._scheduling[1]
+        if not self._scheduling[0] and level == 0:
+            return Status(Level.WARN, self._scheduling[1], values)
+        return Status(Level(int(level)), message, values)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+
+
+def main(args: list[str] | None = None) -> int:
+    return run(ImuNode, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,132 @@
+"""Parameter schemas of the IMU driver node and the IMU emulator node, declared once here (the
+node declares from them; profiles are validated against them through ``SCHEMAS``)."""
+
+from __future__ import annotations
+
+from jetson_edge_common.params import ParamSpec
+
+from jetson_edge_imu.config import DEVICE_TYPES, FILTERS, INTERFACES, DriverConfig
+from jetson_edge_imu.mpu_registers import ACCEL_RANGES_G, GYRO_RANGES_DPS
+
+_D = DriverConfig()
+
+IMU_NODE = [
+    ParamSpec('device_type', _D.device_type, 'IMU chip: bno055, mpu6050, mpu6500, mpu9250, or '
+              'mpu (detect the MPU variant from WHO_AM_I).', choices=DEVICE_TYPES, read_only=True),
+    ParamSpec('interface', _D.interface, 'Bus to the device: uart (BNO055 only) or i2c.',
+              choices=INTERFACES, read_only=True),
+    ParamSpec('port', _D.port, 'Serial port for interface uart (a tty, or the emulator\'s pty '
+              'symlink); opened again with back-off until it exists.', read_only=True),
+    ParamSpec('baud', _D.baud, 'UART bit rate. The BNO055 data sheet fixes 115200; higher '
+              'values only make sense behind a pty or a bridge. Also used for the wire-time '
+              'stamp correction.', min_value=9600, max_value=4_000_000, read_only=True),
+    ParamSpec('i2c_bus', _D.i2c_bus, 'I2C bus number N of /dev/i2c-N.', min_value=0,
+              max_value=255, read_only=True),
+    ParamSpec('i2c_address', _D.i2c_address, '7-bit I2C address (BNO055 0x28/0x29 = 40/41, '
+              'MPU 0x68/0x69 = 104/105).', min_value=3, max_value=119, read_only=True),
+    ParamSpec('i2c_bus_hz', _D.i2c_bus_hz, 'I2C clock, for the wire-time stamp correction.',
+              min_value=10_000, max_value=3_400_000, read_only=True),
+    ParamSpec('rate_hz', _D.rate_hz, 'Sample rate. MPU: must be 1000/(1+n) (8000/(1+n) with '
+              'dlpf 0). BNO055: polling rate; its fusion output updates at 100 Hz.',
+              min_value=1, max_value=1000, read_only=True),
+    ParamSpec('bno055_mode', _D.bno055_mode, 'BNO055 operating mode: fusion (imu, ndof, '
+              'ndof_fmc_off) or raw (amg, accgyro).',
+              choices=('amg', 'accgyro', 'imu', 'ndof_fmc_off', 'ndof'), read_only=True),
+    ParamSpec('filter', _D.filter, 'Orientation source: device (BNO055 fusion), madgwick or '
+              'complementary (host filters on gyro and accelerometer).', choices=FILTERS,
+              read_only=True),
+    ParamSpec('filter_gain', _D.filter_gain, 'Madgwick beta (rad/s) or complementary filter '
+              'gain (1/s).', min_value=0.0, max_value=10.0, dynamic=True),
+    ParamSpec('mount_rpy', list(_D.mount_rpy), 'Sensor orientation in the body frame (roll, '
+              'pitch, yaw in rad, REP 103): data is rotated into frame_id.', read_only=True),
+    ParamSpec('frame_id', 'imu_link', 'frame_id of published messages (the body frame).',
+              read_only=True),
+    ParamSpec('calibration_file', _D.calibration_file, 'BNO055 calibration offsets file: '
+              'restored at start, written once fully calibrated. Empty: none.', read_only=True),
+    ParamSpec('calibration_autosave', _D.calibration_autosave, 'Save BNO055 offsets when the '
+              'device first reports full calibration.', read_only=True),
+    ParamSpec('estimate_bias', _D.estimate_bias, 'Estimate gyro bias at start while still '
+              '(raw modes and host filters).', read_only=True),
+    ParamSpec('bias_window_s', _D.bias_window_s, 'Stillness window for the bias estimate.',
+              min_value=0.1, max_value=30.0, read_only=True),
+    ParamSpec('bias_timeout_s', _D.bias_timeout_s, 'Give up bias estimation (zero bias, WARN) '
+              'after this long in motion; 0 waits forever.', min_value=0.0, max_value=600.0,
+              read_only=True),
+    ParamSpec('dlpf', _D.dlpf, 'MPU DLPF_CFG 0..6 (MPU-6050 accel bandwidth 260, 184, 94, 44, '
+              '21, 10, 5 Hz).', min_value=0, max_value=6, read_only=True),
+    ParamSpec('gyro_range_dps', _D.gyro_range_dps, 'MPU gyro full scale.',
+              choices=GYRO_RANGES_DPS, read_only=True),
+    ParamSpec('accel_range_g', _D.accel_range_g, 'MPU accelerometer full scale.',
+              choices=ACCEL_RANGES_G, read_only=True),
+    ParamSpec('use_fifo', _D.use_fifo, 'MPU: read batches from the FIFO (no sample lost '
+              'between polls) instead of polling data-ready.', read_only=True),
+    ParamSpec('fifo_poll_hz', _D.fifo_poll_hz, 'MPU FIFO polling rate.', min_value=1.0,
+              max_value=1000.0, read_only=True),
+    ParamSpec('stuck_after_s', _D.stuck_after_s, 'Identical samples for this long mean a '
+              'stuck sensor (ERROR, not published).', min_value=0.01, max_value=60.0,
+              read_only=True),
+    ParamSpec('fixed_latency_s', _D.fixed_latency_s, 'Extra latency subtracted from stamps '
+              '(adapter, driver); the wire time is computed.', min_value=0.0, max_value=0.1,
+              read_only=True),
+    ParamSpec('status_period_s', _D.status_period_s, 'BNO055: read temperature and '
+              'calibration status this often.', min_value=0.01, max_value=60.0, read_only=True),
+    ParamSpec('max_consecutive_frame_errors', _D.max_consecutive_frame_errors, 'Protocol '
+              'errors in a row that count as a lost link (reconnect).', min_value=1,
+              max_value=10000, read_only=True),
+    ParamSpec('reconnect_initial_s', _D.reconnect_initial_s, 'First reconnect delay; doubles '
+              'per failure.', min_value=0.01, max_value=10.0, read_only=True),
+    ParamSpec('reconnect_max_s', _D.reconnect_max_s, 'Reconnect delay cap.', min_value=0.1,
+              max_value=60.0, read_only=True),
+    ParamSpec('orientation_stddev', _D.orientation_stddev, 'Roll/pitch standard deviation '
+              '(rad) for orientation_covariance; yaw gets pi^2 without a magnetometer.',
+              min_value=0.0, max_value=3.2, read_only=True),
+    ParamSpec('reader_priority', 0, 'SCHED_FIFO priority of the reader thread (1..99); 0 '
+              'keeps normal scheduling. Needs CAP_SYS_NICE or an rtprio limit; refused '
+              'permission is reported on /diagnostics and the driver runs on.', min_value=0,
+              max_value=99, read_only=True),
+    ParamSpec('temperature_rate_hz', 1.0, 'Rate of imu/temperature messages.', min_value=0.1,
+              max_value=100.0, read_only=True),
+    ParamSpec('publish_raw', True, 'Publish imu/data_raw (no orientation).', read_only=True),
+    ParamSpec('data_raw_topic', 'imu/data_raw', 'Topic of raw data.', read_only=True),
+    ParamSpec('data_topic', 'imu/data', 'Topic of data with orientation.', read_only=True),
+    ParamSpec('temperature_topic', 'imu/temperature', 'Topic of the die temperature.',
+              read_only=True),
+    ParamSpec('diagnostics_period_s', 1.0, 'Period of /diagnostics status.', min_value=0.1,
+              max_value=60.0, read_only=True),
+    ParamSpec('warn_period_s', 5.0, 'At most one warning per period per kind; repeats are '
+              'counted.', min_value=0.1, max_value=600.0, read_only=True),
+]
+
+IMU_EMULATOR = [
+    ParamSpec('link_path', '/tmp/jetson_edge_imu.pty', 'Stable symlink to the emulator\'s pty '
+              'slave; the driver\'s port parameter.', read_only=True),
+    ParamSpec('rate_hz', 100.0, 'Output data rate of the emulated BNO055 (the real one: 100 Hz '
+              'fusion).', min_value=1.0, max_value=5000.0, read_only=True),
+    ParamSpec('gyro_bias', [0.01, -0.008, 0.004], 'Injected gyro bias (rad/s) in raw modes.',
+              read_only=True),
+    ParamSpec('mount_rpy', [0.0, 0.0, 0.0], 'Sensor orientation in the body frame (rad).',
+              read_only=True),
+    ParamSpec('still_s', 3.0, 'Seconds standing still before walking starts.', min_value=0.0,
+              max_value=3600.0, read_only=True),
+    ParamSpec('intensity', 1.0, 'Scale of the walking motion.', min_value=0.0, max_value=3.0,
+              read_only=True),
+    ParamSpec('seed', 1, 'Noise seed.', min_value=0, max_value=2**31 - 1, read_only=True),
+    ParamSpec('fault_garbage', 0.0, 'Probability of garbage bytes before a response.',
+              min_value=0.0, max_value=1.0, read_only=True),
+    ParamSpec('fault_bad_header', 0.0, 'Probability of a wrong response header.', min_value=0.0,
+              max_value=1.0, read_only=True),
+    ParamSpec('fault_truncate', 0.0, 'Probability of a cut-short response.', min_value=0.0,
+              max_value=1.0, read_only=True),
+    ParamSpec('fault_insert', 0.0, 'Probability of an inserted byte.', min_value=0.0,
+              max_value=1.0, read_only=True),
+]
+
+SCHEMAS = {'imu_node': IMU_NODE, 'imu_emulator': IMU_EMULATOR}
+
+
+def driver_config(values: dict) -> DriverConfig:
+    """The core's configuration from declared parameter values (validated there)."""
+    fields = set(DriverConfig.__dataclass_fields__)
+    kwargs = {k: v for k, v in values.items() if k in fields}
+    kwargs['mount_rpy'] = tuple(float(v) for v in values['mount_rpy'])
+    return DriverConfig(**kwargs).validate()

@@ -1,0 +1,86 @@
+import threading
+import time
+
+import numpy as np
+
+from jetson_edge_rt.buffers import LatestValue, PublishHandoff
+
+
+def _wait_for(predicate, timeout=5.0):
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError('condition not reached')
+        time.sleep(0.001)
+
+
+def test_latest_value_returns_none_then_the_newest():
+    buf = LatestValue()
+    assert buf.read_from_rt() is None
+    buf.write_from_non_rt((1, 2))
+    buf.write_from_non_rt((3, 4))
+    assert buf.read_from_rt() == (3, 4)
+    assert buf.writes == 2
+
+
+def test_try_publish_fails_while_the_previous_vector_is_pending():
+    published = []
+    h = PublishHandoff(3, lambda v: published.append(v.copy()))
+    assert h.try_publish(np.array([1.0, 2.0, 3.0]))
+    assert not h.try_publish(np.array([4.0, 5.0, 6.0]))  # thread not started: slot still full
+    assert h.dropped == 1
+    h.start()
+    _wait_for(lambda: published)
+    assert h.try_publish(np.array([7.0, 8.0, 9.0]))
+    h.stop()
+    assert [p.tolist() for p in published] == [[1.0, 2.0, 3.0], [7.0, 8.0, 9.0]]
+    assert h.published == 2
+
+
+def test_try_publish_fails_instead_of_waiting_for_the_lock():
+    h = PublishHandoff(1, lambda v: None)
+    h._lock.acquire()  # the publisher thread copying out, as seen from the loop
+    try:
+        t0 = time.monotonic()
+        assert not h.try_publish(np.zeros(1))
+        assert time.monotonic() - t0 < 1.0
+    finally:
+        h._lock.release()
+    assert h.dropped == 1
+
+
+def test_stop_publishes_a_pending_vector_first():
+    published = []
+    gate = threading.Event()
+
+    def slow_publish(v):
+        gate.wait(5)
+        published.append(v.copy())
+
+    h = PublishHandoff(1, slow_publish)
+    h.start()
+    assert h.try_publish(np.array([1.0]))
+    _wait_for(lambda: not h._full)  # thread took the first one and is blocked in publish
+    assert h.try_publish(np.array([2.0]))
+    gate.set()
+    h.stop()
+    assert [p.tolist() for p in published] == [[1.0], [2.0]]
+
+
+def test_publish_errors_are_counted_and_do_not_kill_the_thread():
+    calls = []
+
+    def flaky(v):
+        calls.append(v[0])
+        if len(calls) == 1:
+            raise RuntimeError('rmw down')
+
+    h = PublishHandoff(1, flaky)
+    h.start()
+    h.try_publish(np.array([1.0]))
+    _wait_for(lambda: h.publish_errors == 1)
+    _wait_for(lambda: h.try_publish(np.array([2.0])))
+    h.stop()
+    assert calls == [1.0, 2.0]
+    assert h.last_error == 'RuntimeError: rmw down'
+    assert h.published == 1
