@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import HERE, ROOT, probe
+from system_helpers import HERE, ROOT, probe
 
 FIXTURES = ROOT.parent / 'shared' / 'fixtures'
 # Whole camera frames over shared memory: with Fast DDS's default transports most best-effort

@@ -50,8 +50,8 @@ PERCEPTION = [
               'Build a missing TensorRT engine in the background while the next backend serves.', read_only=True),
     ParamSpec('model_path', [], 'Extra directories searched for model files named by relative paths in cards.',
               item_type=str, read_only=True),
-    ParamSpec('intra_op_threads', 0, 'ONNX Runtime intra-op threads (0: ONNX Runtime decides).', min_value=0,
-              max_value=64, read_only=True),
+    ParamSpec('intra_op_threads', 0, 'CPU threads for inference: ONNX Runtime intra-op and OpenCV DNN '
+              '(0: the library decides, usually every core).', min_value=0, max_value=64, read_only=True),
     ParamSpec('score_threshold', 0.5, 'Minimum detection score.', min_value=0.0, max_value=1.0, dynamic=True),
     ParamSpec('class_filter', [], 'Only report these classes (label names or ids); empty reports all.',
               item_type=str, dynamic=True),

@@ -26,6 +26,7 @@ class BackendOptions:
 
     - `onnxruntime_providers`: execution providers to request, in order. Every one except
       CPUExecutionProvider must actually be used by the session, or activation fails.
+    - `intra_op_threads`: CPU threads for ONNX Runtime (intra-op) and OpenCV (process-wide); 0: default.
     - `opencv_target`: `cpu`, `cuda` or `cuda_fp16` (OpenCV built with CUDA).
     - `precision`, `workspace_mb`, `dla_core`, `engine_cache_dir`: TensorRT engine build settings.
     - `search_dirs`: extra directories for relative model files; `assets_dir`: the asset cache.

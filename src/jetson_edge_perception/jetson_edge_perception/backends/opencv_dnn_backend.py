@@ -47,6 +47,8 @@ class OpenCvDnnBackend(Backend):
             import cv2
         except ImportError as exc:
             raise BackendUnavailableError(f'OpenCV is not installed: {exc}; pip install opencv-python-headless') from exc
+        if self.options.intra_op_threads:
+            cv2.setNumThreads(self.options.intra_op_threads)  # process-wide in OpenCV
         target = self.options.opencv_target
         if target not in _TARGETS:
             raise BackendError(f'opencv_target {target!r} is not one of {", ".join(_TARGETS)}')
