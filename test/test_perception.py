@@ -148,3 +148,28 @@ def test_camera_source_publishes_images_and_camera_info(tmp_path):
     text = info['messages'][0]['repr']
     assert 'width=384' in text and 'height=288' in text and "frame_id='front_camera_optical_frame'" in text
     assert re.search(r'k=array\(\[300\.,\s*0\.,\s*192\.', text)  # K scaled with the image
+
+
+def _set(*assignments: str) -> list[dict]:
+    import json
+    done = subprocess.run([sys.executable, str(HERE / 'set_param.py'), '/perception', *assignments],
+                          capture_output=True, text=True, timeout=60)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_threshold_and_class_filter_change_at_run_time(perception_node):
+    publisher = _publish('dog.jpg', seconds=40)
+    try:
+        before = probe('perception/detections', 'jetson_edge_msgs/msg/DetectionArray', seconds=0.5, wait=25, keep=1)
+        assert _set('score_threshold=0.9') == [{'successful': True, 'reason': ''}]
+        refused = _set('score_threshold=1.5')
+        assert refused[0]['successful'] is False
+        strict = probe('perception/detections', 'jetson_edge_msgs/msg/DetectionArray', seconds=1, wait=10, keep=20)
+        assert _set('score_threshold=0.5', 'class_filter=dog,car') == [{'successful': True, 'reason': ''}] * 2
+        filtered = probe('perception/detections', 'jetson_edge_msgs/msg/DetectionArray', seconds=1, wait=10, keep=20)
+    finally:
+        publisher.terminate()
+        publisher.wait(10)
+    assert sorted(_labels(before)[0]) == ['bicycle', 'car', 'dog', 'truck']
+    assert _labels(strict)[-1] == ['bicycle']
+    assert sorted(_labels(filtered)[-1]) == ['car', 'dog']
