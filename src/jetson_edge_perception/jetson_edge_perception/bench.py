@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> dict:
     for row in rows:
         print(f'  {row["backend"]}: {row["description"]}; preprocess p50 {row["preprocess"]["p50_ms"]:.2f} ms'
               + (f'; node stages p50 pre {row["e2e"]["node_preprocess_p50_ms"]:.2f} / post '
-                 f'{row["e2e"]["node_postprocess_p50_ms"]:.2f} ms; DDS {row["e2e"]["dds_profile"]}' if row['e2e'] else ''))
+                 f'{row["e2e"]["node_postprocess_p50_ms"]:.2f} ms, callback->publish '
+                 f'{row["e2e"]["node_latency_p50_ms"]:.2f} ms; DDS {row["e2e"]["dds_profile"]}' if row['e2e'] else ''))
     for name, why in skipped.items():
         print(f'  skipped {name}: {why}')
     return {'model': card.name, 'image': image_path.name, 'rows': rows, 'skipped': skipped}

@@ -121,7 +121,8 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
             'sent': sent, 'received': received, 'period_ms': period_s * 1e3, 'dds_profile': transports,
             **{f'node_{stage}_p50_ms': float(node_values.get(f'detection_{stage}_p50_ms', 'nan'))
                for stage in ('preprocess', 'inference', 'postprocess')},
-            'node_dropped': int(node_values.get('dropped_total', 0))}
+            'node_dropped': int(node_values.get('dropped_total', 0)),
+            'node_latency_p50_ms': float(node_values.get('latency_p50_ms', 'nan'))}
 
 
 def publish(argv: Sequence[str]) -> int:

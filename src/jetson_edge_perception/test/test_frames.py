@@ -48,3 +48,27 @@ def test_drop_counter_counts_per_reason_across_threads():
         t.join()
     counter.add('encoding', 2)
     assert counter.snapshot() == {'stale': 4000, 'encoding': 2} and counter.total == 4002
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=150, deadline=None)
+@given(encoding=st.sampled_from(['mono8', 'rgb8', 'bgr8', 'rgba8', 'bgra8']), height=st.integers(1, 9),
+       width=st.integers(1, 9), padding=st.integers(0, 7), missing=st.integers(-3, 3), seed=st.integers(0, 99))
+def test_view_reads_exactly_the_declared_pixels_or_says_why(encoding, height, width, padding, missing, seed):
+    channels = {'mono8': 1, 'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4}[encoding]
+    step = width * channels + padding
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, channels), dtype=np.uint8)
+    rows = np.zeros((height, step), np.uint8)
+    rows[:, :width * channels] = pixels.reshape(height, -1)
+    needed = step * (height - 1) + width * channels
+    data = rows.tobytes()[:max(0, needed - missing)] if missing > 0 else rows.tobytes()
+    if missing > 0:
+        with pytest.raises(FrameError) as info:
+            frame_view(encoding=encoding, height=height, width=width, step=step, data=data)
+        assert info.value.reason == 'short_data'
+    else:
+        np.testing.assert_array_equal(frame_view(encoding=encoding, height=height, width=width, step=step, data=data),
+                                      pixels)
