@@ -6,11 +6,12 @@ setup(
     name=package_name,
     version='0.1.0',
     packages=find_packages(exclude=['test']),
+    package_data={package_name: ['fastdds_large_data.xml']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
     ],
-    install_requires=['setuptools'],
+    install_requires=['setuptools', 'numpy', 'dpkt'],
     zip_safe=True,
     maintainer='jetson_edge developers',
     maintainer_email='dev@jetson-edge.org',
@@ -18,6 +19,10 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
-        'console_scripts': [],
+        'console_scripts': [
+            'velodyne_node = jetson_edge_lidar.node:main',
+            'virtual_velodyne = jetson_edge_lidar.virtual_node:main',
+        ],
+        'jetson_edge.benchmarks': ['lidar = jetson_edge_lidar.bench:main'],
     },
 )

@@ -230,11 +230,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _split_bench_args(args) -> None:
+    """``bench NAME --json F -- --quick``: ``--json`` is ours wherever it stands before ``--``;
+    everything else goes to the benchmark."""
+    rest, passed = list(args.bench_args), []
+    while rest:
+        arg = rest.pop(0)
+        if arg == '--':
+            passed += rest
+            break
+        if arg == '--json' and rest:
+            args.json = rest.pop(0)
+        elif arg.startswith('--json='):
+            args.json = arg.split('=', 1)[1]
+        else:
+            passed.append(arg)
+    args.bench_args = passed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, 'bench_args', None) and args.bench_args[0] == '--':
-        args.bench_args = args.bench_args[1:]
+    if args.command == 'bench':
+        _split_bench_args(args)
     try:
         return int(args.func(args) or 0)
     except (ProfileError, CliError) as exc:

@@ -31,6 +31,7 @@ class NodePlan:
     remappings: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     expects: dict[str, dict] = field(default_factory=dict)   # topic -> {type, rate_hz, qos}
+    companions: list[str] = field(default_factory=list)      # keys started along with this one
     params_file: Path | None = None
 
     @property
@@ -63,14 +64,22 @@ class Plan:
     nodes: list[NodePlan]
 
     def select(self, only: list[str] | None) -> 'Plan':
+        """The named nodes and, transitively, their companions, in the plan's order."""
         if not only:
             return self
-        known = {n.key for n in self.nodes}
-        unknown = [k for k in only if k not in known]
+        by_key = {n.key: n for n in self.nodes}
+        unknown = [k for k in only if k not in by_key]
         if unknown:
             raise ProfileError(f'--only: no enabled node {", ".join(map(repr, unknown))} in profile '
-                               f'{self.profile!r} (enabled: {", ".join(sorted(known))})')
-        return Plan(self.profile, [n for n in self.nodes if n.key in only])
+                               f'{self.profile!r} (enabled: {", ".join(sorted(by_key))})')
+        wanted, todo = set(), list(only)
+        while todo:
+            key = todo.pop()
+            if key in wanted or key not in by_key:
+                continue
+            wanted.add(key)
+            todo.extend(by_key[key].companions)
+        return Plan(self.profile, [n for n in self.nodes if n.key in wanted])
 
 
 def build_plan(profile: Profile) -> Plan:
@@ -95,6 +104,7 @@ def build_plan(profile: Profile) -> Plan:
             remappings=dict(spec.get('remappings', {}) or {}),
             env=dict(spec.get('env', {}) or {}),
             expects=dict(spec.get('expects', {}) or {}),
+            companions=list(spec.get('companions', [])),
         ))
     return Plan(profile.name, nodes)
 

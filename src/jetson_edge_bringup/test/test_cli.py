@@ -37,3 +37,11 @@ def test_doctor_reports_ros_and_runtimes(capsys):
     for name in ('ROS 2', 'RMW', 'Jetson', 'TensorRT', 'ONNX Runtime', 'realtime priority',
                  'memory locking'):
         assert name in out
+
+
+def test_bench_json_flag_is_ours_anywhere_before_the_separator():
+    import argparse
+    args = argparse.Namespace(json=None, bench_args=['--quick', '--json', 'out.json', '--',
+                                                     '--json', 'theirs'])
+    cli._split_bench_args(args)
+    assert args.json == 'out.json' and args.bench_args == ['--quick', '--json', 'theirs']

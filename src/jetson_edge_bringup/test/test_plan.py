@@ -13,6 +13,10 @@ nodes:
     scheduling: {nice: -5, cpu_affinity: [2, 3]}
     remappings: {lidar/points: points}
     parameters: {rpm: 600, frame_id: velodyne}
+    companions: [lidar_sim]
+  lidar_sim:
+    package: jetson_edge_lidar
+    executable: virtual_velodyne
   camera:
     package: jetson_edge_perception
     executable: camera_source
@@ -27,7 +31,7 @@ def make_plan(tmp_path):
 
 def test_plan_keeps_enabled_nodes_and_their_settings(tmp_path):
     plan = make_plan(tmp_path)
-    assert [n.key for n in plan.nodes] == ['lidar']
+    assert [n.key for n in plan.nodes] == ['lidar', 'lidar_sim']
     node = plan.nodes[0]
     assert node.fully_qualified_name == '/sensors/lidar'
     assert (node.nice, node.cpu_affinity, node.respawn_delay_s) == (-5, [2, 3], 2.0)
@@ -47,7 +51,8 @@ def test_parameter_files_are_standard_ros_files_keyed_to_the_node(tmp_path):
 
 def test_only_selects_and_rejects_unknown_keys(tmp_path):
     plan = make_plan(tmp_path)
-    assert plan.select(['lidar']).nodes == plan.nodes
+    assert plan.select(['lidar']).nodes == plan.nodes  # with its companion
+    assert [n.key for n in plan.select(['lidar_sim']).nodes] == ['lidar_sim']
     try:
         plan.select(['camera'])
     except ProfileError as exc:

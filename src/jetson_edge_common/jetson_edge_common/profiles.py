@@ -87,6 +87,9 @@ NODE = {
     'scheduling': _f(dict, schema=SCHEDULING),
     'remappings': _f(dict, values=_f(str)),
     'env': _f(dict, values=_f(str)),
+    # Nodes started along with this one whenever it is selected (`--only`): in the sim, the
+    # virtual sensor that feeds a driver.
+    'companions': _f(list, items=_f(str)),
     'parameters': _f(dict, values=_f((str, int, float, bool, list))),
     # What the node publishes when healthy (topic relative to the node's namespace): the
     # whole-suite tests and `jetson-edge soak` check these rates.
@@ -264,7 +267,11 @@ def load_profile(name_or_path: str, *, directory: Path | None = None,
 
 def _check_nodes_complete(data: dict) -> list[str]:
     errors = []
-    for key, node in data.get('nodes', {}).items():
+    nodes = data.get('nodes', {})
+    for key, node in nodes.items():
+        for companion in node.get('companions', []):
+            if companion not in nodes:
+                errors.append(f'nodes.{key}.companions: no node {companion!r} in this profile')
         for required in ('package', 'executable'):
             if not node.get(required):
                 errors.append(f'nodes.{key}.{required}: missing (every node needs one, '

@@ -1,0 +1,78 @@
+"""Decoder configuration: one validated dataclass, bad values refused with the reason."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import ConfigError
+from .models import ReturnMode, SensorModel, model_by_name, return_mode_by_name
+from .scan import StampSource
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """What to decode and how to cut and stamp scans.
+
+    ``model`` and ``return_mode`` may be ``'auto'`` (read from each packet's factory bytes);
+    a named value makes packets announcing anything else count as mismatches.
+    Angles are degrees, clockwise seen from above as the sensor reports them; ranges metres.
+    The azimuth crop keeps [min_azimuth, max_azimuth], wrapping through 0 when
+    min_azimuth > max_azimuth. ``max_gap_s``: a pause in the packet stream longer than this
+    ends the current scan early instead of stitching unrelated rotations together.
+    """
+
+    model: str = 'auto'
+    return_mode: str = 'auto'
+    min_range: float = 0.4
+    max_range: float = 200.0
+    min_azimuth: float = 0.0
+    max_azimuth: float = 360.0
+    cut_angle: float = 0.0
+    stamp_source: str = 'device'
+    max_gap_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ('min_range', 'max_range', 'min_azimuth', 'max_azimuth', 'cut_angle',
+                     'max_gap_s'):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f'{name} must be a finite number, got {value!r}')
+        if not 0.0 <= self.cut_angle < 360.0:
+            raise ConfigError(f'cut_angle {self.cut_angle} is outside [0, 360): give the '
+                              f'azimuth in degrees where one scan ends and the next begins')
+        if not 0.0 <= self.min_range < self.max_range:
+            raise ConfigError(f'need 0 <= min_range < max_range, got min_range '
+                              f'{self.min_range}, max_range {self.max_range}')
+        for name in ('min_azimuth', 'max_azimuth'):
+            if not 0.0 <= getattr(self, name) <= 360.0:
+                raise ConfigError(f'{name} {getattr(self, name)} is outside [0, 360]')
+        if self.min_azimuth == self.max_azimuth:
+            raise ConfigError('min_azimuth equals max_azimuth, which would keep nothing; '
+                              'use 0 and 360 to keep the full circle')
+        if self.max_gap_s <= 0:
+            raise ConfigError(f'max_gap_s must be positive, got {self.max_gap_s}')
+        # Resolve the names now so a typo fails at start-up, not at the first packet.
+        _ = (self.sensor_model, self.expected_return_mode, self.stamp)
+
+    @property
+    def sensor_model(self) -> SensorModel | None:
+        return None if self.model.strip().lower() == 'auto' else model_by_name(self.model)
+
+    @property
+    def expected_return_mode(self) -> ReturnMode | None:
+        if self.return_mode.strip().lower() == 'auto':
+            return None
+        return return_mode_by_name(self.return_mode)
+
+    @property
+    def stamp(self) -> StampSource:
+        try:
+            return StampSource(self.stamp_source.strip().lower())
+        except ValueError:
+            raise ConfigError(f'stamp_source {self.stamp_source!r} must be "device" (packet '
+                              f'top-of-hour time) or "host" (receive time)') from None
+
+    @property
+    def crops_azimuth(self) -> bool:
+        return not (self.min_azimuth == 0.0 and self.max_azimuth == 360.0)

@@ -1,0 +1,425 @@
+"""Stateful Velodyne decoder: data packets in, one scan (rotation) out per turn.
+
+``decode(packet)`` is cheap: it buffers the datagram and looks only at its last azimuth to
+notice that the rotation passed ``cut_angle``; the buffered packets are then validated and
+decoded together with numpy (no per-point Python loop), and the finished scan is returned.
+``decode_batch(packets)`` does the same for many packets at once (pcap files, benchmarks)
+and ``finish()`` returns whatever is left at the end of a stream.
+
+Per data point the decoder applies what the manuals prescribe: the firing time offset inside
+the packet, the azimuth interpolated between consecutive blocks at that time, the laser's
+azimuth offset (VLP-32C) and vertical offset (VLP-16, Puck Hi-Res). Scans are cut at the
+exact point where the interpolated azimuth passes ``cut_angle``, not at packet boundaries.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .config import DecoderConfig
+from .input_stats import InputStats
+from .models import BLOCKS_PER_PACKET, SLOTS_PER_BLOCK, ReturnMode, SensorModel
+from .packet import AZIMUTH_UNITS, PACKET_SIZE, TIMESTAMP_WRAP_US, PacketRun, validate
+from .scan import POINT_DTYPE, Scan, StampSource, join_top_of_hour
+
+POINTS_PER_PACKET = BLOCKS_PER_PACKET * SLOTS_PER_BLOCK
+#: Longest scan handed out; the slowest supported rotation (300 RPM) takes 0.2 s.
+MAX_SCAN_DURATION_S = 0.5
+#: decode_batch with at least this many packets decodes them at once.
+_DIRECT_BATCH = 64
+#: Packets decoded per vectorized step: small enough for the working set to stay in cache.
+_SLICE = 96
+_LAST_AZIMUTH_OFFSET = 100 * (BLOCKS_PER_PACKET - 1) + 2
+_RECORD = np.dtype((np.void, POINT_DTYPE.itemsize))
+_HUNDREDTHS_TO_RAD = np.float32(math.pi / 18000.0)
+
+
+class _Tables:
+    """Per-slot lookup tables of one (model, return mode), in the order points sit in a block."""
+
+    def __init__(self, model: SensorModel, mode: ReturnMode, config: DecoderConfig) -> None:
+        laser = model.slot_laser
+        elevation = np.radians(np.asarray(model.elevation_deg))[laser]
+        resolution = model.distance_resolution_m
+        # Range units straight to horizontal distance and height, one multiply each.
+        self.horizontal = (resolution * np.cos(elevation)).astype(np.float32)
+        self.vertical = (resolution * np.sin(elevation)).astype(np.float32)
+        self.v_offset = (np.asarray(model.vertical_offset_mm)[laser] * 1e-3).astype(np.float32)
+        self.ring = model.ring_of_laser[laser]
+        self.az_offset = (np.asarray(model.azimuth_offset_deg)[laser] * 100.0).astype(np.float32)
+        self.has_az_offset = bool(self.az_offset.any())
+        self.az_offset_angle = self.az_offset * -np.float32(math.pi / 18000.0)
+        self.has_v_offset = bool(self.v_offset.any())
+        self.fraction = (model.slot_time_us / model.block_period_us).astype(np.float32)
+        self.max_fraction = float(self.fraction.max())
+        self.point_time_us = model.point_time_us(mode)
+        self.point_time_s = (self.point_time_us * 1e-6).astype(np.float32).ravel()
+        self.point_time_flat = self.point_time_us.ravel()
+        self.last_firing_us = float(self.point_time_us.max())
+        self.period_us = model.packet_period_us(mode)
+        self.min_raw = max(1, math.ceil(config.min_range / resolution - 1e-9))
+        self.max_raw = math.floor(config.max_range / resolution + 1e-9)
+        self.step = 2 if mode is ReturnMode.DUAL else 1
+
+
+class VelodyneDecoder:
+    """Decode a stream of Velodyne data packets into scans cut at ``config.cut_angle``.
+
+    Not thread-safe: feed it from one thread. ``stats`` (shared with the packet source, if
+    any) counts every dropped datagram by reason.
+    """
+
+    def __init__(self, config: DecoderConfig | None = None, *, stats: InputStats | None = None,
+                 clock: Callable[[], float] = time.time,
+                 max_buffered_packets: int = 256) -> None:
+        self._config = config if config is not None else DecoderConfig()
+        self._stats = stats if stats is not None else InputStats()
+        self._clock = clock
+        self._max_buffered = max_buffered_packets
+        self._cut = self._config.cut_angle * 100.0
+        self._model_filter = self._config.sensor_model
+        self._mode_filter = self._config.expected_return_mode
+        self._tables: dict[tuple[SensorModel, ReturnMode], _Tables] = {}
+        self._buffer: list[bytes] = []
+        self._buffer_times: list[float] = []
+        self._trigger_azimuth: int | None = None
+        self._ready: deque[Scan] = deque()
+        self._expected_points = 4096
+        self.model: SensorModel | None = None
+        self.return_mode: ReturnMode | None = None
+        self._reset_continuity()
+        self._reset_scan()
+
+    @property
+    def config(self) -> DecoderConfig:
+        return self._config
+
+    @property
+    def stats(self) -> InputStats:
+        return self._stats
+
+    def decode(self, packet: bytes, *, recv_time: float | None = None) -> Scan | None:
+        """Feed one datagram; return a scan when this packet completed one, else None.
+
+        If one packet completes two scans (only after a stream interruption), the second is
+        returned by the next call or by :meth:`finish`.
+        """
+        self._stats.add_received(1)
+        self._feed(packet, self._clock() if recv_time is None else recv_time)
+        return self._ready.popleft() if self._ready else None
+
+    def decode_batch(self, packets: Sequence[bytes], *,
+                     recv_times: Sequence[float] | np.ndarray | None = None) -> list[Scan]:
+        """Feed many datagrams (in arrival order); return every scan they completed."""
+        if recv_times is None:
+            recv_times = [self._clock()] * len(packets)
+        elif len(recv_times) != len(packets):
+            raise ValueError(f'{len(recv_times)} receive times for {len(packets)} packets')
+        self._stats.add_received(len(packets))
+        if len(packets) < _DIRECT_BATCH:
+            for packet, recv_time in zip(packets, recv_times):
+                self._feed(packet, recv_time)
+            return self._drain()
+        # Many packets at once (a file, a benchmark): decode in large vectorized slices
+        # instead of looking at every packet's azimuth in Python first.
+        for start in range(0, len(packets), _SLICE):
+            self._buffer.extend(packets[start:start + _SLICE])
+            self._buffer_times.extend(recv_times[start:start + _SLICE])
+            self._process_buffer()
+        self._trigger_azimuth = _last_azimuth(packets[-1])
+        return self._drain()
+
+    def _feed(self, packet: bytes, recv_time: float) -> None:
+        self._buffer.append(packet)
+        self._buffer_times.append(recv_time)
+        # Cheap check on the raw bytes: did the rotation reach the cut angle by this
+        # packet's last block? Only then is the buffer decoded.
+        azimuth = _last_azimuth(packet)
+        if azimuth is not None:
+            previous, self._trigger_azimuth = self._trigger_azimuth, azimuth
+            if (previous is not None and (self._cut - previous) % AZIMUTH_UNITS
+                    <= (azimuth - previous) % AZIMUTH_UNITS):
+                self._process_buffer()
+                return
+        if len(self._buffer) >= self._max_buffered:
+            self._process_buffer()
+
+    def finish(self) -> list[Scan]:
+        """End of stream: decode what is buffered and return the remaining (partial) scans."""
+        self._process_buffer()
+        self._finish_scan(complete=False)
+        self._reset_continuity()
+        self._trigger_azimuth = None
+        return self._drain()
+
+    def _drain(self) -> list[Scan]:
+        scans = list(self._ready)
+        self._ready.clear()
+        return scans
+
+    def _process_buffer(self) -> None:
+        if not self._buffer:
+            return
+        packets, times = self._buffer, np.asarray(self._buffer_times, dtype=np.float64)
+        self._buffer, self._buffer_times = [], []
+        for run in validate(packets, times, stats=self._stats, model=self._model_filter,
+                            mode=self._mode_filter):
+            self._decode_run(run)
+
+    def _tables_for(self, model: SensorModel, mode: ReturnMode) -> _Tables:
+        key = (model, mode)
+        if key not in self._tables:
+            self._tables[key] = _Tables(model, mode, self._config)
+        return self._tables[key]
+
+    def _reset_continuity(self) -> None:
+        self._prev_timestamp: int | None = None
+        self._prev_time_us = 0.0
+        self._prev_azimuth: int | None = None
+        self._prev_cum_azimuth = 0.0
+
+    def _reset_scan(self) -> None:
+        self._scan_id: int | None = None
+        self._started_at_cut = False
+        self._fill = 0
+        self._points: np.ndarray | None = None
+        self._first_us = 0.0
+        self._last_us = 0.0
+        self._first_device_us = 0.0
+        self._first_host = 0.0
+        self._scan_packets = 0
+
+    def _decode_run(self, run: PacketRun) -> None:
+        if (run.model, run.mode) != (self.model, self.return_mode):
+            if self.model is not None:
+                self._finish_scan(complete=False)
+                self._reset_continuity()
+            self.model, self.return_mode = run.model, run.mode
+        tables = self._tables_for(run.model, run.mode)
+        self._stats.add_packets(len(run.packets))
+
+        timestamps = run.packets['timestamp'].astype(np.int64)
+        fresh = self._prev_timestamp is None
+        previous = timestamps[0] if fresh else self._prev_timestamp
+        step_us = (np.diff(timestamps, prepend=previous) % TIMESTAMP_WRAP_US).astype(np.float64)
+        # A timestamp that does not advance (replayed loop, sensor clock reset) keeps the
+        # scan's time axis going at the nominal packet period instead of running backwards.
+        stalled = (step_us < tables.period_us / 2) | (step_us > TIMESTAMP_WRAP_US / 2)
+        if fresh:
+            stalled[0] = False
+        if stalled.any():
+            self._stats.add_clock_jumps(int(stalled.sum()))
+            step_us[stalled] = tables.period_us
+        late = step_us > 1.5 * tables.period_us
+        for i in np.flatnonzero(late):
+            self._stats.add_gap(int(round(step_us[i] / tables.period_us)) - 1)
+        times_us = self._prev_time_us + np.cumsum(step_us)
+        if fresh:
+            times_us -= times_us[0] - timestamps[0]
+        self._prev_timestamp = int(timestamps[-1])
+        self._prev_time_us = float(times_us[-1])
+
+        # A long pause ends the scan: the rotation in between is unknown.
+        breaks = set(np.flatnonzero(step_us > self._config.max_gap_s * 1e6).tolist())
+        bounds = sorted({0, len(run.packets), *breaks})
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            if start in breaks:
+                self._finish_scan(complete=False)
+                self._prev_azimuth = None
+            self._decode_segment(run, tables, slice(start, stop), times_us[start:stop])
+
+    def _decode_segment(self, run: PacketRun, tables: _Tables, part: slice,
+                        times_us: np.ndarray) -> None:
+        packets = run.packets[part]
+        recv_times = run.recv_times[part]
+        n = len(packets)
+        blocks = packets['blocks']
+
+        # Unwrapped azimuth of every firing column in 0.01 deg, relative to the segment's
+        # first column so float32 keeps 0.001-deg precision.
+        columns = blocks['azimuth'][:, ::tables.step].astype(np.int64).ravel()
+        if self._prev_azimuth is None:
+            self._prev_azimuth, self._prev_cum_azimuth = int(columns[0]), float(columns[0])
+        turn = np.diff(columns, prepend=self._prev_azimuth) % AZIMUTH_UNITS
+        base = self._prev_cum_azimuth + float(turn[0])
+        self._prev_azimuth = int(columns[-1])
+        self._prev_cum_azimuth += float(turn.sum())
+        relative = (np.cumsum(turn) - turn[0]).astype(np.float32).reshape(n, -1)
+        # Rotation during one column, for interpolation; the last column of a packet reuses
+        # the one before it (the next packet may be late or lost).
+        gap = np.empty_like(relative)
+        gap[:, :-1] = np.diff(relative, axis=1)
+        gap[:, -1] = gap[:, -2]
+        if tables.step == 2:
+            relative = np.repeat(relative, 2, axis=1)
+            gap = np.repeat(gap, 2, axis=1)
+
+        # Keep the returns in range, as flat indices into (packet, block, slot).
+        returns = blocks['returns']
+        distance = returns['distance'].reshape(-1)
+        keep = distance >= tables.min_raw
+        keep &= distance <= tables.max_raw
+        if tables.step == 2:
+            # The second block of a pair repeats the first when there was only one return.
+            pairs = returns.reshape(n, BLOCKS_PER_PACKET // 2, 2, SLOTS_PER_BLOCK)
+            repeated = ((pairs['distance'][:, :, 1] == pairs['distance'][:, :, 0])
+                        & (pairs['reflectivity'][:, :, 1] == pairs['reflectivity'][:, :, 0]))
+            keep.reshape(n, BLOCKS_PER_PACKET // 2, 2, SLOTS_PER_BLOCK)[:, :, 1] &= ~repeated
+        index = np.flatnonzero(keep)
+        slot = index & (SLOTS_PER_BLOCK - 1)
+        block = index >> 5
+        fraction = tables.fraction.take(slot)
+        # Azimuth interpolated to each firing, turned straight into a REP 103 angle:
+        # radians, counter-clockwise (the sensor counts clockwise, hence the minus).
+        block_angle = (relative.reshape(-1) + np.float32(base % AZIMUTH_UNITS)) \
+            * -_HUNDREDTHS_TO_RAD
+        angle = block_angle.take(block)
+        angle += (gap.reshape(-1) * -_HUNDREDTHS_TO_RAD).take(block) * fraction
+        if tables.has_az_offset:
+            angle += tables.az_offset_angle.take(slot)
+        if self._config.crops_azimuth:
+            inside = np.flatnonzero(_in_azimuth_window(
+                np.mod(angle / -_HUNDREDTHS_TO_RAD, AZIMUTH_UNITS),
+                self._config.min_azimuth * 100, self._config.max_azimuth * 100))
+            index, slot, block, fraction, angle = (index[inside], slot[inside], block[inside],
+                                                   fraction[inside], angle[inside])
+
+        # Scan k holds the azimuths in [cut + k*360, cut + (k+1)*360).
+        turns_before, past_cut = divmod(base - self._cut, AZIMUTH_UNITS)
+        end = float(relative[-1, -1] + gap[-1, -1] * tables.max_fraction)
+        first_scan = int(turns_before)
+        last_scan = first_scan + math.floor((end + past_cut) / AZIMUTH_UNITS)
+        if self._scan_id is None:
+            self._scan_id = first_scan
+        if last_scan > self._scan_id and len(index):
+            azimuth = relative.reshape(-1).take(block)
+            azimuth += gap.reshape(-1).take(block) * fraction
+            # Non-negative, so truncation floors.
+            scan_of = ((azimuth + np.float32(past_cut)) * np.float32(1 / AZIMUTH_UNITS)
+                       ).astype(np.int64)
+            scan_of += first_scan
+            np.maximum(scan_of, self._scan_id, out=scan_of)
+            if (np.diff(scan_of) < 0).any():
+                # Dual-return block pairs (or an extrapolated packet end) straddle the cut.
+                order = np.argsort(scan_of, kind='stable')
+                scan_of, index, slot, angle = (scan_of[order], index[order], slot[order],
+                                               angle[order])
+            bounds = np.searchsorted(scan_of, np.arange(self._scan_id, last_scan + 2))
+        else:
+            bounds = np.array([0, len(index)])
+
+        segment = _Segment(
+            tables=tables, distance=distance,
+            reflectivity=returns['reflectivity'].reshape(-1), times_us=times_us,
+            timestamps=packets['timestamp'], recv_times=recv_times,
+            point_s=np.add.outer(((times_us - times_us[0]) * 1e-6).astype(np.float32),
+                                 tables.point_time_s).reshape(-1))
+        for k, sid in enumerate(range(self._scan_id, self._scan_id + len(bounds) - 1)):
+            part = slice(int(bounds[k]), int(bounds[k + 1]))
+            if part.stop > part.start:
+                self._append(segment, index[part], slot[part], angle[part])
+            if sid < last_scan:
+                self._finish_scan(complete=self._started_at_cut)
+                self._scan_id = sid + 1
+                self._started_at_cut = True
+        if self._scan_id < last_scan:
+            # The rotation passed the cut without a single point in the finished scan.
+            self._finish_scan(complete=self._started_at_cut)
+            self._scan_id = last_scan
+            self._started_at_cut = True
+        if self._fill and self._last_us - self._first_us > MAX_SCAN_DURATION_S * 1e6:
+            # The azimuth is not advancing (motor stopped or garbage azimuths): hand out
+            # what there is rather than growing one scan forever.
+            self._finish_scan(complete=False)
+
+    def _append(self, segment: _Segment, index: np.ndarray, slot: np.ndarray,
+                angle: np.ndarray) -> None:
+        """Compute the points of ``index`` straight into the current scan's array."""
+        tables = segment.tables
+        count = len(index)
+        seconds = segment.point_s.take(index)
+        if self._fill == 0:
+            # The earliest point (not always the first: dual-return pairs share firings).
+            earliest = int(np.argmin(seconds))
+            packet, offset = divmod(int(index[earliest]), POINTS_PER_PACKET)
+            into_packet = float(tables.point_time_flat[offset])
+            self._first_us = float(segment.times_us[packet]) + into_packet
+            self._first_device_us = float(segment.timestamps[packet]) + into_packet
+            self._first_host = (float(segment.recv_times[packet])
+                                - (tables.last_firing_us - into_packet) * 1e-6)
+            self._points = np.empty(max(count, self._expected_points), dtype=POINT_DTYPE)
+            # Exactly 0 for that point, whatever the float rounding.
+            time_offset = -seconds[earliest]
+        else:
+            if self._fill + count > len(self._points):
+                grown = np.empty(max(2 * len(self._points), self._fill + count),
+                                 dtype=POINT_DTYPE)
+                grown.view(_RECORD)[:self._fill] = self._points.view(_RECORD)[:self._fill]
+                self._points = grown
+            time_offset = np.float32((segment.times_us[0] - self._first_us) * 1e-6)
+        out = self._points[self._fill:self._fill + count]
+        self._fill += count
+        self._last_us = float(segment.times_us[-1]) + tables.last_firing_us
+        self._scan_packets += (int(index[-1]) - int(index[0])) // POINTS_PER_PACKET + 1
+
+        raw_range = segment.distance.take(index)
+        horizontal = raw_range * tables.horizontal.take(slot)
+        np.multiply(horizontal, np.cos(angle), out=out['x'])
+        np.multiply(horizontal, np.sin(angle), out=out['y'])
+        height = raw_range * tables.vertical.take(slot)
+        if tables.has_v_offset:
+            height += tables.v_offset.take(slot)
+        out['z'] = height
+        out['intensity'] = segment.reflectivity.take(index)
+        out['ring'] = tables.ring.take(slot)
+        np.add(seconds, time_offset, out=out['time'])
+
+    def _finish_scan(self, *, complete: bool) -> None:
+        points, count = self._points, self._fill
+        first_us, device_us, host = self._first_us, self._first_device_us, self._first_host
+        packets = self._scan_packets
+        self._reset_scan()
+        if not count:
+            return
+        # Next scan's array: room for this many points plus margin, so it rarely grows.
+        self._expected_points = count + count // 4
+        points = points[:count]
+        device = join_top_of_hour(device_us, host)
+        stamp = device if self._config.stamp is StampSource.DEVICE else host
+        self._stats.add_scan(count, complete=complete)
+        self._ready.append(Scan(
+            points=points, stamp=stamp, device_stamp=device, host_stamp=host,
+            model=self.model.name, return_mode=self.return_mode,
+            packets=packets, complete=complete))
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """Arrays of one decoded run of packets that :meth:`VelodyneDecoder._append` reads."""
+
+    tables: _Tables
+    distance: np.ndarray
+    reflectivity: np.ndarray
+    times_us: np.ndarray
+    timestamps: np.ndarray
+    recv_times: np.ndarray
+    point_s: np.ndarray
+
+
+def _last_azimuth(packet: bytes) -> int | None:
+    if len(packet) != PACKET_SIZE:
+        return None
+    azimuth = packet[_LAST_AZIMUTH_OFFSET] | (packet[_LAST_AZIMUTH_OFFSET + 1] << 8)
+    return azimuth if azimuth < AZIMUTH_UNITS else None
+
+
+def _in_azimuth_window(azimuth: np.ndarray, low: float, high: float) -> np.ndarray:
+    if low <= high:
+        return (azimuth >= low) & (azimuth <= high)
+    return (azimuth >= low) | (azimuth <= high)

@@ -1,0 +1,65 @@
+"""Parameter schemas of the LiDAR nodes (declared once, checked by profiles too)."""
+
+from __future__ import annotations
+
+from jetson_edge_common.params import ParamSpec
+
+from .models import MODEL_CHOICES, RETURN_MODE_CHOICES, MODELS
+from .sources import DEFAULT_PORT, DEFAULT_RCVBUF_BYTES
+
+_SENSOR_MODELS = tuple(m.name for m in MODELS)
+
+VELODYNE_NODE = [
+    ParamSpec('model', 'auto', 'Velodyne model; "auto" reads it from every packet\'s factory '
+              'byte, a name makes packets from any other model count as mismatches.',
+              choices=MODEL_CHOICES),
+    ParamSpec('return_mode', 'auto', 'Return mode the sensor is configured for; "auto" '
+              'follows the packets.', choices=RETURN_MODE_CHOICES),
+    ParamSpec('rpm', 600, 'Motor speed configured on the sensor (sets the expected scan '
+              'rate in diagnostics).', min_value=300, max_value=1200),
+    ParamSpec('address', '0.0.0.0', 'Local address to bind the UDP socket to.'),
+    ParamSpec('port', DEFAULT_PORT, 'UDP port the sensor sends data packets to.',
+              min_value=1, max_value=65535),
+    ParamSpec('sensor_ip', '', 'Accept packets only from this sender address ("" = any).'),
+    ParamSpec('rcvbuf_bytes', DEFAULT_RCVBUF_BYTES, 'Socket receive buffer to request; the '
+              'kernel caps it at net.core.rmem_max.', min_value=65536, max_value=1 << 28),
+    ParamSpec('pcap', '', 'Replay this capture instead of listening on the socket.'),
+    ParamSpec('replay_rate', 1.0, 'Replay speed relative to the recording; 0 = as fast as '
+              'possible.', min_value=0.0, max_value=100.0),
+    ParamSpec('replay_loop', False, 'Start the capture over when it ends.'),
+    ParamSpec('cut_angle', 0.0, 'Azimuth (degrees, clockwise from forward) where one scan '
+              'ends and the next begins; must be below 360.', min_value=0.0,
+              max_value=359.99),
+    ParamSpec('min_range', 0.4, 'Drop returns closer than this (metres).', min_value=0.0,
+              max_value=300.0),
+    ParamSpec('max_range', 200.0, 'Drop returns farther than this (metres).', min_value=0.1,
+              max_value=300.0),
+    ParamSpec('min_azimuth', 0.0, 'Keep azimuths from here (degrees) ...', min_value=0.0,
+              max_value=360.0),
+    ParamSpec('max_azimuth', 360.0, '... to here; wraps through 0 when smaller than '
+              'min_azimuth.', min_value=0.0, max_value=360.0),
+    ParamSpec('stamp_source', 'host', 'Cloud stamps from "host" receive time, or "device": '
+              'the packets\' top-of-hour time joined to the host clock (use with a GPS/PPS-'
+              'synchronized sensor).', choices=('host', 'device')),
+    ParamSpec('frame_id', 'velodyne', 'frame_id of the published clouds.'),
+    ParamSpec('points_topic', 'lidar/points', 'Published scans (sensor_msgs/PointCloud2, '
+              'sensor-data QoS).'),
+    ParamSpec('diagnostics_period_s', 1.0, 'Diagnostics publishing period.', min_value=0.1,
+              max_value=60.0),
+    ParamSpec('stale_after_s', 1.0, 'Report ERROR when no packet arrived for this long.',
+              min_value=0.1, max_value=60.0),
+]
+
+VIRTUAL_VELODYNE = [
+    ParamSpec('host', '127.0.0.1', 'Where to send the packets (the driver\'s address).'),
+    ParamSpec('port', DEFAULT_PORT, 'UDP port of the driver.', min_value=1, max_value=65535),
+    ParamSpec('model', 'VLP-16', 'Model to simulate.', choices=_SENSOR_MODELS),
+    ParamSpec('return_mode', 'strongest', 'Return mode to simulate.',
+              choices=('strongest', 'last', 'dual')),
+    ParamSpec('rpm', 600, 'Motor speed to simulate.', min_value=300, max_value=1200),
+    ParamSpec('height_m', 1.6, 'Sensor height above the floor (a humanoid\'s head).',
+              min_value=0.2, max_value=2.7),
+]
+
+#: Every executable of this package with its schema (profiles validate against it).
+SCHEMAS = {'velodyne_node': VELODYNE_NODE, 'virtual_velodyne': VIRTUAL_VELODYNE}

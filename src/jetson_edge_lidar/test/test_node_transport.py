@@ -1,0 +1,22 @@
+"""The node's one piece of process set-up: a Fast DDS profile that carries whole scans."""
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+node = pytest.importorskip('jetson_edge_lidar.node', reason='needs rclpy')
+
+
+def test_large_data_profile_is_used_only_when_nothing_else_was_chosen():
+    environ = {}
+    assert node.use_large_data_transport(environ)
+    profile = environ['FASTRTPS_DEFAULT_PROFILES_FILE']
+    ns = {'f': 'http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles'}
+    segment = ET.parse(profile).getroot().find('.//f:segment_size', ns)
+    assert int(segment.text) >= 4 * 1024 * 1024  # a dual-return VLP-32C scan fits
+    for chosen in ({'RMW_IMPLEMENTATION': 'rmw_cyclonedds_cpp'},
+                   {'FASTRTPS_DEFAULT_PROFILES_FILE': '/etc/mine.xml'},
+                   {'FASTDDS_BUILTIN_TRANSPORTS': 'LARGE_DATA'}):
+        before = dict(chosen)
+        assert not node.use_large_data_transport(chosen)
+        assert chosen == before

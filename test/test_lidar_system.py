@@ -1,0 +1,95 @@
+"""The LiDAR driver as a process: real UDP in, PointCloud2 out over DDS, garbage shrugged off.
+
+The driver (velodyne_node) and the virtual sensor run as separate processes; a thread here
+sprays malformed datagrams at the driver's socket the whole time; another process
+(ros_probe.py) receives the clouds and the diagnostics.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from system_helpers import probe
+
+
+def _command(executable: str, module: str) -> list[str]:
+    found = shutil.which(executable)
+    return [found] if found else [sys.executable, '-m', module]
+
+
+@pytest.fixture
+def lidar_processes(tmp_path):
+    port = 24000 + os.getpid() % 1000
+    log = open(tmp_path / 'lidar.log', 'wb')
+    node = subprocess.Popen(
+        _command('velodyne_node', 'jetson_edge_lidar.node')
+        + ['--ros-args', '-p', f'port:={port}', '-p', 'address:=127.0.0.1'],
+        stdout=log, stderr=subprocess.STDOUT)
+    sensor = subprocess.Popen(
+        [sys.executable, '-m', 'jetson_edge_lidar.virtual_sensor', '--port', str(port)],
+        stdout=log, stderr=subprocess.STDOUT)
+    yield node, port
+    for process in (sensor, node):
+        process.send_signal(signal.SIGINT)
+    for process in (sensor, node):
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    print((tmp_path / 'lidar.log').read_text(errors='replace')[-3000:])
+
+
+def test_driver_keeps_publishing_while_receiving_garbage(lidar_processes):
+    node, port = lidar_processes
+    stop = threading.Event()
+
+    def spray():
+        rng = random.Random(1)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            while not stop.wait(0.01):
+                size = rng.choice([0, 7, 512, 1205, 1206, 1207, 1500])
+                tx.sendto(bytes(rng.getrandbits(8) for _ in range(size)), ('127.0.0.1', port))
+
+    sprayer = threading.Thread(target=spray, daemon=True)
+    sprayer.start()
+    try:
+        clouds = probe('lidar/points', 'sensor_msgs/msg/PointCloud2', seconds=4.0, qos='sensor')
+        diagnostics = probe('/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray',
+                            seconds=3.0, keep=10)
+    finally:
+        stop.set()
+        sprayer.join(5)
+    assert node.poll() is None, 'velodyne_node died'
+    assert clouds['count'] >= 15  # a 10 Hz stream; generous for a loaded test machine
+    cloud = clouds['messages'][0]
+    assert cloud['frame_id'] == 'velodyne' and cloud['point_step'] % 16 == 0
+    assert [f[:2] for f in cloud['fields'][:3]] == [['x', 0], ['y', 4], ['z', 8]]
+    assert {f[0] for f in cloud['fields']} == {'x', 'y', 'z', 'intensity', 'ring', 'time'}
+    assert 20_000 < cloud['width'] < 40_000
+    ours = [s for m in diagnostics['messages'] for s in m['status']
+            if s['name'].endswith(': lidar')]
+    assert ours, 'no velodyne diagnostics'
+    values = ours[-1]['values']
+    assert int(values['dropped_total']) > 0
+    assert int(values['packets_decoded']) > 1000
+    assert ours[-1]['level'] in (1, 2) and 'bad datagrams' in ours[-1]['message']
+
+
+def test_sim_profile_lidar_through_the_supervisor(start_suite):
+    suite = start_suite(profile='sim', only=['lidar'])  # the virtual sensor comes as a companion
+    clouds = probe('lidar/points', 'sensor_msgs/msg/PointCloud2', seconds=5.0, qos='sensor',
+                   wait=60.0)
+    assert suite.alive()
+    assert clouds['count'] >= 20
+    assert 8.0 < clouds['rate_hz'] < 12.0
+    assert '[lidar_sim' in suite.output() and '[lidar ' in suite.output()
