@@ -1,3 +1,5 @@
+from glob import glob
+
 from setuptools import find_packages, setup
 
 package_name = 'jetson_edge_perception'
@@ -9,6 +11,9 @@ setup(
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
+        ('share/' + package_name + '/models', glob('../../config/models/*.yaml')),
+        ('share/' + package_name + '/models/labels', glob('../../config/models/labels/*.txt')),
+        ('share/' + package_name + '/dds', glob('../../config/dds/*.xml')),
     ],
     install_requires=['setuptools'],
     zip_safe=True,
@@ -18,6 +23,18 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
-        'console_scripts': [],
+        'console_scripts': [
+            'perception_node = jetson_edge_perception.node:main',
+            'camera_source_node = jetson_edge_perception.camera_node:main',
+        ],
+        'jetson_edge.benchmarks': [
+            'perception = jetson_edge_perception.bench:main',
+            'perception-gpu = jetson_edge_perception.bench_gpu:main',
+        ],
+        'jetson_edge.cli': [
+            'assets = jetson_edge_perception.cli:register_assets',
+            'engine = jetson_edge_perception.cli:register_engine',
+        ],
+        'jetson_edge.doctor': ['perception = jetson_edge_perception.cli:doctor_checks'],
     },
 )

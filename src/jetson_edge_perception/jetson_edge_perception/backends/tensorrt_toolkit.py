@@ -1,0 +1,238 @@
+"""Everything that calls the TensorRT Python API: engine build from ONNX, deserialization, execution.
+
+This is the seam `engine_cache.EngineToolkit` describes; tests replace it with a fake that keeps the
+same interface. Supports the name-based tensor API (TensorRT 8.5+, JetPack 5/6) and the binding API
+(TensorRT 8.2, JetPack 4 on the Nano/TX2).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from ..errors import BackendError, BackendUnavailableError
+from ..model_card import InputSpec
+from .calibration import CacheOnlyBatches, CalibrationBatches, make_calibrator
+from .cuda_memory import CudaApi, open_cuda
+from .engine_cache import BuildSettings
+
+_LOG = logging.getLogger(__name__)
+
+
+def import_tensorrt() -> object:
+    """`import tensorrt`, or a BackendUnavailableError that says how to get it."""
+    try:
+        import tensorrt as trt
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            f'TensorRT is not installed: {exc}. On a Jetson it comes with JetPack (apt install '
+            f'python3-libnvinfer); on x86 with an NVIDIA GPU pip install tensorrt. Use the onnxruntime or '
+            f'opencv_dnn backend meanwhile.') from exc
+    return trt
+
+
+class _TrtLogger:
+    """Routes TensorRT's log into Python logging (created after import, since it subclasses trt.ILogger)."""
+
+    @staticmethod
+    def create(trt: object) -> object:
+        class Logger(trt.ILogger):  # type: ignore[misc, name-defined]
+            def __init__(self) -> None:
+                trt.ILogger.__init__(self)
+
+            def log(self, severity: object, msg: str) -> None:
+                level = {trt.ILogger.INTERNAL_ERROR: logging.ERROR, trt.ILogger.ERROR: logging.ERROR,
+                         trt.ILogger.WARNING: logging.WARNING}.get(severity, logging.DEBUG)
+                _LOG.log(level, 'TensorRT: %s', msg)
+        return Logger()
+
+
+class TensorRTToolkit:
+    """The real TensorRT: version, GPU identity, engine build, engine load. Imports on construction."""
+
+    def __init__(self, *, input_spec: InputSpec | None = None) -> None:
+        self.trt = import_tensorrt()
+        self.cuda: CudaApi = open_cuda()
+        self.logger = _TrtLogger.create(self.trt)
+        self.input_spec = input_spec
+
+    @property
+    def tensorrt_version(self) -> str:
+        return str(self.trt.__version__)
+
+    def gpu_identity(self) -> str:
+        return self.cuda.device_identity()
+
+    def build(self, onnx_path: Path, settings: BuildSettings) -> bytes:
+        trt = self.trt
+        builder = trt.Builder(self.logger)
+        flags = 0
+        explicit = getattr(trt.NetworkDefinitionCreationFlag, 'EXPLICIT_BATCH', None)
+        if explicit is not None:  # removed in TensorRT 10, where every network is explicit-batch
+            flags |= 1 << int(explicit)
+        network = builder.create_network(flags)
+        parser = trt.OnnxParser(network, self.logger)
+        if not parser.parse(onnx_path.read_bytes()):
+            errors = '; '.join(str(parser.get_error(i)) for i in range(parser.num_errors))
+            raise BackendError(f'TensorRT cannot parse {onnx_path}: {errors}')
+        config = builder.create_builder_config()
+        workspace = settings.workspace_mb * (1 << 20)
+        if hasattr(config, 'set_memory_pool_limit'):
+            config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace)
+        else:
+            config.max_workspace_size = workspace
+        self._add_profile_for_dynamic_inputs(builder, network, config)
+        calibrator = None
+        if settings.precision in ('fp16', 'int8'):
+            if not builder.platform_has_fast_fp16:
+                _LOG.warning('this GPU has no fast FP16; building FP16 anyway as asked')
+            config.set_flag(trt.BuilderFlag.FP16)
+        if settings.precision == 'int8':
+            calibrator = self._calibrator(settings)
+            config.set_flag(trt.BuilderFlag.INT8)
+            config.int8_calibrator = calibrator
+        if settings.dla_core >= 0:
+            if builder.num_DLA_cores <= settings.dla_core:
+                raise BackendError(f'DLA core {settings.dla_core} requested; this device has {builder.num_DLA_cores}')
+            config.default_device_type = trt.DeviceType.DLA
+            config.DLA_core = settings.dla_core
+            config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
+        timing_cache = self._load_timing_cache(config, settings.timing_cache)
+        try:
+            serialized = builder.build_serialized_network(network, config)
+        finally:
+            if calibrator is not None:
+                calibrator.release()
+        if serialized is None:
+            raise BackendError(f'TensorRT failed to build an engine from {onnx_path} (see the TensorRT log above)')
+        if settings.timing_cache is not None and timing_cache is not None:
+            settings.timing_cache.parent.mkdir(parents=True, exist_ok=True)
+            settings.timing_cache.write_bytes(bytes(config.get_timing_cache().serialize()))
+        return bytes(serialized)
+
+    def _add_profile_for_dynamic_inputs(self, builder: object, network: object, config: object) -> None:
+        profile = None
+        for i in range(network.num_inputs):
+            tensor = network.get_input(i)
+            shape = tuple(tensor.shape)
+            if all(d > 0 for d in shape):
+                continue
+            spec = self.input_spec
+            fixed = list(shape)
+            fixed[0] = 1 if fixed[0] <= 0 else fixed[0]
+            if spec is not None and len(fixed) == 4:
+                h_axis, w_axis = (2, 3) if spec.layout == 'NCHW' else (1, 2)
+                fixed[h_axis] = spec.height if fixed[h_axis] <= 0 else fixed[h_axis]
+                fixed[w_axis] = spec.width if fixed[w_axis] <= 0 else fixed[w_axis]
+            if any(d <= 0 for d in fixed):
+                raise BackendError(f'input {tensor.name} has dynamic shape {shape} the card does not fix')
+            profile = profile or builder.create_optimization_profile()
+            profile.set_shape(tensor.name, fixed, fixed, fixed)
+        if profile is not None:
+            config.add_optimization_profile(profile)
+
+    def _calibrator(self, settings: BuildSettings) -> object:
+        if self.input_spec is None:
+            raise BackendError('INT8 calibration needs the model card input spec')
+        cache = settings.calibration_cache
+        if settings.calibration_images is None and not (cache and cache.is_file()):
+            raise BackendError('INT8 needs calibration images (tensorrt.calibration.images in the card, or '
+                               '--calibration-images) or an existing calibration cache')
+        batches = (CalibrationBatches(settings.calibration_images, self.input_spec,
+                                      batch_size=settings.calibration_batch_size,
+                                      max_images=settings.calibration_max_images)
+                   if settings.calibration_images is not None else CacheOnlyBatches(settings.calibration_batch_size))
+        return make_calibrator(self.trt, self.cuda, batches, algorithm=settings.calibration_algorithm,
+                               cache_path=cache)
+
+    def _load_timing_cache(self, config: object, path: Path | None) -> object | None:
+        if path is None or not hasattr(config, 'create_timing_cache'):
+            return None
+        data = b''
+        if path.is_file():
+            data = path.read_bytes()
+        cache = config.create_timing_cache(data)
+        if not config.set_timing_cache(cache, False):
+            _LOG.warning('timing cache %s does not match this TensorRT/GPU; starting a fresh one', path)
+            cache = config.create_timing_cache(b'')
+            config.set_timing_cache(cache, False)
+        return cache
+
+    def load(self, engine_bytes: bytes) -> 'EngineRunner':
+        runtime = self.trt.Runtime(self.logger)
+        engine = runtime.deserialize_cuda_engine(engine_bytes)
+        if engine is None:
+            raise BackendError('TensorRT could not deserialize the engine (corrupt, or built by another '
+                               'TensorRT version or for another GPU)')
+        return EngineRunner(self.trt, self.cuda, runtime, engine)
+
+    def close(self) -> None:
+        self.cuda.close()
+
+
+class EngineRunner:
+    """One deserialized engine with its execution context, device buffers and stream."""
+
+    def __init__(self, trt: object, cuda: CudaApi, runtime: object, engine: object) -> None:
+        self.trt, self.cuda, self.runtime, self.engine = trt, cuda, runtime, engine
+        self.context = engine.create_execution_context()
+        self.stream = cuda.stream()
+        self.named_api = hasattr(engine, 'num_io_tensors')
+        self.inputs: dict[str, tuple[np.ndarray, int]] = {}
+        self.outputs: dict[str, tuple[np.ndarray, int]] = {}
+        self._bindings: list[int] = []
+        for name, is_input, shape, dtype in self._io():
+            host = np.empty(shape, dtype)
+            ptr = cuda.malloc(host.nbytes)
+            (self.inputs if is_input else self.outputs)[name] = (host, ptr)
+            self._bindings.append(ptr)
+            if self.named_api:
+                if is_input and any(d < 0 for d in engine.get_tensor_shape(name)):
+                    self.context.set_input_shape(name, shape)
+                self.context.set_tensor_address(name, ptr)
+
+    def _io(self) -> list[tuple[str, bool, tuple[int, ...], np.dtype]]:
+        trt, engine = self.trt, self.engine
+        io = []
+        if self.named_api:
+            for i in range(engine.num_io_tensors):
+                name = engine.get_tensor_name(i)
+                is_input = engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
+                shape = tuple(engine.get_tensor_profile_shape(name, 0)[2]) if is_input and any(
+                    d < 0 for d in engine.get_tensor_shape(name)) else tuple(engine.get_tensor_shape(name))
+                io.append((name, is_input, shape, np.dtype(trt.nptype(engine.get_tensor_dtype(name)))))
+        else:
+            for i in range(engine.num_bindings):
+                io.append((engine.get_binding_name(i), engine.binding_is_input(i),
+                           tuple(engine.get_binding_shape(i)), np.dtype(trt.nptype(engine.get_binding_dtype(i)))))
+        return io
+
+    def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        for name, tensor in feed.items():
+            if name not in self.inputs:
+                raise BackendError(f'engine has no input {name!r} (inputs: {list(self.inputs)})')
+            host, ptr = self.inputs[name]
+            if tensor.shape != host.shape:
+                raise BackendError(f'input {name!r} shape {tensor.shape} != engine shape {host.shape}')
+            np.copyto(host, tensor, casting='same_kind')
+            self.cuda.htod(ptr, host, self.stream)
+        handle = self.cuda.stream_handle(self.stream)
+        ok = (self.context.execute_async_v3(handle) if self.named_api
+              else self.context.execute_async_v2(bindings=self._bindings, stream_handle=handle))
+        if not ok:
+            raise BackendError('TensorRT execution failed')
+        for host, ptr in self.outputs.values():
+            self.cuda.dtoh(host, ptr, self.stream)
+        self.cuda.synchronize(self.stream)
+        return {name: host for name, (host, _) in self.outputs.items()}
+
+    def close(self) -> None:
+        for _, ptr in [*self.inputs.values(), *self.outputs.values()]:
+            self.cuda.free(ptr)
+        self.inputs.clear()
+        self.outputs.clear()
+        self.context = None
+        self.engine = None

@@ -1,0 +1,111 @@
+"""The perception node: camera images in; detections, class mask and optional overlay out.
+
+Thin: parameters from `params.PERCEPTION`, QoS presets from jetson_edge_common, and the
+`worker.PerceptionWorker` doing the work in its own thread. The subscription keeps only the newest
+image (sensor-data QoS, depth 1) and the worker drops what it cannot keep up with, counting it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jetson_edge_common import qos
+from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status
+from jetson_edge_common.image import ndarray_to_image
+from jetson_edge_common.node_main import run
+from jetson_edge_common.params import declare_parameters, on_parameter_change
+from jetson_edge_common.throttle import Throttled
+from jetson_edge_msgs.msg import Detection, DetectionArray
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+from .backends import BackendOptions
+from .params import PERCEPTION
+from .worker import FrameJob, FrameResult, PerceptionWorker, WorkerConfig
+
+_LEVELS = {'ok': Level.OK, 'warn': Level.WARN, 'error': Level.ERROR}
+
+
+def worker_config(p: dict) -> WorkerConfig:
+    """Parameters -> worker configuration (pure; the profile's TensorRT and provider choices)."""
+    options = BackendOptions(
+        onnxruntime_providers=tuple(p['onnxruntime_providers']) or ('CPUExecutionProvider',),
+        intra_op_threads=p['intra_op_threads'], precision=p['precision'], workspace_mb=p['workspace_mb'],
+        dla_core=p['dla_core'], engine_cache_dir=Path(p['engine_cache_dir']) if p['engine_cache_dir'] else None,
+        search_dirs=tuple(p['model_path']),
+        extra={'calibration_images': p['calibration_images']} if p['calibration_images'] else {})
+    return WorkerConfig(detection_card=p['detection_model'], segmentation_card=p['segmentation_model'],
+                        backend_order=tuple(p['backends']), options=options,
+                        background_build=p['background_engine_build'])
+
+
+class PerceptionNode(Node):
+    def __init__(self) -> None:
+        super().__init__('perception')
+        p = declare_parameters(self, PERCEPTION)
+        log = self.get_logger()
+        self._warn_bad_frame = Throttled(log.warning, 5.0)
+        self.worker = PerceptionWorker(worker_config(p), publish=self._publish, log=log.info)
+        self.worker.overlay = p['publish_overlay']
+        self.worker.set_max_rate(p['max_rate_hz'])
+        self.worker.set_detection_settings(score_threshold=p['score_threshold'], max_detections=p['max_detections'],
+                                           class_filter=p['class_filter'])
+        on_parameter_change(self, PERCEPTION, self._apply)
+        self._detections_pub = self.create_publisher(DetectionArray, p['detections_topic'], qos.RELIABLE_STREAM)
+        self._mask_pub = self.create_publisher(Image, p['segmentation_topic'], qos.SENSOR_STREAM)
+        self._overlay_pub = self.create_publisher(Image, p['overlay_topic'], qos.SENSOR_STREAM)
+        self.create_subscription(Image, p['image_topic'], self._on_image, qos.SENSOR_LATEST)
+        self._diagnostics = DiagnosticsPublisher(self, hardware_id='perception', period_s=p['diagnostics_period_s'])
+        self._diagnostics.add('inference', self._status)
+        self.worker.start()
+
+    def _apply(self, name: str, value: object) -> None:
+        if name == 'score_threshold':
+            self.worker.set_detection_settings(score_threshold=float(value))
+        elif name == 'max_detections':
+            self.worker.set_detection_settings(max_detections=int(value))
+        elif name == 'class_filter':
+            try:
+                self.worker.set_detection_settings(class_filter=list(value))
+            except ValueError as exc:
+                self.get_logger().error(f'class_filter not applied: {exc}')
+        elif name == 'max_rate_hz':
+            self.worker.set_max_rate(float(value))
+        elif name == 'publish_overlay':
+            self.worker.overlay = bool(value)
+
+    def _on_image(self, msg: Image) -> None:
+        bad = self.worker.offer(encoding=msg.encoding, height=msg.height, width=msg.width, step=msg.step,
+                                data=msg.data, token=msg)
+        if bad is not None:
+            self._warn_bad_frame(f'dropped image ({bad.reason}): {bad}')
+
+    def _publish(self, job: FrameJob, result: FrameResult) -> None:
+        header = job.token.header
+        if result.detections is not None:
+            model = next(m for m in self.worker.models if m.role == 'detection')
+            out = DetectionArray(header=header)
+            for box, score, class_id in zip(result.detections.boxes.tolist(), result.detections.scores.tolist(),
+                                            result.detections.class_ids.tolist()):
+                out.detections.append(Detection(class_id=class_id, label=model.card.label(class_id), score=score,
+                                                x_min=box[0], y_min=box[1], x_max=box[2], y_max=box[3]))
+            self._detections_pub.publish(out)
+        if result.mask is not None:
+            self._mask_pub.publish(ndarray_to_image(result.mask, 'mono8', header=header))
+        if result.overlay is not None:
+            self._overlay_pub.publish(ndarray_to_image(result.overlay, 'bgr8', header=header))
+
+    def _status(self) -> Status:
+        level, message, values = self.worker.status()
+        return Status(_LEVELS[level], message, values)
+
+    def close(self) -> None:
+        self.worker.close()
+
+
+def main(args: list[str] | None = None) -> int:
+    return run(PerceptionNode, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""Parameter schemas of the camera source and perception nodes (declared once, checked in profiles)."""
+
+from __future__ import annotations
+
+from jetson_edge_common.params import ParamSpec
+
+from .model_card import BACKENDS, PRECISIONS
+
+CAMERA_SOURCE = [
+    ParamSpec('source', 'assets:photos',
+              'Frames to publish: a directory, image list or glob, a video file, /dev/videoN, a GStreamer '
+              'pipeline (gst:... or containing " ! "), csi://N, jetson:<videoSource URI>, or assets:photos '
+              '(the photos `jetson-edge assets fetch` put in the cache).', read_only=True),
+    ParamSpec('rate_hz', 10.0, 'Publishing rate (frames per second); 0 publishes as fast as the source delivers.',
+              min_value=0.0, max_value=240.0, dynamic=True),
+    ParamSpec('loop', True, 'Start again at the first frame when an image list or video file ends.', read_only=True),
+    ParamSpec('width', 0, 'Resize frames to this width (0: keep; only one of width/height keeps the aspect).',
+              min_value=0, max_value=8192, read_only=True),
+    ParamSpec('height', 0, 'Resize frames to this height (0: keep).', min_value=0, max_value=8192, read_only=True),
+    ParamSpec('frame_id', 'camera_optical_frame', 'frame_id of the published images (REP 103 optical frame).',
+              read_only=True),
+    ParamSpec('calibration_file', '', 'Camera calibration YAML (camera_calibration format); when set, '
+              'camera_info is published with every image.', read_only=True),
+    ParamSpec('image_topic', 'camera/image_raw', 'Topic of the published images.', read_only=True),
+    ParamSpec('camera_info_topic', 'camera/camera_info', 'Topic of the published camera_info.', read_only=True),
+    ParamSpec('diagnostics_period_s', 1.0, 'Period of the /diagnostics status.', min_value=0.1, max_value=60.0,
+              read_only=True),
+]
+
+PERCEPTION = [
+    ParamSpec('detection_model', 'ssd_mobilenet_v2_coco_tf',
+              'Model card (name in config/models or path) of the object detector; empty disables detection.',
+              read_only=True),
+    ParamSpec('segmentation_model', 'selfie_segmentation_tflite',
+              'Model card of the segmentation model; empty disables segmentation.', read_only=True),
+    ParamSpec('backends', [], 'Backend preference order, overriding the cards\' (any of '
+              + ', '.join(BACKENDS) + '); empty uses each card\'s order.', item_type=str, read_only=True),
+    ParamSpec('onnxruntime_providers', ['CPUExecutionProvider'],
+              'ONNX Runtime execution providers to request, in order; a requested accelerator that ONNX Runtime '
+              'does not enable is an error, never a silent CPU fallback.', read_only=True),
+    ParamSpec('precision', 'fp16', 'TensorRT engine precision.', choices=PRECISIONS, read_only=True),
+    ParamSpec('workspace_mb', 1024, 'TensorRT builder workspace limit (MiB).', min_value=16, max_value=65536,
+              read_only=True),
+    ParamSpec('dla_core', -1, 'DLA core for TensorRT engines (-1: GPU only; Xavier/Orin NX/AGX have 2).',
+              min_value=-1, max_value=1, read_only=True),
+    ParamSpec('engine_cache_dir', '', 'Where TensorRT engines are cached (empty: the user cache directory).',
+              read_only=True),
+    ParamSpec('calibration_images', '', 'Image folder for INT8 calibration (overrides the card).', read_only=True),
+    ParamSpec('background_engine_build', True,
+              'Build a missing TensorRT engine in the background while the next backend serves.', read_only=True),
+    ParamSpec('model_path', [], 'Extra directories searched for model files named by relative paths in cards.',
+              item_type=str, read_only=True),
+    ParamSpec('intra_op_threads', 0, 'CPU threads for inference: ONNX Runtime intra-op and OpenCV DNN '
+              '(0: the library decides, usually every core).', min_value=0, max_value=64, read_only=True),
+    ParamSpec('score_threshold', 0.5, 'Minimum detection score.', min_value=0.0, max_value=1.0, dynamic=True),
+    ParamSpec('class_filter', [], 'Only report these classes (label names or ids); empty reports all.',
+              item_type=str, dynamic=True),
+    ParamSpec('max_detections', 100, 'Most detections reported per image (best first).', min_value=1,
+              max_value=1000, dynamic=True),
+    ParamSpec('max_rate_hz', 0.0, 'Most frames processed per second (0: as fast as the model runs); '
+              'frames over the rate are dropped and counted.', min_value=0.0, max_value=1000.0, dynamic=True),
+    ParamSpec('publish_overlay', False, 'Publish the image with boxes and mask drawn on the overlay topic.',
+              dynamic=True),
+    ParamSpec('image_topic', 'camera/image_raw', 'Input images.', read_only=True),
+    ParamSpec('detections_topic', 'perception/detections', 'Output detections (jetson_edge_msgs/DetectionArray).',
+              read_only=True),
+    ParamSpec('segmentation_topic', 'perception/segmentation', 'Output class mask (mono8, one class id per pixel).',
+              read_only=True),
+    ParamSpec('overlay_topic', 'perception/overlay', 'Output overlay image (bgr8).', read_only=True),
+    ParamSpec('diagnostics_period_s', 1.0, 'Period of the /diagnostics status.', min_value=0.1, max_value=60.0,
+              read_only=True),
+]
+
+SCHEMAS = {'camera_source_node': CAMERA_SOURCE, 'perception_node': PERCEPTION}

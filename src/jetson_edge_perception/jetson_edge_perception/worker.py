@@ -1,0 +1,234 @@
+"""The perception node's engine room, without ROS: frame intake, the inference thread, health.
+
+`PerceptionWorker.offer` is called from the subscription callback: it checks the frame (bad ones are
+counted by reason), applies the rate limit and puts the frame in a latest-frame-wins slot, never
+blocking. The worker thread loads the models (so a slow load or a TensorRT build never blocks the
+executor), then runs every model on the newest frame and hands the results to `publish`. A model
+that fails to load leaves the worker in state `error` with the reason; frames are then counted as
+dropped and the owner keeps reporting.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+from jetson_edge_common.stats import LatencyStats, RateMeter
+
+from .backends import BackendOptions
+from .errors import FrameError, PerceptionError
+from .frames import DropCounter, frame_view
+from .latest import LatestSlot, RateLimiter
+from .model_card import ModelCard, find_card, load_card
+from .overlay import draw_overlay
+from .pipeline import DetectionSettings, ModelPipeline, ModelResult, class_ids_for
+from .postprocess import Detections
+from .preprocess import as_rgb
+from .runner import SwitchingRunner, open_runner
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    detection_card: str = ''
+    segmentation_card: str = ''
+    backend_order: tuple[str, ...] = ()
+    options: BackendOptions = field(default_factory=BackendOptions)
+    background_build: bool = True
+
+
+@dataclass
+class FrameJob:
+    """One accepted frame: a zero-copy view on the message buffer plus the caller's token (the header)."""
+
+    image: np.ndarray
+    encoding: str
+    token: object
+    received: float
+
+
+@dataclass
+class FrameResult:
+    detections: Detections | None
+    mask: np.ndarray | None
+    overlay: np.ndarray | None
+    results: dict[str, ModelResult]
+    latency_s: float
+
+
+class _Model:
+    def __init__(self, role: str, card: ModelCard, runner: SwitchingRunner) -> None:
+        self.role, self.card, self.runner = role, card, runner
+        self.pipeline = ModelPipeline(card, runner)
+        self.stats = {stage: LatencyStats(500) for stage in ('preprocess', 'inference', 'postprocess')}
+
+
+class PerceptionWorker:
+    """Owns the inference thread. Thread contract: `offer`/`status`/setters from any thread; models only in the worker."""
+
+    def __init__(self, config: WorkerConfig, *, publish: Callable[[FrameJob, FrameResult], None],
+                 log: Callable[[str], None], clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self._publish = publish
+        self._log = log
+        self._clock = clock
+        self._slot: LatestSlot[FrameJob] = LatestSlot()
+        self._limiter = RateLimiter(0.0, clock=clock)
+        self.drops = DropCounter()
+        self.received = RateMeter(5.0, clock=clock)
+        self.processed = RateMeter(5.0, clock=clock)
+        self.latency = LatencyStats(500)
+        self.settings = DetectionSettings()
+        self._class_filter: Sequence[str] = ()
+        self.overlay = False
+        self.state = 'loading'
+        self.message = 'loading models'
+        self.models: list[_Model] = []
+        self._thread = threading.Thread(target=self._run, name='perception-worker', daemon=True)
+
+    # --- any thread ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def offer(self, *, encoding: str, height: int, width: int, step: int, data: object, token: object
+              ) -> FrameError | None:
+        """Accept a frame for inference unless it is bad, over the rate, or no model serves. Never blocks.
+
+        Returns the FrameError of a bad frame (already counted) so the caller can log it, else None.
+        """
+        self.received.tick()
+        try:
+            image = frame_view(encoding=encoding, height=height, width=width, step=step, data=data)
+        except FrameError as exc:
+            self.drops.add(exc.reason)
+            return exc
+        if not self._limiter.allow():
+            self.drops.add('rate')
+            return None
+        if self.state == 'error':
+            self.drops.add('no_model')
+            return None
+        if self._slot.put(FrameJob(image, encoding, token, self._clock())):
+            self.drops.add('stale')
+        return None
+
+    def set_detection_settings(self, *, score_threshold: float | None = None, class_filter: Sequence[str] | None = None,
+                               max_detections: int | None = None) -> None:
+        """Swap the detection settings; a class filter naming an unknown label raises ValueError.
+
+        Before the models are loaded the class filter is kept and resolved against the detector's labels at load.
+        """
+        current = self.settings
+        class_ids = current.class_ids
+        if class_filter is not None:
+            detector = next((m for m in self.models if m.role == 'detection'), None)
+            class_ids = class_ids_for(detector.card, list(class_filter)) if detector else None
+            self._class_filter = tuple(class_filter)
+        self.settings = DetectionSettings(
+            current.score_threshold if score_threshold is None else score_threshold, class_ids,
+            current.max_detections if max_detections is None else max_detections)
+
+    def set_max_rate(self, rate_hz: float) -> None:
+        self._limiter.max_rate_hz = rate_hz
+
+    def close(self) -> None:
+        self._slot.close()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5.0)
+        for model in self.models:
+            model.runner.close()
+
+    def status(self) -> tuple[str, str, dict[str, object]]:
+        """(level 'ok'|'warn'|'error', message, values) for diagnostics."""
+        values: dict[str, object] = {
+            'state': self.state, 'received_hz': round(self.received.rate(), 2),
+            'processed_hz': round(self.processed.rate(), 2), 'frames_processed': self.processed.total,
+            'dropped_total': self.drops.total, 'stale_dropped': self._slot.stale,
+        }
+        for reason, count in sorted(self.drops.snapshot().items()):
+            values[f'dropped_{reason}'] = count
+        latency = self.latency.summary()
+        values['latency_p50_ms'] = round(latency['p50'] * 1e3, 2)
+        values['latency_p99_ms'] = round(latency['p99'] * 1e3, 2)
+        building = False
+        for model in self.models:
+            values[f'{model.role}_model'] = model.card.name
+            values[f'{model.role}_backend'] = model.runner.description
+            building |= model.runner.pending is not None and not model.runner.pending.done
+            for stage, stats in model.stats.items():
+                values[f'{model.role}_{stage}_p50_ms'] = round(stats.summary()['p50'] * 1e3, 2)
+        if self.state == 'error':
+            return 'error', self.message, values
+        if self.state == 'loading':
+            return 'warn', self.message, values
+        if building:
+            return 'warn', 'serving while a TensorRT engine builds', values
+        return 'ok', self.message, values
+
+    # --- the worker thread --------------------------------------------------------------------
+
+    def _load(self) -> None:
+        config = self.config
+        for role, name in (('detection', config.detection_card), ('segmentation', config.segmentation_card)):
+            if not name:
+                continue
+            card = load_card(find_card(name))
+            expected = 'detection' if role == 'detection' else 'segmentation'
+            if card.task != expected:
+                raise PerceptionError(f'{card.path} is a {card.task} model, configured as the {role} model')
+            runner = open_runner(card, order=config.backend_order or None, options=config.options,
+                                 background_build=config.background_build, log=self._log)
+            self.models.append(_Model(role, card, runner))
+        if not self.models:
+            raise PerceptionError('no model configured: set detection_model and/or segmentation_model')
+        if self._class_filter:
+            try:
+                self.set_detection_settings(class_filter=self._class_filter)
+            except ValueError as exc:
+                raise PerceptionError(f'class_filter: {exc}') from exc
+
+    def _run(self) -> None:
+        try:
+            self._load()
+        except PerceptionError as exc:
+            self.state, self.message = 'error', f'model load failed: {exc}'
+            self._log(self.message)
+            return
+        self.state = 'ready'
+        self.message = ', '.join(f'{m.card.name} on {m.runner.description}' for m in self.models)
+        while (job := self._slot.take()) is not None:
+            self._process(job)
+
+    def _process(self, job: FrameJob) -> None:
+        settings = self.settings
+        results: dict[str, ModelResult] = {}
+        for model in self.models:
+            try:
+                result = model.pipeline.process(job.image, job.encoding, settings=settings)
+            except FrameError as exc:
+                self.drops.add(exc.reason)
+                return
+            except PerceptionError as exc:
+                self.drops.add('inference_error')
+                self._log(f'{model.card.name}: {exc}')
+                return
+            results[model.role] = result
+            for stage in ('preprocess', 'inference', 'postprocess'):
+                model.stats[stage].add(getattr(result.times, stage))
+        detection = results.get('detection')
+        segmentation = results.get('segmentation')
+        overlay = None
+        if self.overlay:
+            bgr = np.ascontiguousarray(as_rgb(job.image, job.encoding)[..., ::-1])
+            detector = next(m for m in self.models if m.role == 'detection') if detection else None
+            overlay = draw_overlay(bgr, detections=detection.detections if detection else None,
+                                   mask=segmentation.mask if segmentation else None,
+                                   label=detector.card.label if detector else str)
+        latency = self._clock() - job.received
+        self.latency.add(latency)
+        self.processed.tick()
+        self._publish(job, FrameResult(detection.detections if detection else None,
+                                       segmentation.mask if segmentation else None, overlay, results, latency))

@@ -1,0 +1,142 @@
+"""The perception worker without ROS: zero-copy intake, latest-frame-wins, run-time settings, load failure."""
+
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from jetson_edge_perception.backends import BackendOptions
+from jetson_edge_perception.worker import PerceptionWorker, WorkerConfig
+
+
+def _config(models_dir, **kwargs):
+    base = dict(detection_card='ssd_mobilenet_v2_coco_onnx', segmentation_card='selfie_segmentation_onnx',
+                backend_order=('onnxruntime',), options=BackendOptions(search_dirs=(str(models_dir),)))
+    base.update(kwargs)
+    return WorkerConfig(**base)
+
+
+class Collector:
+    def __init__(self):
+        self.results = []
+        self.event = threading.Event()
+
+    def __call__(self, job, result):
+        self.results.append((job, result))
+        self.event.set()
+
+    def wait(self, count, timeout=30):
+        deadline = time.monotonic() + timeout
+        while len(self.results) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return len(self.results) >= count
+
+
+def _fields(image):
+    data = bytearray(image.tobytes())
+    return dict(encoding='bgr8', height=image.shape[0], width=image.shape[1], step=image.shape[1] * 3, data=data)
+
+
+def _wait_ready(worker, timeout=30):
+    deadline = time.monotonic() + timeout
+    while worker.state == 'loading' and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return worker.state
+
+
+def test_frames_flow_without_copy_and_results_match(models_dir, images_dir):
+    out = Collector()
+    worker = PerceptionWorker(_config(models_dir), publish=out, log=lambda _: None)
+    worker.start()
+    try:
+        assert _wait_ready(worker) == 'ready'
+        fields = _fields(cv2.imread(str(images_dir / 'person.jpg')))
+        assert worker.offer(**fields, token='header-1') is None
+        assert out.wait(1)
+        job, result = out.results[0]
+        assert job.token == 'header-1'
+        assert np.shares_memory(job.image, np.frombuffer(fields['data'], np.uint8))  # no pixel copy
+        labels = sorted(worker.models[0].card.label(int(c)) for c in result.detections.class_ids)
+        assert labels == ['dog', 'horse', 'person']
+        assert result.mask.shape == (424, 640) and result.overlay is None
+        level, message, values = worker.status()
+        assert level == 'ok' and 'onnxruntime' in values['detection_backend'] and values['frames_processed'] == 1
+    finally:
+        worker.close()
+
+
+def test_run_time_settings_and_overlay(models_dir, images_dir):
+    out = Collector()
+    worker = PerceptionWorker(_config(models_dir, segmentation_card=''), publish=out, log=lambda _: None)
+    worker.set_detection_settings(class_filter=['dog'])  # before load: resolved against the card's labels at load
+    worker.start()
+    try:
+        assert _wait_ready(worker) == 'ready'
+        fields = _fields(cv2.imread(str(images_dir / 'dog.jpg')))
+        worker.offer(**fields, token=1)
+        assert out.wait(1)
+        assert out.results[0][1].detections.class_ids.tolist() == [18]
+        worker.set_detection_settings(class_filter=[], score_threshold=0.9)
+        worker.overlay = True
+        worker.offer(**fields, token=2)
+        assert out.wait(2)
+        result = out.results[1][1]
+        assert result.detections.class_ids.tolist() == [2]  # only the bicycle scores over 0.9
+        assert result.overlay.shape == (576, 768, 3)
+        with pytest.raises(ValueError, match='not a label'):
+            worker.set_detection_settings(class_filter=['unicorn'])
+    finally:
+        worker.close()
+
+
+def test_latest_frame_wins_and_bad_frames_and_rate_are_counted(models_dir, images_dir):
+    out = Collector()
+    worker = PerceptionWorker(_config(models_dir, segmentation_card=''), publish=out, log=lambda _: None)
+    fields = _fields(cv2.imread(str(images_dir / 'dog.jpg')))
+    for i in range(5):  # before the worker runs: only the newest survives
+        worker.offer(**fields, token=i)
+    bad = worker.offer(encoding='bgr8', height=10, width=10, step=30, data=b'short', token='bad')
+    assert bad is not None and bad.reason == 'short_data'
+    worker.start()
+    try:
+        assert out.wait(1)
+        time.sleep(0.3)
+        assert [job.token for job, _ in out.results] == [4]
+        drops = worker.drops.snapshot()
+        assert drops == {'stale': 4, 'short_data': 1}
+        worker.set_max_rate(1.0)
+        worker.offer(**fields, token=5)
+        worker.offer(**fields, token=6)
+        assert worker.drops.snapshot()['rate'] == 1
+    finally:
+        worker.close()
+
+
+def test_model_load_failure_is_an_error_state_not_a_crash(tmp_path, images_dir):
+    logs = []
+    worker = PerceptionWorker(WorkerConfig(detection_card='ssd_mobilenet_v2_coco_onnx', backend_order=('onnxruntime',),
+                                           options=BackendOptions(search_dirs=(str(tmp_path),))),
+                              publish=lambda *a: None, log=logs.append)
+    worker.start()
+    try:
+        assert _wait_ready(worker) == 'error'
+        level, message, _ = worker.status()
+        assert level == 'error' and 'ssd_mobilenet_v2_coco_raw.onnx not found' in message
+        worker.offer(**_fields(cv2.imread(str(images_dir / 'dog.jpg'))), token=0)
+        assert worker.drops.snapshot() == {'no_model': 1}
+    finally:
+        worker.close()
+
+
+def test_wrong_task_and_no_model(models_dir):
+    worker = PerceptionWorker(_config(models_dir, detection_card='selfie_segmentation_onnx', segmentation_card=''),
+                              publish=lambda *a: None, log=lambda _: None)
+    worker.start()
+    assert _wait_ready(worker) == 'error' and 'is a segmentation model' in worker.message
+    worker.close()
+    empty = PerceptionWorker(WorkerConfig(), publish=lambda *a: None, log=lambda _: None)
+    empty.start()
+    assert _wait_ready(empty) == 'error' and 'no model configured' in empty.message
+    empty.close()
