@@ -11,4 +11,9 @@ fi
 # shellcheck disable=SC1091
 source "$_je_root/install/setup.bash"
 export PATH="$_je_root/install/jetson_edge_bringup/lib/jetson_edge_bringup:$PATH"
+# The suite's Fast DDS transport (whole scans and frames over shared memory) for every process
+# of this shell, `ros2 topic echo` included; nodes set it themselves where it is unset.
+if [[ "${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}" == rmw_fastrtps_cpp && -z "${FASTDDS_BUILTIN_TRANSPORTS:-}" ]]; then
+  export FASTRTPS_DEFAULT_PROFILES_FILE="${FASTRTPS_DEFAULT_PROFILES_FILE:-$_je_root/src/jetson_edge_common/jetson_edge_common/fastdds_large_data.xml}"
+fi
 unset _je_root

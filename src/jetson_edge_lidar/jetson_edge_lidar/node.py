@@ -37,7 +37,6 @@ from .sources import PacketSource, PcapSource, UdpSource
 
 #: How long the receive thread waits for packets before checking for shutdown.
 _POLL_S = 0.1
-_LARGE_DATA_PROFILE = Path(__file__).with_name('fastdds_large_data.xml')
 
 
 class VelodyneNode(Node):
@@ -112,22 +111,7 @@ class VelodyneNode(Node):
         self._driver.close()
 
 
-def use_large_data_transport(environ: dict = os.environ) -> bool:
-    """Point Fast DDS at a profile with a shared-memory segment big enough for whole scans,
-    unless the user chose another RMW or a Fast DDS profile of their own. Must run before
-    rclpy.init; returns whether it did."""
-    rmw = environ.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
-    if rmw != 'rmw_fastrtps_cpp' or any(
-            key in environ for key in ('FASTRTPS_DEFAULT_PROFILES_FILE',
-                                       'FASTDDS_DEFAULT_PROFILES_FILE',
-                                       'FASTDDS_BUILTIN_TRANSPORTS')):
-        return False
-    environ['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(_LARGE_DATA_PROFILE)
-    return True
-
-
 def main(args: list[str] | None = None) -> int:
-    use_large_data_transport()
     try:
         return run(VelodyneNode, args)
     except (LidarError, ValueError, InvalidParameterValueException) as exc:

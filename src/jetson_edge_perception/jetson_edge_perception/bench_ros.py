@@ -20,33 +20,9 @@ from typing import Sequence
 import numpy as np
 import yaml
 
+from jetson_edge_common.dds import use_large_data_transport
+
 WARMUP_RESULTS = 5
-DDS_PROFILE_ENV = 'FASTRTPS_DEFAULT_PROFILES_FILE'
-
-
-def large_data_dds_profile() -> Path | None:
-    """config/dds/fastdds_large_data.xml from the source tree or the install share, if found.
-
-    Fast DDS's default transports lose most best-effort camera-sized samples on a busy host (UDP
-    fragments); this profile gives whole frames a shared-memory path. See the XML's comment.
-    """
-    import sys as _sys
-    candidates = [parent / 'config' / 'dds' / 'fastdds_large_data.xml' for parent in Path(__file__).resolve().parents]
-    candidates.append(Path(_sys.prefix) / 'share' / 'jetson_edge_perception' / 'dds' / 'fastdds_large_data.xml')
-    return next((c for c in candidates if c.is_file()), None)
-
-
-def _use_large_data_profile() -> str:
-    """Point this process (and its children) at the large-data profile unless one is configured."""
-    if os.environ.get(DDS_PROFILE_ENV):
-        return os.environ[DDS_PROFILE_ENV]
-    profile = large_data_dds_profile()
-    if profile is not None and os.environ.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp') == 'rmw_fastrtps_cpp':
-        os.environ[DDS_PROFILE_ENV] = str(profile)
-        return str(profile)
-    return 'default transports'
-
-
 def _params_file(directory: Path, *, card_path: Path, backend: str, model_path: Sequence[str], topic: str,
                  threads: int) -> Path:
     params = {'detection_model': str(card_path), 'segmentation_model': '', 'backends': [backend],
@@ -64,7 +40,8 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
     from jetson_edge_common import qos
     from jetson_edge_msgs.msg import DetectionArray
 
-    transports = _use_large_data_profile()  # before rclpy.init: the participant reads it
+    use_large_data_transport()  # before rclpy.init: the participant reads it
+    transports = os.environ.get('FASTRTPS_DEFAULT_PROFILES_FILE', 'default transports')
     topic = f'bench_{os.getpid()}/image'
     latencies: list[float] = []
     received = 0

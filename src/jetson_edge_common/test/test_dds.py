@@ -1,15 +1,13 @@
-"""The node's one piece of process set-up: a Fast DDS profile that carries whole scans."""
+"""The suite's one piece of DDS set-up: a Fast DDS profile that carries whole scans and frames."""
 
 import xml.etree.ElementTree as ET
 
-import pytest
-
-node = pytest.importorskip('jetson_edge_lidar.node', reason='needs rclpy')
+from jetson_edge_common.dds import use_large_data_transport
 
 
 def test_large_data_profile_is_used_only_when_nothing_else_was_chosen():
     environ = {}
-    assert node.use_large_data_transport(environ)
+    assert use_large_data_transport(environ)
     profile = environ['FASTRTPS_DEFAULT_PROFILES_FILE']
     ns = {'f': 'http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles'}
     segment = ET.parse(profile).getroot().find('.//f:segment_size', ns)
@@ -18,5 +16,5 @@ def test_large_data_profile_is_used_only_when_nothing_else_was_chosen():
                    {'FASTRTPS_DEFAULT_PROFILES_FILE': '/etc/mine.xml'},
                    {'FASTDDS_BUILTIN_TRANSPORTS': 'LARGE_DATA'}):
         before = dict(chosen)
-        assert not node.use_large_data_transport(chosen)
+        assert not use_large_data_transport(chosen)
         assert chosen == before
