@@ -1,29 +1,20 @@
-"""The pure core must not import rclpy: only node.py (the ROS wiring) may."""
-import ast
+"""The pure core imports no ROS: only node.py (the ROS wiring) may."""
+
 from pathlib import Path
 
+from jetson_edge_common.testing import core_modules, ros_imports, ros_imports_in_core
+
 PACKAGE = Path(__file__).resolve().parents[1] / 'jetson_edge_rt'
-NODE_MODULES = {'node.py'}
+EDGE = {'node.py'}
 
 
-def _imported_roots(path: Path) -> set[str]:
-    roots = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            roots.update(alias.name.split('.')[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            roots.add(node.module.split('.')[0])
-    return roots
+def test_core_modules_import_no_ros():
+    assert len(core_modules(PACKAGE, edge=EDGE)) > 5
+    assert ros_imports_in_core(PACKAGE, edge=EDGE) == {}
 
 
-def test_core_modules_do_not_import_rclpy():
-    core = [p for p in PACKAGE.rglob('*.py') if p.name not in NODE_MODULES]
-    assert len(core) > 5
-    offenders = [str(p.relative_to(PACKAGE)) for p in core if 'rclpy' in _imported_roots(p)]
-    assert offenders == []
-
-
-def test_checker_detects_an_rclpy_import(tmp_path):
+def test_checker_detects_a_ros_import(tmp_path):
     bad = tmp_path / 'bad.py'
-    bad.write_text('from rclpy.node import Node\n')
-    assert 'rclpy' in _imported_roots(bad)
+    bad.write_text('import os\n\ndef f():\n    from rclpy.node import Node\n')
+    assert ros_imports(bad) == ['rclpy.node']
+    assert ros_imports(bad, module_level_only=True) == []
