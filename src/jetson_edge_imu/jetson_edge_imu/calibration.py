@@ -8,12 +8,11 @@ CONFIG mode after every power-on. The file is JSON, written atomically.
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from jetson_edge_common.files import atomic_write_bytes
 from jetson_edge_imu.bno055_registers import CALIBRATION_BLOCK_LENGTH
 from jetson_edge_imu.errors import CalibrationFileError
 
@@ -66,16 +65,7 @@ def save_offsets(path: Path | str, offsets: CalibrationOffsets, *, device_id: st
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {'format': FILE_FORMAT, 'device_id': device_id, 'offsets': asdict(offsets)}
-    fd, tmp = tempfile.mkstemp(prefix=path.name, dir=path.parent)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(document, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, json.dumps(document, indent=2).encode())
 
 
 def load_offsets(path: Path | str) -> CalibrationOffsets | None:

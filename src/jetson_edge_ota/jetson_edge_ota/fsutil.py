@@ -14,31 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-
-def fsync_dir(path: Path) -> None:
-    """Flush a directory entry (a rename or create inside it) to disk."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data``: write a sibling temp file, fsync, rename."""
-    path = Path(path)
-    tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+# atomic_write_bytes and fsync_dir are shared with the rest of the suite; the installer's modules
+# take every primitive from here.
+from jetson_edge_common.files import atomic_write_bytes, fsync_dir  # noqa: F401
 
 
 def atomic_write_json(path: Path, value: Any, *, mode: int = 0o644) -> None:

@@ -54,7 +54,8 @@ def _robot_copy(world, tmp_path: Path) -> Path:
 
 
 def _ota(root: Path, *args: str, fault: str | None = None, **popen) -> subprocess.Popen:
-    env = {**os.environ, 'PYTHONPATH': str(PACKAGE_DIR)}
+    env = {**os.environ,
+           'PYTHONPATH': os.pathsep.join(filter(None, [str(PACKAGE_DIR), os.environ.get('PYTHONPATH')]))}
     if fault:
         env[FAULT_ENV] = fault
     return subprocess.Popen([sys.executable, '-m', 'jetson_edge_ota', 'ota', *args,

@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Protocol
+
+from jetson_edge_common.files import atomic_write_bytes
 
 from ..errors import BackendError
 
@@ -110,26 +110,13 @@ class EngineCache:
         engine, sidecar = self.paths(key)
         meta = {'key': asdict(key), 'engine_sha256': hashlib.sha256(engine_bytes).hexdigest(),
                 'size': len(engine_bytes)}
-        _atomic_write(engine, engine_bytes)
-        _atomic_write(sidecar, json.dumps(meta, indent=2, sort_keys=True).encode())
+        atomic_write_bytes(engine, engine_bytes)
+        atomic_write_bytes(sidecar, json.dumps(meta, indent=2, sort_keys=True).encode())
         return engine
 
     def discard(self, key: EngineKey) -> None:
         for path in self.paths(key):
             path.unlink(missing_ok=True)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class EngineManager:
