@@ -75,8 +75,7 @@ class PerceptionNode(Node):
             self.worker.overlay = bool(value)
 
     def _on_image(self, msg: Image) -> None:
-        bad = self.worker.offer(encoding=msg.encoding, height=msg.height, width=msg.width, step=msg.step,
-                                data=msg.data, token=msg)
+        bad = self.worker.offer(msg, token=msg)
         if bad is not None:
             self._warn_bad_frame(f'dropped image ({bad.reason}): {bad}')
 

@@ -20,7 +20,7 @@ from jetson_edge_common.stats import LatencyStats, RateMeter
 
 from .backends import BackendOptions
 from .errors import FrameError, PerceptionError
-from .frames import DropCounter, frame_view
+from .frames import DropCounter, ImageLike, frame_image
 from .latest import LatestSlot, RateLimiter
 from .model_card import ModelCard, find_card, load_card
 from .overlay import draw_overlay
@@ -93,15 +93,15 @@ class PerceptionWorker:
     def start(self) -> None:
         self._thread.start()
 
-    def offer(self, *, encoding: str, height: int, width: int, step: int, data: object, token: object
-              ) -> FrameError | None:
-        """Accept a frame for inference unless it is bad, over the rate, or no model serves. Never blocks.
+    def offer(self, msg: ImageLike, *, token: object = None) -> FrameError | None:
+        """Accept a frame (a sensor_msgs/Image or the like) unless it is bad, over the rate, or no model serves.
 
-        Returns the FrameError of a bad frame (already counted) so the caller can log it, else None.
+        Never blocks. The job keeps a view on `msg.data`, not a copy. Returns the FrameError of a bad
+        frame (already counted) so the caller can log it, else None.
         """
         self.received.tick()
         try:
-            image = frame_view(encoding=encoding, height=height, width=width, step=step, data=data)
+            image = frame_image(msg)
         except FrameError as exc:
             self.drops.add(exc.reason)
             return exc
@@ -111,7 +111,7 @@ class PerceptionWorker:
         if self.state == 'error':
             self.drops.add('no_model')
             return None
-        if self._slot.put(FrameJob(image, encoding, token, self._clock())):
+        if self._slot.put(FrameJob(image, msg.encoding, token, self._clock())):
             self.drops.add('stale')
         return None
 

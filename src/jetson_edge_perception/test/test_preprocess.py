@@ -1,11 +1,13 @@
 """Preprocessing: resize modes, transforms back to the source, normalization, layouts, colour order."""
 
+from types import SimpleNamespace
+
 import cv2
 import numpy as np
 import pytest
 
 from jetson_edge_perception.errors import FrameError
-from jetson_edge_perception.frames import frame_view
+from jetson_edge_perception.frames import frame_image
 from jetson_edge_perception.model_card import InputSpec
 from jetson_edge_perception.preprocess import Preprocessor, plan_resize
 
@@ -77,7 +79,7 @@ def test_padded_rows_are_read_through_a_view_without_copy():
     buf = bytearray(step * 10)
     for r in range(10):
         buf[r * step:r * step + 21] = rgb[r].tobytes()
-    view = frame_view(encoding='rgb8', height=10, width=7, step=step, data=buf)
+    view = frame_image(SimpleNamespace(encoding='rgb8', height=10, width=7, step=step, is_bigendian=0, data=buf))
     assert np.shares_memory(view, np.frombuffer(buf, np.uint8))
     spec = InputSpec(width=7, height=10, layout='NHWC', dtype='uint8')
     tensor, _ = Preprocessor(spec)(view, 'rgb8')

@@ -1,7 +1,9 @@
 """The perception worker without ROS: zero-copy intake, latest-frame-wins, run-time settings, load failure."""
 
+import array
 import threading
 import time
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -34,9 +36,11 @@ class Collector:
         return len(self.results) >= count
 
 
-def _fields(image):
-    data = bytearray(image.tobytes())
-    return dict(encoding='bgr8', height=image.shape[0], width=image.shape[1], step=image.shape[1] * 3, data=data)
+def _msg(image):
+    """A bgr8 image message's fields, data in rclpy's own type for uint8[] (no ROS import in core tests)."""
+    data = array.array('B', image.tobytes())
+    return SimpleNamespace(encoding='bgr8', height=image.shape[0], width=image.shape[1], step=image.shape[1] * 3,
+                           is_bigendian=0, data=data)
 
 
 def _wait_ready(worker, timeout=30):
@@ -52,12 +56,12 @@ def test_frames_flow_without_copy_and_results_match(models_dir, images_dir):
     worker.start()
     try:
         assert _wait_ready(worker) == 'ready'
-        fields = _fields(cv2.imread(str(images_dir / 'person.jpg')))
-        assert worker.offer(**fields, token='header-1') is None
+        msg = _msg(cv2.imread(str(images_dir / 'person.jpg')))
+        assert worker.offer(msg, token='header-1') is None
         assert out.wait(1)
         job, result = out.results[0]
         assert job.token == 'header-1'
-        assert np.shares_memory(job.image, np.frombuffer(fields['data'], np.uint8))  # no pixel copy
+        assert np.shares_memory(job.image, np.frombuffer(msg.data, np.uint8))  # no pixel copy
         labels = sorted(worker.models[0].card.label(int(c)) for c in result.detections.class_ids)
         assert labels == ['dog', 'horse', 'person']
         assert result.mask.shape == (424, 640) and result.overlay is None
@@ -74,13 +78,13 @@ def test_run_time_settings_and_overlay(models_dir, images_dir):
     worker.start()
     try:
         assert _wait_ready(worker) == 'ready'
-        fields = _fields(cv2.imread(str(images_dir / 'dog.jpg')))
-        worker.offer(**fields, token=1)
+        msg = _msg(cv2.imread(str(images_dir / 'dog.jpg')))
+        worker.offer(msg, token=1)
         assert out.wait(1)
         assert out.results[0][1].detections.class_ids.tolist() == [18]
         worker.set_detection_settings(class_filter=[], score_threshold=0.9)
         worker.overlay = True
-        worker.offer(**fields, token=2)
+        worker.offer(msg, token=2)
         assert out.wait(2)
         result = out.results[1][1]
         assert result.detections.class_ids.tolist() == [2]  # only the bicycle scores over 0.9
@@ -94,10 +98,11 @@ def test_run_time_settings_and_overlay(models_dir, images_dir):
 def test_latest_frame_wins_and_bad_frames_and_rate_are_counted(models_dir, images_dir):
     out = Collector()
     worker = PerceptionWorker(_config(models_dir, segmentation_card=''), publish=out, log=lambda _: None)
-    fields = _fields(cv2.imread(str(images_dir / 'dog.jpg')))
+    msg = _msg(cv2.imread(str(images_dir / 'dog.jpg')))
     for i in range(5):  # before the worker runs: only the newest survives
-        worker.offer(**fields, token=i)
-    bad = worker.offer(encoding='bgr8', height=10, width=10, step=30, data=b'short', token='bad')
+        worker.offer(msg, token=i)
+    bad = worker.offer(SimpleNamespace(encoding='bgr8', height=10, width=10, step=30, is_bigendian=0, data=b'short'),
+                       token='bad')
     assert bad is not None and bad.reason == 'short_data'
     worker.start()
     try:
@@ -107,8 +112,8 @@ def test_latest_frame_wins_and_bad_frames_and_rate_are_counted(models_dir, image
         drops = worker.drops.snapshot()
         assert drops == {'stale': 4, 'short_data': 1}
         worker.set_max_rate(1.0)
-        worker.offer(**fields, token=5)
-        worker.offer(**fields, token=6)
+        worker.offer(msg, token=5)
+        worker.offer(msg, token=6)
         assert worker.drops.snapshot()['rate'] == 1
     finally:
         worker.close()
@@ -124,7 +129,7 @@ def test_model_load_failure_is_an_error_state_not_a_crash(tmp_path, images_dir):
         assert _wait_ready(worker) == 'error'
         level, message, _ = worker.status()
         assert level == 'error' and 'ssd_mobilenet_v2_coco_raw.onnx not found' in message
-        worker.offer(**_fields(cv2.imread(str(images_dir / 'dog.jpg'))), token=0)
+        worker.offer(_msg(cv2.imread(str(images_dir / 'dog.jpg'))), token=0)
         assert worker.drops.snapshot() == {'no_model': 1}
     finally:
         worker.close()
