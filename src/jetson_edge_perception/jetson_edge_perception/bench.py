@@ -82,6 +82,17 @@ def _ratio(a: dict, b: dict) -> float:
     return a['p50_ms'] / b['p50_ms'] if b.get('p50_ms') and b['p50_ms'] == b['p50_ms'] else float('nan')
 
 
+def breakdown(e2e: dict) -> str:
+    """Where the end-to-end p50 goes, from the node's own stage p50s; the rest is DDS out and the receiver."""
+    stages = [('in: publish -> node callback', e2e['node_input_age_p50_ms']),
+              ('hand-off to worker', e2e['node_handoff_p50_ms']), ('pre', e2e['node_preprocess_p50_ms']),
+              ('model', e2e['node_inference_p50_ms']), ('post', e2e['node_postprocess_p50_ms']),
+              ('build + publish', e2e['node_publish_p50_ms'])]
+    rest = e2e['p50_ms'] - sum(value for _, value in stages)
+    parts = ' + '.join(f'{name} {value:.2f}' for name, value in stages)
+    return f'e2e p50 {e2e["p50_ms"]:.2f} ms = {parts} + out: node -> receiver callback, and p50 skew {rest:.2f}'
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog='jetson-edge bench perception', description=__doc__.split('\n\n')[0])
     parser.add_argument('--model', default='ssd_mobilenet_v2_coco_onnx', help='model card name or path')
@@ -151,10 +162,10 @@ def main(argv: list[str] | None = None) -> dict:
     print('model/pipe: this process, interleaved; e2e: publisher process -> node process -> this process, '
           'p50/p99 ms; node model: the backend call as the node timed it on the same frames')
     for row in rows:
-        print(f'  {row["backend"]}: {row["description"]}; preprocess p50 {row["preprocess"]["p50_ms"]:.2f} ms'
-              + (f'; node stages p50 pre {row["e2e"]["node_preprocess_p50_ms"]:.2f} / post '
-                 f'{row["e2e"]["node_postprocess_p50_ms"]:.2f} ms, callback->publish '
-                 f'{row["e2e"]["node_latency_p50_ms"]:.2f} ms; DDS {row["e2e"]["dds_profile"]}' if row['e2e'] else ''))
+        print(f'  {row["backend"]}: {row["description"]}; preprocess p50 {row["preprocess"]["p50_ms"]:.2f} ms; '
+              f'DDS {row["e2e"]["dds_profile"] if row["e2e"] else "-"}')
+        if row['e2e']:
+            print('    ' + breakdown(row['e2e']))
     for name, why in skipped.items():
         print(f'  skipped {name}: {why}')
     return {'model': card.name, 'image': image_path.name, 'rows': rows, 'skipped': skipped}

@@ -75,7 +75,10 @@ class PerceptionNode(Node):
             self.worker.overlay = bool(value)
 
     def _on_image(self, msg: Image) -> None:
-        bad = self.worker.offer(msg, token=msg)
+        stamp = msg.header.stamp
+        stamp_ns = stamp.sec * 1_000_000_000 + stamp.nanosec
+        age_s = (self.get_clock().now().nanoseconds - stamp_ns) * 1e-9 if stamp_ns else None
+        bad = self.worker.offer(msg, token=msg, age_s=age_s)
         if bad is not None:
             self._warn_bad_frame(f'dropped image ({bad.reason}): {bad}')
 

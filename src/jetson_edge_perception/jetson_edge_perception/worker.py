@@ -79,7 +79,12 @@ class PerceptionWorker:
         self.drops = DropCounter()
         self.received = RateMeter(5.0, clock=clock)
         self.processed = RateMeter(5.0, clock=clock)
+        # Where a frame's time goes, for diagnostics and the benchmark's breakdown: age on arrival
+        # (header stamp -> callback, i.e. camera + transport), callback -> worker start, results -> published.
+        self.input_age = LatencyStats(500)
+        self.handoff = LatencyStats(500)
         self.latency = LatencyStats(500)
+        self.publish_time = LatencyStats(500)
         self.settings = DetectionSettings()
         self._class_filter: Sequence[str] = ()
         self.overlay = False
@@ -93,13 +98,16 @@ class PerceptionWorker:
     def start(self) -> None:
         self._thread.start()
 
-    def offer(self, msg: ImageLike, *, token: object = None) -> FrameError | None:
+    def offer(self, msg: ImageLike, *, token: object = None, age_s: float | None = None) -> FrameError | None:
         """Accept a frame (a sensor_msgs/Image or the like) unless it is bad, over the rate, or no model serves.
 
-        Never blocks. The job keeps a view on `msg.data`, not a copy. Returns the FrameError of a bad
-        frame (already counted) so the caller can log it, else None.
+        Never blocks. The job keeps a view on `msg.data`, not a copy. `age_s` (header stamp to now,
+        if the caller knows it) goes into the diagnostics. Returns the FrameError of a bad frame
+        (already counted) so the caller can log it, else None.
         """
         self.received.tick()
+        if age_s is not None:
+            self.input_age.add(age_s)
         try:
             image = frame_image(msg)
         except FrameError as exc:
@@ -153,6 +161,8 @@ class PerceptionWorker:
         latency = self.latency.summary()
         values['latency_p50_ms'] = round(latency['p50'] * 1e3, 2)
         values['latency_p99_ms'] = round(latency['p99'] * 1e3, 2)
+        for name, stats in (('input_age', self.input_age), ('handoff', self.handoff), ('publish', self.publish_time)):
+            values[f'{name}_p50_ms'] = round(stats.summary()['p50'] * 1e3, 2)
         building = False
         for model in self.models:
             values[f'{model.role}_model'] = model.card.name
@@ -203,6 +213,7 @@ class PerceptionWorker:
             self._process(job)
 
     def _process(self, job: FrameJob) -> None:
+        self.handoff.add(self._clock() - job.received)
         settings = self.settings
         results: dict[str, ModelResult] = {}
         for model in self.models:
@@ -227,8 +238,10 @@ class PerceptionWorker:
             overlay = draw_overlay(bgr, detections=detection.detections if detection else None,
                                    mask=segmentation.mask if segmentation else None,
                                    label=detector.card.label if detector else str)
-        latency = self._clock() - job.received
+        done = self._clock()
+        latency = done - job.received
         self.latency.add(latency)
         self.processed.tick()
         self._publish(job, FrameResult(detection.detections if detection else None,
                                        segmentation.mask if segmentation else None, overlay, results, latency))
+        self.publish_time.add(self._clock() - done)

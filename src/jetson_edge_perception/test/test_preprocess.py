@@ -36,6 +36,27 @@ def test_nchw_layout_and_imagenet_normalization():
     np.testing.assert_allclose(tensor[0], expected.transpose(2, 0, 1), atol=1e-5)
 
 
+@pytest.mark.parametrize('dtype, tolerance', [('float32', 1e-5), ('float16', 2e-3), ('uint8', 0)])
+@pytest.mark.parametrize('layout', ['NHWC', 'NCHW'])
+@pytest.mark.parametrize('normalization', [
+    dict(scale=1 / 255, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),  # per channel
+    dict(scale=1 / 255, mean=(0.5,) * 3, std=(0.5,) * 3),  # one gain and offset for all channels
+    dict(scale=1.0)])  # identity
+def test_every_dtype_layout_and_normalization_matches_a_float64_reference(dtype, tolerance, layout, normalization):
+    if dtype == 'uint8' and normalization != dict(scale=1.0):
+        pytest.skip('uint8 inputs take raw pixels')
+    spec = InputSpec(width=30, height=20, layout=layout, dtype=dtype, **normalization)
+    pre = Preprocessor(spec)
+    first, second = _image(57, 43, seed=1), _image(57, 43, seed=2)
+    pre(first, 'bgr8')  # the buffers are reused: the second call must not keep anything of the first
+    tensor, _ = pre(second, 'bgr8')
+    rgb = cv2.resize(second, (30, 20))[..., ::-1].astype(np.float64)
+    expected = (rgb * spec.scale - np.array(spec.mean)) / np.array(spec.std)
+    assert tensor.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(tensor[0].astype(np.float64),
+                               expected.transpose(2, 0, 1) if layout == 'NCHW' else expected, atol=tolerance)
+
+
 @pytest.mark.parametrize('encoding, convert', [
     ('bgr8', lambda rgb: rgb[..., ::-1]), ('rgb8', lambda rgb: rgb),
     ('rgba8', lambda rgb: np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])),
