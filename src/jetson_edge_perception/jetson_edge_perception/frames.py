@@ -1,8 +1,9 @@
 """Camera messages -> images the models run on, and counting of the frames that had to be dropped.
 
-`frame_image` reads a sensor_msgs/Image (or any object with its fields) through
-`jetson_edge_common.image.image_to_ndarray`: a read-only view on the message's own buffer, so no
-pixel is copied between the message and preprocessing. Perception runs on 8-bit colour and mono
+`read_frame` takes a sensor_msgs/Image (or any object with its fields), or its serialized bytes
+as a raw subscription receives them (read in place by `jetson_edge_common.image_cdr`, which skips
+rclpy's deserialization), and views the pixels through `jetson_edge_common.image.image_to_ndarray`:
+a read-only view on the received buffer, so no pixel is copied between DDS and preprocessing. Perception runs on 8-bit colour and mono
 images; other encodings that common can read (mono16, 32FC1, the colour-order-less 8UC3...) are
 refused too. A frame that cannot be used raises `FrameError` whose `reason` is the token common's
 `ImageFormatError` gave (`encoding`, `zero_size`, `step`, `short_data`, `data`), so drops are
@@ -17,6 +18,7 @@ from typing import Protocol
 
 import numpy as np
 from jetson_edge_common.image import ImageFormatError, image_to_ndarray
+from jetson_edge_common.image_cdr import image_from_cdr
 
 from .errors import FrameError
 
@@ -27,6 +29,7 @@ SUPPORTED_ENCODINGS: tuple[str, ...] = ('rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8
 class ImageLike(Protocol):
     """The fields of a sensor_msgs/Image that a frame is read from."""
 
+    header: object  # std_msgs/Header or jetson_edge_common.image_cdr.ImageHeader: .stamp.sec/.nanosec, .frame_id
     encoding: str
     height: int
     width: int
@@ -47,6 +50,16 @@ def frame_image(msg: ImageLike) -> np.ndarray:
         return image_to_ndarray(msg)
     except ImageFormatError as exc:
         raise FrameError(exc.reason, str(exc)) from exc
+
+
+def read_frame(msg: ImageLike | bytes) -> tuple[ImageLike, np.ndarray]:
+    """(the message, its pixels) from an Image or its serialized CDR bytes; FrameError says why not."""
+    if isinstance(msg, (bytes, bytearray, memoryview)):
+        try:
+            msg = image_from_cdr(msg)
+        except ImageFormatError as exc:
+            raise FrameError(exc.reason, str(exc)) from exc
+    return msg, frame_image(msg)
 
 
 class DropCounter:

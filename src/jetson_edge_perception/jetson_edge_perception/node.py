@@ -16,8 +16,10 @@ from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
 from jetson_edge_common.throttle import Throttled
 from jetson_edge_msgs.msg import Detection, DetectionArray
+from builtin_interfaces.msg import Time
 from rclpy.node import Node
 from sensor_msgs.msg import Image
+from std_msgs.msg import Header
 
 from .backends import BackendOptions
 from .params import PERCEPTION
@@ -54,7 +56,7 @@ class PerceptionNode(Node):
         self._detections_pub = self.create_publisher(DetectionArray, p['detections_topic'], qos.RELIABLE_STREAM)
         self._mask_pub = self.create_publisher(Image, p['segmentation_topic'], qos.SENSOR_STREAM)
         self._overlay_pub = self.create_publisher(Image, p['overlay_topic'], qos.SENSOR_STREAM)
-        self.create_subscription(Image, p['image_topic'], self._on_image, qos.SENSOR_LATEST)
+        self.create_subscription(Image, p['image_topic'], self._on_image, qos.SENSOR_LATEST, raw=p['raw_image_intake'])
         self._diagnostics = DiagnosticsPublisher(self, hardware_id='perception', period_s=p['diagnostics_period_s'])
         self._diagnostics.add('inference', self._status)
         self.worker.start()
@@ -74,16 +76,14 @@ class PerceptionNode(Node):
         elif name == 'publish_overlay':
             self.worker.overlay = bool(value)
 
-    def _on_image(self, msg: Image) -> None:
-        stamp = msg.header.stamp
-        stamp_ns = stamp.sec * 1_000_000_000 + stamp.nanosec
-        age_s = (self.get_clock().now().nanoseconds - stamp_ns) * 1e-9 if stamp_ns else None
-        bad = self.worker.offer(msg, token=msg, age_s=age_s)
+    def _on_image(self, msg: Image | bytes) -> None:
+        bad = self.worker.offer(msg, now_ns=self.get_clock().now().nanoseconds)
         if bad is not None:
             self._warn_bad_frame(f'dropped image ({bad.reason}): {bad}')
 
     def _publish(self, job: FrameJob, result: FrameResult) -> None:
-        header = job.token.header
+        source = job.message.header
+        header = Header(stamp=Time(sec=source.stamp.sec, nanosec=source.stamp.nanosec), frame_id=source.frame_id)
         if result.detections is not None:
             model = next(m for m in self.worker.models if m.role == 'detection')
             out = DetectionArray(header=header)

@@ -20,7 +20,7 @@ from jetson_edge_common.stats import LatencyStats, RateMeter
 
 from .backends import BackendOptions
 from .errors import FrameError, PerceptionError
-from .frames import DropCounter, ImageLike, frame_image
+from .frames import DropCounter, ImageLike, read_frame
 from .latest import LatestSlot, RateLimiter
 from .model_card import ModelCard, find_card, load_card
 from .overlay import draw_overlay
@@ -41,12 +41,15 @@ class WorkerConfig:
 
 @dataclass
 class FrameJob:
-    """One accepted frame: a zero-copy view on the message buffer plus the caller's token (the header)."""
+    """One accepted frame: the message (its header goes on the results), a zero-copy view on its pixels."""
 
+    message: ImageLike
     image: np.ndarray
-    encoding: str
-    token: object
     received: float
+
+    @property
+    def encoding(self) -> str:
+        return self.message.encoding
 
 
 @dataclass
@@ -98,28 +101,31 @@ class PerceptionWorker:
     def start(self) -> None:
         self._thread.start()
 
-    def offer(self, msg: ImageLike, *, token: object = None, age_s: float | None = None) -> FrameError | None:
-        """Accept a frame (a sensor_msgs/Image or the like) unless it is bad, over the rate, or no model serves.
+    def offer(self, msg: ImageLike | bytes, *, now_ns: int | None = None) -> FrameError | None:
+        """Accept a frame unless it is bad, over the rate, or no model serves. Never blocks.
 
-        Never blocks. The job keeps a view on `msg.data`, not a copy. `age_s` (header stamp to now,
-        if the caller knows it) goes into the diagnostics. Returns the FrameError of a bad frame
+        `msg` is a sensor_msgs/Image (or the like) or its serialized bytes; the job keeps a view on
+        its pixels, not a copy. `now_ns` (the caller's clock, ROS time) with the header stamp gives
+        the frame's age on arrival for the diagnostics. Returns the FrameError of a bad frame
         (already counted) so the caller can log it, else None.
         """
         self.received.tick()
-        if age_s is not None:
-            self.input_age.add(age_s)
         try:
-            image = frame_image(msg)
+            msg, image = read_frame(msg)
         except FrameError as exc:
             self.drops.add(exc.reason)
             return exc
+        stamp = msg.header.stamp
+        stamp_ns = stamp.sec * 1_000_000_000 + stamp.nanosec
+        if now_ns is not None and stamp_ns:
+            self.input_age.add((now_ns - stamp_ns) * 1e-9)
         if not self._limiter.allow():
             self.drops.add('rate')
             return None
         if self.state == 'error':
             self.drops.add('no_model')
             return None
-        if self._slot.put(FrameJob(image, msg.encoding, token, self._clock())):
+        if self._slot.put(FrameJob(msg, image, self._clock())):
             self.drops.add('stale')
         return None
 
@@ -191,7 +197,12 @@ class PerceptionWorker:
                 raise PerceptionError(f'{card.path} is a {card.task} model, configured as the {role} model')
             runner = open_runner(card, order=config.backend_order or None, options=config.options,
                                  background_build=config.background_build, log=self._log)
-            self.models.append(_Model(role, card, runner))
+            model = _Model(role, card, runner)
+            # One untimed pass before the first frame: ONNX Runtime and TensorRT allocate and tune on
+            # their first run, which would otherwise land on (and be counted in) the first real frame.
+            blank = np.zeros((card.input.height, card.input.width, 3), np.uint8)
+            model.pipeline.process(blank, 'bgr8')
+            self.models.append(model)
         if not self.models:
             raise PerceptionError('no model configured: set detection_model and/or segmentation_model')
         if self._class_filter:
