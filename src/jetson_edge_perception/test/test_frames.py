@@ -1,6 +1,7 @@
 """Camera messages: zero-copy views through jetson_edge_common, every bad frame rejected with a countable reason."""
 
 import array
+import struct
 import threading
 from types import SimpleNamespace
 
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jetson_edge_perception.errors import FrameError
-from jetson_edge_perception.frames import SUPPORTED_ENCODINGS, DropCounter, frame_image
+from jetson_edge_perception.frames import SUPPORTED_ENCODINGS, DropCounter, frame_image, read_frame
 
 CHANNELS = {'mono8': 1, 'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4}
 
@@ -47,6 +48,46 @@ def test_bad_frames_raise_with_reason(fields, reason):
         frame_image(_msg(**fields))
     assert info.value.reason == reason
     assert str(info.value)
+
+
+def _cdr(*, frame_id: bytes, encoding: bytes, height: int, width: int, step: int, data: bytes) -> bytes:
+    """Little-endian XCDR1 of a sensor_msgs/Image (common's tests check this layout against rclpy's)."""
+    def string(text: bytes, at: int) -> bytes:
+        pad = b'\0' * (-at % 4)
+        return pad + struct.pack('<I', len(text) + 1) + text + b'\0'
+    body = struct.pack('<iI', 7, 9)
+    body += string(frame_id, len(body))
+    body += b'\0' * (-len(body) % 4) + struct.pack('<II', height, width)
+    body += string(encoding, len(body)) + b'\0'  # is_bigendian
+    body += b'\0' * (-len(body) % 4) + struct.pack('<II', step, len(data)) + data
+    return b'\x00\x01\x00\x00' + body
+
+
+def test_serialized_images_are_read_in_place():
+    pixels = bytes(range(24))
+    serialized = _cdr(frame_id=b'cam', encoding=b'rgb8', height=2, width=4, step=12, data=pixels)
+    msg, image = read_frame(serialized)
+    assert msg.header.frame_id == 'cam' and (msg.header.stamp.sec, msg.header.stamp.nanosec) == (7, 9)
+    assert image.shape == (2, 4, 3) and image[1, 0, 0] == 12
+    assert np.shares_memory(image, np.frombuffer(serialized, np.uint8))
+
+
+@pytest.mark.parametrize('serialized, reason', [
+    (_cdr(frame_id=b'cam', encoding=b'rgb8', height=2, width=4, step=12, data=bytes(24))[:-1], 'data'),
+    (b'\x00\x0b' + _cdr(frame_id=b'', encoding=b'mono8', height=1, width=1, step=1, data=b'x')[2:], 'encapsulation'),
+    (_cdr(frame_id=b'cam', encoding=b'mono16', height=1, width=1, step=2, data=bytes(2)), 'encoding'),
+    (_cdr(frame_id=b'cam', encoding=b'rgb8', height=2, width=4, step=12, data=bytes(23)), 'short_data'),
+])
+def test_bad_serialized_images_raise_with_reason(serialized, reason):
+    with pytest.raises(FrameError) as info:
+        read_frame(serialized)
+    assert info.value.reason == reason
+
+
+def test_message_objects_pass_through():
+    msg = _msg(encoding='mono8', height=1, width=2, step=2, data=b'ab')
+    same, image = read_frame(msg)
+    assert same is msg and image.tolist() == [[97, 98]]
 
 
 def test_last_row_may_omit_its_padding():
