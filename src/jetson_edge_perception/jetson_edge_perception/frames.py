@@ -3,11 +3,11 @@
 `read_frame` takes a sensor_msgs/Image (or any object with its fields), or its serialized bytes
 as a raw subscription receives them (read in place by `jetson_edge_common.image_cdr`, which skips
 rclpy's deserialization), and views the pixels through `jetson_edge_common.image.image_to_ndarray`:
-a read-only view on the received buffer, so no pixel is copied between DDS and preprocessing. Perception runs on 8-bit colour and mono
-images; other encodings that common can read (mono16, 32FC1, the colour-order-less 8UC3...) are
-refused too. A frame that cannot be used raises `FrameError` whose `reason` is the token common's
-`ImageFormatError` gave (`encoding`, `zero_size`, `step`, `short_data`, `data`), so drops are
-counted per cause under the same names everywhere.
+a read-only view on the received buffer, so no pixel is copied between DDS and preprocessing.
+Perception runs on 8-bit colour and mono images; other encodings that common can read (mono16,
+32FC1, the colour-order-less 8UC3...) are refused too. A frame that cannot be used raises
+`FrameError` whose `reason` is the token common gave (`encoding`, `zero_size`, `step`,
+`short_data`, `data`, `encapsulation`), so drops are counted per cause under the same names everywhere.
 """
 
 from __future__ import annotations

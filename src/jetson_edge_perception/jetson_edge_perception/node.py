@@ -86,12 +86,12 @@ class PerceptionNode(Node):
         header = Header(stamp=Time(sec=source.stamp.sec, nanosec=source.stamp.nanosec), frame_id=source.frame_id)
         if result.detections is not None:
             model = next(m for m in self.worker.models if m.role == 'detection')
-            out = DetectionArray(header=header)
-            for box, score, class_id in zip(result.detections.boxes.tolist(), result.detections.scores.tolist(),
-                                            result.detections.class_ids.tolist()):
-                out.detections.append(Detection(class_id=class_id, label=model.card.label(class_id), score=score,
-                                                x_min=box[0], y_min=box[1], x_max=box[2], y_max=box[3]))
-            self._detections_pub.publish(out)
+            found = result.detections
+            label = model.card.label
+            self._detections_pub.publish(DetectionArray(header=header, detections=[
+                Detection(class_id=class_id, label=label(class_id), score=score, x_min=x0, y_min=y0, x_max=x1, y_max=y1)
+                for (x0, y0, x1, y1), score, class_id in zip(found.boxes.tolist(), found.scores.tolist(),
+                                                             found.class_ids.tolist())]))
         if result.mask is not None:
             self._mask_pub.publish(ndarray_to_image(result.mask, 'mono8', header=header))
         if result.overlay is not None:
