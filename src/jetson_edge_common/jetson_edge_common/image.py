@@ -20,8 +20,9 @@ class ImageFormatError(ValueError):
 
     ``reason`` is a short stable token a node can count drops by: ``encoding`` (not in
     :data:`ENCODINGS`), ``zero_size`` (height or width 0), ``step`` (shorter than a row),
-    ``short_data`` (fewer bytes than the sizes declare), ``data`` (not a byte buffer); and from
-    :func:`ndarray_to_image`: ``channels``, ``dtype``.
+    ``short_data`` (fewer bytes than the sizes declare), ``data`` (not a byte buffer, or a
+    malformed serialized image); from :func:`ndarray_to_image`: ``channels``, ``dtype``; from
+    :mod:`jetson_edge_common.image_cdr`: ``encapsulation`` (a representation it does not read).
     """
 
     def __init__(self, message: str, *, reason: str) -> None:
