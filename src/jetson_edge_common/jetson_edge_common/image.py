@@ -16,7 +16,18 @@ import numpy as np
 
 
 class ImageFormatError(ValueError):
-    """The message cannot be read as an image: unsupported encoding or inconsistent sizes."""
+    """The message cannot be read as an image: unsupported encoding or inconsistent sizes.
+
+    ``reason`` is a short stable token a node can count drops by: ``encoding`` (not in
+    :data:`ENCODINGS`), ``zero_size`` (height or width 0), ``step`` (shorter than a row),
+    ``short_data`` (fewer bytes than the sizes declare), ``data`` (not a byte buffer, or a
+    malformed serialized image); from :func:`ndarray_to_image`: ``channels``, ``dtype``; from
+    :mod:`jetson_edge_common.image_cdr`: ``encapsulation`` (a representation it does not read).
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class Encoding(NamedTuple):
@@ -43,9 +54,12 @@ _NATIVE_BIG_ENDIAN = sys.byteorder == 'big'
 
 def _buffer(data) -> np.ndarray:
     """A uint8 view of a message's ``data`` field (array.array, bytes, list) without copying."""
-    if isinstance(data, (array.array, bytes, bytearray, memoryview, np.ndarray)):
-        return np.frombuffer(data, dtype=np.uint8)
-    return np.asarray(data, dtype=np.uint8)
+    try:
+        if isinstance(data, (array.array, bytes, bytearray, memoryview, np.ndarray)):
+            return np.frombuffer(data, dtype=np.uint8)
+        return np.asarray(data, dtype=np.uint8).reshape(-1)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ImageFormatError(f'image data is not a byte buffer: {exc}', reason='data') from exc
 
 
 def image_to_ndarray(msg) -> np.ndarray:
@@ -56,20 +70,22 @@ def image_to_ndarray(msg) -> np.ndarray:
     enc = ENCODINGS.get(msg.encoding)
     if enc is None:
         raise ImageFormatError(
-            f'unsupported encoding {msg.encoding!r}; supported: {", ".join(sorted(ENCODINGS))}')
+            f'unsupported encoding {msg.encoding!r}; supported: {", ".join(sorted(ENCODINGS))}',
+            reason='encoding')
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
-    if height == 0 or width == 0:
-        raise ImageFormatError(f'empty image ({width}x{height})')
+    if height <= 0 or width <= 0:
+        raise ImageFormatError(f'empty image ({width}x{height})', reason='zero_size')
     row_bytes = width * enc.channels * enc.dtype.itemsize
     if step < row_bytes:
         raise ImageFormatError(
-            f'step {step} is smaller than a row of {width} {msg.encoding} pixels ({row_bytes} bytes)')
+            f'step {step} is smaller than a row of {width} {msg.encoding} pixels ({row_bytes} bytes)',
+            reason='step')
     buf = _buffer(msg.data)
     needed = step * (height - 1) + row_bytes
     if buf.size < needed:
         raise ImageFormatError(
             f'data holds {buf.size} bytes but {width}x{height} {msg.encoding} with step {step} '
-            f'needs {needed}')
+            f'needs {needed}', reason='short_data')
     dtype = enc.dtype
     if dtype.itemsize > 1:
         dtype = dtype.newbyteorder('>' if msg.is_bigendian else '<')
@@ -89,14 +105,14 @@ def ndarray_to_image(pixels: np.ndarray, encoding: str, *, header=None):
 
     enc = ENCODINGS.get(encoding)
     if enc is None:
-        raise ImageFormatError(f'unsupported encoding {encoding!r}')
+        raise ImageFormatError(f'unsupported encoding {encoding!r}', reason='encoding')
     pixels = np.asarray(pixels)
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     if pixels.ndim not in (2, 3) or channels != enc.channels:
         raise ImageFormatError(
-            f'{encoding} needs {enc.channels} channel(s), array has shape {pixels.shape}')
+            f'{encoding} needs {enc.channels} channel(s), array has shape {pixels.shape}', reason='channels')
     if pixels.dtype != enc.dtype:
-        raise ImageFormatError(f'{encoding} needs dtype {enc.dtype}, array is {pixels.dtype}')
+        raise ImageFormatError(f'{encoding} needs dtype {enc.dtype}, array is {pixels.dtype}', reason='dtype')
     pixels = np.ascontiguousarray(pixels)
     msg = Image()
     if header is not None:

@@ -47,22 +47,40 @@ def test_big_endian_data_is_converted():
     np.testing.assert_array_equal(out, values.astype(np.uint16))
 
 
-@pytest.mark.parametrize('kwargs,needle', [
-    (dict(encoding='yuv422', height=2, width=2, step=4, data=bytes(8)), 'unsupported encoding'),
-    (dict(encoding='mono8', height=0, width=2, step=2, data=b''), 'empty image'),
-    (dict(encoding='rgb8', height=2, width=2, step=5, data=bytes(12)), 'step 5 is smaller'),
-    (dict(encoding='rgb8', height=2, width=2, step=6, data=bytes(11)), 'needs 12'),
+@pytest.mark.parametrize('kwargs,needle,reason', [
+    (dict(encoding='yuv422', height=2, width=2, step=4, data=bytes(8)), 'unsupported encoding', 'encoding'),
+    (dict(encoding='mono8', height=0, width=2, step=2, data=b''), 'empty image', 'zero_size'),
+    (dict(encoding='mono8', height=2, width=0, step=0, data=b''), 'empty image', 'zero_size'),
+    (dict(encoding='rgb8', height=2, width=2, step=5, data=bytes(12)), 'step 5 is smaller', 'step'),
+    (dict(encoding='mono16', height=2, width=2, step=3, data=bytes(8)), 'step 3 is smaller', 'step'),
+    (dict(encoding='rgb8', height=2, width=2, step=6, data=bytes(11)), 'needs 12', 'short_data'),
+    (dict(encoding='32FC1', height=2, width=2, step=8, data=bytes(15)), 'needs 16', 'short_data'),
 ])
-def test_bad_images_raise_clear_errors(kwargs, needle):
+def test_bad_images_raise_clear_errors_with_a_countable_reason(kwargs, needle, reason):
     data = kwargs.pop('data')
     msg = Image(**kwargs)
     msg.data = data
-    with pytest.raises(ImageFormatError, match=needle):
+    with pytest.raises(ImageFormatError, match=needle) as info:
         image_to_ndarray(msg)
+    assert info.value.reason == reason
+
+
+def test_data_that_is_not_a_byte_buffer_is_a_data_error():
+    class Fields:  # duck-typed like a message, as a node's own image struct might be
+        encoding, height, width, step, is_bigendian = 'mono8', 1, 3, 3, 0
+        data = 'abc'
+    with pytest.raises(ImageFormatError, match='not a byte buffer') as info:
+        image_to_ndarray(Fields())
+    assert info.value.reason == 'data'
 
 
 def test_ndarray_to_image_refuses_mismatched_arrays():
-    with pytest.raises(ImageFormatError, match='3 channel'):
+    with pytest.raises(ImageFormatError, match='3 channel') as info:
         ndarray_to_image(np.zeros((2, 2), np.uint8), 'bgr8')
-    with pytest.raises(ImageFormatError, match='dtype'):
+    assert info.value.reason == 'channels'
+    with pytest.raises(ImageFormatError, match='dtype') as info:
         ndarray_to_image(np.zeros((2, 2), np.float64), '32FC1')
+    assert info.value.reason == 'dtype'
+    with pytest.raises(ImageFormatError) as info:
+        ndarray_to_image(np.zeros((2, 2), np.uint8), 'yuv422')
+    assert info.value.reason == 'encoding'

@@ -9,8 +9,11 @@ For each backend that can run the model card here it measures, on one real photo
   the header), frames paced so that they do not queue.
 
 It prints p50/p99 in ms and the ratios pipeline/model and e2e/model (the claim is the ratio,
-measured in one run, never a bare number). The target is e2e p50 within 1.15x of model for the SSD
-on ONNX Runtime CPU.
+measured in one run, never a bare number), with e2e's model being the backend call as the node
+itself timed it on the same frames. A breakdown line says where the end-to-end p50 goes, from the
+node's own stage timings (age on arrival, hand-off to the worker, pre, model, post, publish); the
+rest is the way back to the receiver. The target is e2e p50 within 1.15x of model for the SSD on
+ONNX Runtime CPU; `--e2e-runs N` repeats the end-to-end part to show its spread on a busy host.
 """
 
 from __future__ import annotations
@@ -82,6 +85,17 @@ def _ratio(a: dict, b: dict) -> float:
     return a['p50_ms'] / b['p50_ms'] if b.get('p50_ms') and b['p50_ms'] == b['p50_ms'] else float('nan')
 
 
+def breakdown(e2e: dict) -> str:
+    """Where the end-to-end p50 goes, from the node's own stage p50s; the rest is DDS out and the receiver."""
+    stages = [('in: publish -> node callback', e2e['node_input_age_p50_ms']),
+              ('hand-off to worker', e2e['node_handoff_p50_ms']), ('pre', e2e['node_preprocess_p50_ms']),
+              ('model', e2e['node_inference_p50_ms']), ('post', e2e['node_postprocess_p50_ms']),
+              ('build + publish', e2e['node_publish_p50_ms'])]
+    rest = e2e['p50_ms'] - sum(value for _, value in stages)
+    parts = ' + '.join(f'{name} {value:.2f}' for name, value in stages)
+    return f'e2e p50 {e2e["p50_ms"]:.2f} ms = {parts} + out: node -> receiver callback, and p50 skew {rest:.2f}'
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog='jetson-edge bench perception', description=__doc__.split('\n\n')[0])
     parser.add_argument('--model', default='ssd_mobilenet_v2_coco_onnx', help='model card name or path')
@@ -92,6 +106,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument('--iterations', type=int, default=60)
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--e2e-frames', type=int, default=60, help='frames sent end to end per backend (0: skip)')
+    parser.add_argument('--e2e-runs', type=int, default=1,
+                        help='end-to-end runs per backend (a fresh node each); the table shows the median run')
     parser.add_argument('--threads', type=int, default=0, help='ONNX Runtime intra-op threads (0: default)')
     args = parser.parse_args(argv or [])
 
@@ -118,7 +134,8 @@ def main(argv: list[str] | None = None) -> dict:
         except PerceptionError as exc:
             skipped[name] = str(exc)
     for row in rows:
-        row['e2e'] = {}
+        row['e2e'], row['e2e_runs'] = {}, []
+        row['pipeline_over_model'] = _ratio(row['pipeline'], row['model'])
         if args.e2e_frames > 0:
             try:
                 from .bench_ros import end_to_end
@@ -126,14 +143,17 @@ def main(argv: list[str] | None = None) -> dict:
                 skipped[f'{row["backend"]} e2e'] = f'ROS 2 not importable here ({exc}); source scripts/env.sh'
                 continue
             period = max(0.05, 3.0 * row['pipeline']['p50_ms'] / 1e3)
-            row['e2e'] = end_to_end(card_path=card_path, backend=row['backend'], image_path=image_path,
-                                    model_path=model_path, frames=args.e2e_frames, period_s=period,
-                                    threads=args.threads)
-        row['pipeline_over_model'] = _ratio(row['pipeline'], row['model'])
-        # The claim: e2e over the model alone as the node itself timed it on the same frames, in the
-        # same run (a separate model-alone run on a shared 2-core machine drifts with the load).
-        node_model = {'p50_ms': row['e2e'].get('node_inference_p50_ms', float('nan'))} if row['e2e'] else {}
-        row['e2e_over_model'] = _ratio(row['e2e'], node_model) if row['e2e'] else float('nan')
+            for _ in range(max(1, args.e2e_runs)):
+                run = end_to_end(card_path=card_path, backend=row['backend'], image_path=image_path,
+                                 model_path=model_path, frames=args.e2e_frames, period_s=period, threads=args.threads)
+                # The claim: e2e over the model alone as the node itself timed the backend call, on the
+                # same frames, in the same process, threads and pacing (a model-alone run elsewhere on a
+                # shared 2-core machine drifts with the load, and runs hot back to back).
+                run['e2e_over_model'] = _ratio(run, {'p50_ms': run['node_inference_p50_ms']})
+                row['e2e_runs'].append(run)
+            ordered = sorted(row['e2e_runs'], key=lambda r: r['e2e_over_model'])
+            row['e2e'] = ordered[(len(ordered) - 1) // 2]
+        row['e2e_over_model'] = row['e2e'].get('e2e_over_model', float('nan'))
 
     print(f'perception benchmark: {card.name} on {image_path.name} {image.shape[1]}x{image.shape[0]}, '
           f'{args.iterations} iterations')
@@ -151,10 +171,14 @@ def main(argv: list[str] | None = None) -> dict:
     print('model/pipe: this process, interleaved; e2e: publisher process -> node process -> this process, '
           'p50/p99 ms; node model: the backend call as the node timed it on the same frames')
     for row in rows:
-        print(f'  {row["backend"]}: {row["description"]}; preprocess p50 {row["preprocess"]["p50_ms"]:.2f} ms'
-              + (f'; node stages p50 pre {row["e2e"]["node_preprocess_p50_ms"]:.2f} / post '
-                 f'{row["e2e"]["node_postprocess_p50_ms"]:.2f} ms, callback->publish '
-                 f'{row["e2e"]["node_latency_p50_ms"]:.2f} ms; DDS {row["e2e"]["dds_profile"]}' if row['e2e'] else ''))
+        print(f'  {row["backend"]}: {row["description"]}; preprocess p50 {row["preprocess"]["p50_ms"]:.2f} ms; '
+              f'DDS {row["e2e"]["dds_profile"] if row["e2e"] else "-"}')
+        if row['e2e']:
+            print('    ' + breakdown(row['e2e']))
+        if len(row['e2e_runs']) > 1:
+            ratios = sorted(run['e2e_over_model'] for run in row['e2e_runs'])
+            print(f'    e2e/model over {len(ratios)} runs: ' + ' '.join(f'{r:.3f}' for r in ratios)
+                  + f' (median {float(np.median(ratios)):.3f})')
     for name, why in skipped.items():
         print(f'  skipped {name}: {why}')
     return {'model': card.name, 'image': image_path.name, 'rows': rows, 'skipped': skipped}

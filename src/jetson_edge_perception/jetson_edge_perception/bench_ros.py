@@ -98,8 +98,9 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
             'sent': sent, 'received': received, 'period_ms': period_s * 1e3, 'dds_profile': transports,
             **{f'node_{stage}_p50_ms': float(node_values.get(f'detection_{stage}_p50_ms', 'nan'))
                for stage in ('preprocess', 'inference', 'postprocess')},
-            'node_dropped': int(node_values.get('dropped_total', 0)),
-            'node_latency_p50_ms': float(node_values.get('latency_p50_ms', 'nan'))}
+            **{f'node_{name}_p50_ms': float(node_values.get(f'{name}_p50_ms', 'nan'))
+               for name in ('input_age', 'handoff', 'latency', 'publish')},
+            'node_dropped': int(node_values.get('dropped_total', 0))}
 
 
 def publish(argv: Sequence[str]) -> int:

@@ -1,47 +1,65 @@
-"""Checked, zero-copy views of raw image buffers, and counting of the frames that had to be dropped.
+"""Camera messages -> images the models run on, and counting of the frames that had to be dropped.
 
-`frame_view` turns the fields of a sensor_msgs/Image (encoding, height, width, step, data) into a
-numpy view on the same memory: no pixel is copied between the message and preprocessing. Bad
-frames raise `FrameError` with a stable `reason` so the caller can count drops per cause.
+`read_frame` takes a sensor_msgs/Image (or any object with its fields), or its serialized bytes
+as a raw subscription receives them (read in place by `jetson_edge_common.image_cdr`, which skips
+rclpy's deserialization), and views the pixels through `jetson_edge_common.image.image_to_ndarray`:
+a read-only view on the received buffer, so no pixel is copied between DDS and preprocessing.
+Perception runs on 8-bit colour and mono images; other encodings that common can read (mono16,
+32FC1, the colour-order-less 8UC3...) are refused too. A frame that cannot be used raises
+`FrameError` whose `reason` is the token common gave (`encoding`, `zero_size`, `step`,
+`short_data`, `data`, `encapsulation`), so drops are counted per cause under the same names everywhere.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import Mapping
+from typing import Protocol
 
 import numpy as np
+from jetson_edge_common.image import ImageFormatError, image_to_ndarray
+from jetson_edge_common.image_cdr import image_from_cdr
 
 from .errors import FrameError
 
-#: encoding -> channels; all 8 bits per channel.
-CHANNELS: Mapping[str, int] = {'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4, 'mono8': 1}
+#: Encodings the preprocessing converts to a model's colour order (mono8 is replicated to 3 channels).
+SUPPORTED_ENCODINGS: tuple[str, ...] = ('rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8')
 
 
-def frame_view(*, encoding: str, height: int, width: int, step: int, data: object) -> np.ndarray:
-    """A (height, width, channels) uint8 view of `data` (bytes, bytearray, memoryview, array.array, ndarray).
+class ImageLike(Protocol):
+    """The fields of a sensor_msgs/Image that a frame is read from."""
+
+    header: object  # std_msgs/Header or jetson_edge_common.image_cdr.ImageHeader: .stamp.sec/.nanosec, .frame_id
+    encoding: str
+    height: int
+    width: int
+    step: int
+    is_bigendian: int
+    data: object
+
+
+def frame_image(msg: ImageLike) -> np.ndarray:
+    """A zero-copy (H, W, C) view of `msg` ((H, W) for mono8), or FrameError saying why not.
 
     Rows may be padded (`step` > width * channels); the view skips the padding without copying.
     """
-    channels = CHANNELS.get(encoding)
-    if channels is None:
-        raise FrameError('encoding', f'unsupported encoding {encoding!r} (supported: {", ".join(CHANNELS)})')
-    if height <= 0 or width <= 0:
-        raise FrameError('zero_size', f'image has zero size ({width}x{height})')
-    row_bytes = width * channels
-    if step < row_bytes:
-        raise FrameError('step', f'step {step} is shorter than a row of {width} {encoding} pixels ({row_bytes} bytes)')
+    if msg.encoding not in SUPPORTED_ENCODINGS:
+        raise FrameError('encoding', f'perception does not run on {msg.encoding!r} images '
+                                     f'(supported: {", ".join(SUPPORTED_ENCODINGS)})')
     try:
-        flat = np.frombuffer(data, dtype=np.uint8)
-    except (TypeError, ValueError) as exc:
-        raise FrameError('data', f'image data is not a byte buffer: {exc}') from exc
-    needed = step * (height - 1) + row_bytes
-    if flat.size < needed:
-        raise FrameError('short_data', f'image data has {flat.size} bytes, {width}x{height} {encoding} with step {step} needs {needed}')
-    view = np.lib.stride_tricks.as_strided(flat, shape=(height, width, channels), strides=(step, channels, 1),
-                                           writeable=False)
-    return view
+        return image_to_ndarray(msg)
+    except ImageFormatError as exc:
+        raise FrameError(exc.reason, str(exc)) from exc
+
+
+def read_frame(msg: ImageLike | bytes) -> tuple[ImageLike, np.ndarray]:
+    """(the message, its pixels) from an Image or its serialized CDR bytes; FrameError says why not."""
+    if isinstance(msg, (bytes, bytearray, memoryview)):
+        try:
+            msg = image_from_cdr(msg)
+        except ImageFormatError as exc:
+            raise FrameError(exc.reason, str(exc)) from exc
+    return msg, frame_image(msg)
 
 
 class DropCounter:

@@ -16,8 +16,10 @@ from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
 from jetson_edge_common.throttle import Throttled
 from jetson_edge_msgs.msg import Detection, DetectionArray
+from builtin_interfaces.msg import Time
 from rclpy.node import Node
 from sensor_msgs.msg import Image
+from std_msgs.msg import Header
 
 from .backends import BackendOptions
 from .params import PERCEPTION
@@ -54,7 +56,7 @@ class PerceptionNode(Node):
         self._detections_pub = self.create_publisher(DetectionArray, p['detections_topic'], qos.RELIABLE_STREAM)
         self._mask_pub = self.create_publisher(Image, p['segmentation_topic'], qos.SENSOR_STREAM)
         self._overlay_pub = self.create_publisher(Image, p['overlay_topic'], qos.SENSOR_STREAM)
-        self.create_subscription(Image, p['image_topic'], self._on_image, qos.SENSOR_LATEST)
+        self.create_subscription(Image, p['image_topic'], self._on_image, qos.SENSOR_LATEST, raw=p['raw_image_intake'])
         self._diagnostics = DiagnosticsPublisher(self, hardware_id='perception', period_s=p['diagnostics_period_s'])
         self._diagnostics.add('inference', self._status)
         self.worker.start()
@@ -74,22 +76,22 @@ class PerceptionNode(Node):
         elif name == 'publish_overlay':
             self.worker.overlay = bool(value)
 
-    def _on_image(self, msg: Image) -> None:
-        bad = self.worker.offer(encoding=msg.encoding, height=msg.height, width=msg.width, step=msg.step,
-                                data=msg.data, token=msg)
+    def _on_image(self, msg: Image | bytes) -> None:
+        bad = self.worker.offer(msg, now_ns=self.get_clock().now().nanoseconds)
         if bad is not None:
             self._warn_bad_frame(f'dropped image ({bad.reason}): {bad}')
 
     def _publish(self, job: FrameJob, result: FrameResult) -> None:
-        header = job.token.header
+        source = job.message.header
+        header = Header(stamp=Time(sec=source.stamp.sec, nanosec=source.stamp.nanosec), frame_id=source.frame_id)
         if result.detections is not None:
             model = next(m for m in self.worker.models if m.role == 'detection')
-            out = DetectionArray(header=header)
-            for box, score, class_id in zip(result.detections.boxes.tolist(), result.detections.scores.tolist(),
-                                            result.detections.class_ids.tolist()):
-                out.detections.append(Detection(class_id=class_id, label=model.card.label(class_id), score=score,
-                                                x_min=box[0], y_min=box[1], x_max=box[2], y_max=box[3]))
-            self._detections_pub.publish(out)
+            found = result.detections
+            label = model.card.label
+            self._detections_pub.publish(DetectionArray(header=header, detections=[
+                Detection(class_id=class_id, label=label(class_id), score=score, x_min=x0, y_min=y0, x_max=x1, y_max=y1)
+                for (x0, y0, x1, y1), score, class_id in zip(found.boxes.tolist(), found.scores.tolist(),
+                                                             found.class_ids.tolist())]))
         if result.mask is not None:
             self._mask_pub.publish(ndarray_to_image(result.mask, 'mono8', header=header))
         if result.overlay is not None:

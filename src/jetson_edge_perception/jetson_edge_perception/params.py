@@ -62,6 +62,10 @@ PERCEPTION = [
     ParamSpec('publish_overlay', False, 'Publish the image with boxes and mask drawn on the overlay topic.',
               dynamic=True),
     ParamSpec('image_topic', 'camera/image_raw', 'Input images.', read_only=True),
+    ParamSpec('raw_image_intake', True,
+              'Receive images serialized and read their pixels in place (skips rclpy\'s deserialization, ~1 ms '
+              'per megapixel frame); false lets rclpy deserialize (for an RMW whose representation is not CDR).',
+              read_only=True),
     ParamSpec('detections_topic', 'perception/detections', 'Output detections (jetson_edge_msgs/DetectionArray).',
               read_only=True),
     ParamSpec('segmentation_topic', 'perception/segmentation', 'Output class mask (mono8, one class id per pixel).',

@@ -56,10 +56,14 @@ class Preprocessor:
         self._gain = tuple((spec.scale / std).tolist())
         self._offset = tuple((-np.asarray(spec.mean, np.float64) / std).tolist())
         self._identity = all(g == 1 for g in self._gain) and all(o == 0 for o in self._offset)
+        self._uniform = len(set(self._gain)) == 1 and len(set(self._offset)) == 1
         self._dtype = np.dtype(spec.dtype)
         self._canvas = np.empty((spec.height, spec.width, 3), np.uint8)
         out_shape = (1, 3, spec.height, spec.width) if spec.layout == 'NCHW' else (1, spec.height, spec.width, 3)
         self._out = np.empty(out_shape, self._dtype)
+        # float32 NHWC inputs are normalized straight into the output; others through one float32 HWC buffer.
+        self._direct = spec.layout == 'NHWC' and self._dtype == np.float32
+        self._hwc = self._out[0] if self._direct else np.empty((spec.height, spec.width, 3), np.float32)
 
     def resize(self, image: np.ndarray) -> tuple[np.ndarray, Transform]:
         """Resize (stretch or letterbox) a (H, W, C) uint8 image to the input size."""
@@ -92,12 +96,17 @@ class Preprocessor:
         if self._dtype == np.uint8:
             hwc = pixels
         else:
-            hwc = pixels.astype(np.float32)
-            if not self._identity:
-                cv2.multiply(hwc, self._gain, dst=hwc)
+            # uint8 -> float32 and the affine normalization in as few passes as OpenCV allows.
+            hwc = self._hwc
+            if self._identity:
+                np.copyto(hwc, pixels)
+            elif self._uniform:
+                cv2.addWeighted(pixels, self._gain[0], pixels, 0.0, self._offset[0], dst=hwc, dtype=cv2.CV_32F)
+            else:
+                cv2.multiply(pixels, self._gain, dst=hwc, dtype=cv2.CV_32F)
                 cv2.add(hwc, self._offset, dst=hwc)
         if self.spec.layout == 'NCHW':
             self._out[0] = hwc.transpose(2, 0, 1)
-        else:
+        elif not (self._direct and hwc is self._hwc):
             self._out[0] = hwc
         return self._out, transform

@@ -20,7 +20,7 @@ from jetson_edge_common.stats import LatencyStats, RateMeter
 
 from .backends import BackendOptions
 from .errors import FrameError, PerceptionError
-from .frames import DropCounter, frame_view
+from .frames import DropCounter, ImageLike, read_frame
 from .latest import LatestSlot, RateLimiter
 from .model_card import ModelCard, find_card, load_card
 from .overlay import draw_overlay
@@ -41,12 +41,15 @@ class WorkerConfig:
 
 @dataclass
 class FrameJob:
-    """One accepted frame: a zero-copy view on the message buffer plus the caller's token (the header)."""
+    """One accepted frame: the message (its header goes on the results), a zero-copy view on its pixels."""
 
+    message: ImageLike
     image: np.ndarray
-    encoding: str
-    token: object
     received: float
+
+    @property
+    def encoding(self) -> str:
+        return self.message.encoding
 
 
 @dataclass
@@ -79,7 +82,12 @@ class PerceptionWorker:
         self.drops = DropCounter()
         self.received = RateMeter(5.0, clock=clock)
         self.processed = RateMeter(5.0, clock=clock)
+        # Where a frame's time goes, for diagnostics and the benchmark's breakdown: age on arrival
+        # (header stamp -> callback, i.e. camera + transport), callback -> worker start, results -> published.
+        self.input_age = LatencyStats(500)
+        self.handoff = LatencyStats(500)
         self.latency = LatencyStats(500)
+        self.publish_time = LatencyStats(500)
         self.settings = DetectionSettings()
         self._class_filter: Sequence[str] = ()
         self.overlay = False
@@ -93,25 +101,31 @@ class PerceptionWorker:
     def start(self) -> None:
         self._thread.start()
 
-    def offer(self, *, encoding: str, height: int, width: int, step: int, data: object, token: object
-              ) -> FrameError | None:
-        """Accept a frame for inference unless it is bad, over the rate, or no model serves. Never blocks.
+    def offer(self, msg: ImageLike | bytes, *, now_ns: int | None = None) -> FrameError | None:
+        """Accept a frame unless it is bad, over the rate, or no model serves. Never blocks.
 
-        Returns the FrameError of a bad frame (already counted) so the caller can log it, else None.
+        `msg` is a sensor_msgs/Image (or the like) or its serialized bytes; the job keeps a view on
+        its pixels, not a copy. `now_ns` (the caller's clock, ROS time) with the header stamp gives
+        the frame's age on arrival for the diagnostics. Returns the FrameError of a bad frame
+        (already counted) so the caller can log it, else None.
         """
         self.received.tick()
         try:
-            image = frame_view(encoding=encoding, height=height, width=width, step=step, data=data)
+            msg, image = read_frame(msg)
         except FrameError as exc:
             self.drops.add(exc.reason)
             return exc
+        stamp = msg.header.stamp
+        stamp_ns = stamp.sec * 1_000_000_000 + stamp.nanosec
+        if now_ns is not None and stamp_ns:
+            self.input_age.add((now_ns - stamp_ns) * 1e-9)
         if not self._limiter.allow():
             self.drops.add('rate')
             return None
         if self.state == 'error':
             self.drops.add('no_model')
             return None
-        if self._slot.put(FrameJob(image, encoding, token, self._clock())):
+        if self._slot.put(FrameJob(msg, image, self._clock())):
             self.drops.add('stale')
         return None
 
@@ -153,6 +167,8 @@ class PerceptionWorker:
         latency = self.latency.summary()
         values['latency_p50_ms'] = round(latency['p50'] * 1e3, 2)
         values['latency_p99_ms'] = round(latency['p99'] * 1e3, 2)
+        for name, stats in (('input_age', self.input_age), ('handoff', self.handoff), ('publish', self.publish_time)):
+            values[f'{name}_p50_ms'] = round(stats.summary()['p50'] * 1e3, 2)
         building = False
         for model in self.models:
             values[f'{model.role}_model'] = model.card.name
@@ -181,7 +197,12 @@ class PerceptionWorker:
                 raise PerceptionError(f'{card.path} is a {card.task} model, configured as the {role} model')
             runner = open_runner(card, order=config.backend_order or None, options=config.options,
                                  background_build=config.background_build, log=self._log)
-            self.models.append(_Model(role, card, runner))
+            model = _Model(role, card, runner)
+            # One untimed pass before the first frame: ONNX Runtime and TensorRT allocate and tune on
+            # their first run, which would otherwise land on (and be counted in) the first real frame.
+            blank = np.zeros((card.input.height, card.input.width, 3), np.uint8)
+            model.pipeline.process(blank, 'bgr8')
+            self.models.append(model)
         if not self.models:
             raise PerceptionError('no model configured: set detection_model and/or segmentation_model')
         if self._class_filter:
@@ -203,6 +224,7 @@ class PerceptionWorker:
             self._process(job)
 
     def _process(self, job: FrameJob) -> None:
+        self.handoff.add(self._clock() - job.received)
         settings = self.settings
         results: dict[str, ModelResult] = {}
         for model in self.models:
@@ -227,8 +249,10 @@ class PerceptionWorker:
             overlay = draw_overlay(bgr, detections=detection.detections if detection else None,
                                    mask=segmentation.mask if segmentation else None,
                                    label=detector.card.label if detector else str)
-        latency = self._clock() - job.received
+        done = self._clock()
+        latency = done - job.received
         self.latency.add(latency)
         self.processed.tick()
         self._publish(job, FrameResult(detection.detections if detection else None,
                                        segmentation.mask if segmentation else None, overlay, results, latency))
+        self.publish_time.add(self._clock() - done)

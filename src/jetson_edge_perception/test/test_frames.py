@@ -1,17 +1,29 @@
-"""Raw image buffers: zero-copy views, and every kind of bad frame rejected with a countable reason."""
+"""Camera messages: zero-copy views through jetson_edge_common, every bad frame rejected with a countable reason."""
 
+import array
+import struct
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jetson_edge_perception.errors import FrameError
-from jetson_edge_perception.frames import DropCounter, frame_view
+from jetson_edge_perception.frames import SUPPORTED_ENCODINGS, DropCounter, frame_image, read_frame
+
+CHANNELS = {'mono8': 1, 'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4}
+
+
+def _msg(**fields):
+    """The fields of a sensor_msgs/Image (the core reads messages duck-typed: no ROS import here)."""
+    return SimpleNamespace(is_bigendian=0, **fields)
 
 
 def test_view_shares_memory_with_the_message_buffer():
-    data = bytes(range(256)) * 3  # 768 bytes = 16 x 16 x 3
-    view = frame_view(encoding='bgr8', height=16, width=16, step=48, data=data)
+    data = array.array('B', bytes(range(256)) * 3)  # rclpy's type for uint8[]; 768 bytes = 16 x 16 x 3
+    view = frame_image(_msg(encoding='bgr8', height=16, width=16, step=48, data=data))
     assert view.shape == (16, 16, 3) and not view.flags.writeable
     assert np.shares_memory(view, np.frombuffer(data, np.uint8))
     assert view[1, 0, 0] == 48 % 256
@@ -19,24 +31,68 @@ def test_view_shares_memory_with_the_message_buffer():
 
 @pytest.mark.parametrize('fields, reason', [
     (dict(encoding='yuv422', height=2, width=2, step=4, data=b'\0' * 8), 'encoding'),
+    # common reads these, but no model here runs on them: counted, not run
     (dict(encoding='16UC1', height=2, width=2, step=4, data=b'\0' * 8), 'encoding'),
+    (dict(encoding='mono16', height=2, width=2, step=4, data=b'\0' * 8), 'encoding'),
+    (dict(encoding='32FC1', height=2, width=2, step=8, data=b'\0' * 16), 'encoding'),
+    (dict(encoding='8UC3', height=2, width=2, step=6, data=b'\0' * 12), 'encoding'),
     (dict(encoding='rgb8', height=0, width=2, step=6, data=b''), 'zero_size'),
     (dict(encoding='rgb8', height=2, width=0, step=0, data=b''), 'zero_size'),
     (dict(encoding='rgb8', height=2, width=4, step=10, data=b'\0' * 24), 'step'),
     (dict(encoding='rgb8', height=2, width=2, step=6, data=b'\0' * 11), 'short_data'),
     (dict(encoding='mono8', height=3, width=4, step=8, data=b'\0' * 19), 'short_data'),
-    (dict(encoding='rgb8', height=1, width=1, step=3, data=12345), 'data'),
+    (dict(encoding='rgb8', height=1, width=1, step=3, data='abc'), 'data'),
 ])
 def test_bad_frames_raise_with_reason(fields, reason):
     with pytest.raises(FrameError) as info:
-        frame_view(**fields)
+        frame_image(_msg(**fields))
     assert info.value.reason == reason
     assert str(info.value)
 
 
+def _cdr(*, frame_id: bytes, encoding: bytes, height: int, width: int, step: int, data: bytes) -> bytes:
+    """Little-endian XCDR1 of a sensor_msgs/Image (common's tests check this layout against rclpy's)."""
+    def string(text: bytes, at: int) -> bytes:
+        pad = b'\0' * (-at % 4)
+        return pad + struct.pack('<I', len(text) + 1) + text + b'\0'
+    body = struct.pack('<iI', 7, 9)
+    body += string(frame_id, len(body))
+    body += b'\0' * (-len(body) % 4) + struct.pack('<II', height, width)
+    body += string(encoding, len(body)) + b'\0'  # is_bigendian
+    body += b'\0' * (-len(body) % 4) + struct.pack('<II', step, len(data)) + data
+    return b'\x00\x01\x00\x00' + body
+
+
+def test_serialized_images_are_read_in_place():
+    pixels = bytes(range(24))
+    serialized = _cdr(frame_id=b'cam', encoding=b'rgb8', height=2, width=4, step=12, data=pixels)
+    msg, image = read_frame(serialized)
+    assert msg.header.frame_id == 'cam' and (msg.header.stamp.sec, msg.header.stamp.nanosec) == (7, 9)
+    assert image.shape == (2, 4, 3) and image[1, 0, 0] == 12
+    assert np.shares_memory(image, np.frombuffer(serialized, np.uint8))
+
+
+@pytest.mark.parametrize('serialized, reason', [
+    (_cdr(frame_id=b'cam', encoding=b'rgb8', height=2, width=4, step=12, data=bytes(24))[:-1], 'data'),
+    (b'\x00\x0b' + _cdr(frame_id=b'', encoding=b'mono8', height=1, width=1, step=1, data=b'x')[2:], 'encapsulation'),
+    (_cdr(frame_id=b'cam', encoding=b'mono16', height=1, width=1, step=2, data=bytes(2)), 'encoding'),
+    (_cdr(frame_id=b'cam', encoding=b'rgb8', height=2, width=4, step=12, data=bytes(23)), 'short_data'),
+])
+def test_bad_serialized_images_raise_with_reason(serialized, reason):
+    with pytest.raises(FrameError) as info:
+        read_frame(serialized)
+    assert info.value.reason == reason
+
+
+def test_message_objects_pass_through():
+    msg = _msg(encoding='mono8', height=1, width=2, step=2, data=b'ab')
+    same, image = read_frame(msg)
+    assert same is msg and image.tolist() == [[97, 98]]
+
+
 def test_last_row_may_omit_its_padding():
-    view = frame_view(encoding='mono8', height=3, width=4, step=8, data=bytes(20))
-    assert view.shape == (3, 4, 1)
+    view = frame_image(_msg(encoding='mono8', height=3, width=4, step=8, data=bytes(20)))
+    assert view.shape == (3, 4)
 
 
 def test_drop_counter_counts_per_reason_across_threads():
@@ -50,25 +106,23 @@ def test_drop_counter_counts_per_reason_across_threads():
     assert counter.snapshot() == {'stale': 4000, 'encoding': 2} and counter.total == 4002
 
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-
 @settings(max_examples=150, deadline=None)
-@given(encoding=st.sampled_from(['mono8', 'rgb8', 'bgr8', 'rgba8', 'bgra8']), height=st.integers(1, 9),
+@given(encoding=st.sampled_from(SUPPORTED_ENCODINGS), height=st.integers(1, 9),
        width=st.integers(1, 9), padding=st.integers(0, 7), missing=st.integers(-3, 3), seed=st.integers(0, 99))
 def test_view_reads_exactly_the_declared_pixels_or_says_why(encoding, height, width, padding, missing, seed):
-    channels = {'mono8': 1, 'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4}[encoding]
+    channels = CHANNELS[encoding]
     step = width * channels + padding
     pixels = np.random.default_rng(seed).integers(0, 256, (height, width, channels), dtype=np.uint8)
     rows = np.zeros((height, step), np.uint8)
     rows[:, :width * channels] = pixels.reshape(height, -1)
     needed = step * (height - 1) + width * channels
     data = rows.tobytes()[:max(0, needed - missing)] if missing > 0 else rows.tobytes()
+    msg = _msg(encoding=encoding, height=height, width=width, step=step, data=data)
     if missing > 0:
         with pytest.raises(FrameError) as info:
-            frame_view(encoding=encoding, height=height, width=width, step=step, data=data)
+            frame_image(msg)
         assert info.value.reason == 'short_data'
     else:
-        np.testing.assert_array_equal(frame_view(encoding=encoding, height=height, width=width, step=step, data=data),
-                                      pixels)
+        view = frame_image(msg)
+        np.testing.assert_array_equal(view, pixels if channels > 1 else pixels[..., 0])
+        assert np.shares_memory(view, np.frombuffer(data, np.uint8))

@@ -1,11 +1,13 @@
 """Preprocessing: resize modes, transforms back to the source, normalization, layouts, colour order."""
 
+from types import SimpleNamespace
+
 import cv2
 import numpy as np
 import pytest
 
 from jetson_edge_perception.errors import FrameError
-from jetson_edge_perception.frames import frame_view
+from jetson_edge_perception.frames import frame_image
 from jetson_edge_perception.model_card import InputSpec
 from jetson_edge_perception.preprocess import Preprocessor, plan_resize
 
@@ -32,6 +34,27 @@ def test_nchw_layout_and_imagenet_normalization():
     assert tensor.shape == (1, 3, 48, 64)
     expected = (rgb.astype(np.float32) / 255 - np.array(spec.mean, np.float32)) / np.array(spec.std, np.float32)
     np.testing.assert_allclose(tensor[0], expected.transpose(2, 0, 1), atol=1e-5)
+
+
+@pytest.mark.parametrize('dtype, tolerance', [('float32', 1e-5), ('float16', 2e-3), ('uint8', 0)])
+@pytest.mark.parametrize('layout', ['NHWC', 'NCHW'])
+@pytest.mark.parametrize('normalization', [
+    dict(scale=1 / 255, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),  # per channel
+    dict(scale=1 / 255, mean=(0.5,) * 3, std=(0.5,) * 3),  # one gain and offset for all channels
+    dict(scale=1.0)])  # identity
+def test_every_dtype_layout_and_normalization_matches_a_float64_reference(dtype, tolerance, layout, normalization):
+    if dtype == 'uint8' and normalization != dict(scale=1.0):
+        pytest.skip('uint8 inputs take raw pixels')
+    spec = InputSpec(width=30, height=20, layout=layout, dtype=dtype, **normalization)
+    pre = Preprocessor(spec)
+    first, second = _image(57, 43, seed=1), _image(57, 43, seed=2)
+    pre(first, 'bgr8')  # the buffers are reused: the second call must not keep anything of the first
+    tensor, _ = pre(second, 'bgr8')
+    rgb = cv2.resize(second, (30, 20))[..., ::-1].astype(np.float64)
+    expected = (rgb * spec.scale - np.array(spec.mean)) / np.array(spec.std)
+    assert tensor.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(tensor[0].astype(np.float64),
+                               expected.transpose(2, 0, 1) if layout == 'NCHW' else expected, atol=tolerance)
 
 
 @pytest.mark.parametrize('encoding, convert', [
@@ -77,7 +100,7 @@ def test_padded_rows_are_read_through_a_view_without_copy():
     buf = bytearray(step * 10)
     for r in range(10):
         buf[r * step:r * step + 21] = rgb[r].tobytes()
-    view = frame_view(encoding='rgb8', height=10, width=7, step=step, data=buf)
+    view = frame_image(SimpleNamespace(encoding='rgb8', height=10, width=7, step=step, is_bigendian=0, data=buf))
     assert np.shares_memory(view, np.frombuffer(buf, np.uint8))
     spec = InputSpec(width=7, height=10, layout='NHWC', dtype='uint8')
     tensor, _ = Preprocessor(spec)(view, 'rgb8')

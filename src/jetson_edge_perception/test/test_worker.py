@@ -1,7 +1,9 @@
 """The perception worker without ROS: zero-copy intake, latest-frame-wins, run-time settings, load failure."""
 
+import array
 import threading
 import time
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -34,9 +36,13 @@ class Collector:
         return len(self.results) >= count
 
 
-def _fields(image):
-    data = bytearray(image.tobytes())
-    return dict(encoding='bgr8', height=image.shape[0], width=image.shape[1], step=image.shape[1] * 3, data=data)
+def _msg(image, frame_id='camera', *, stamp_ns=0):
+    """A bgr8 image message's fields, data in rclpy's own type for uint8[] (no ROS import in core tests)."""
+    data = array.array('B', image.tobytes())
+    stamp = SimpleNamespace(sec=stamp_ns // 10**9, nanosec=stamp_ns % 10**9)
+    return SimpleNamespace(header=SimpleNamespace(stamp=stamp, frame_id=frame_id), encoding='bgr8',
+                           height=image.shape[0], width=image.shape[1], step=image.shape[1] * 3, is_bigendian=0,
+                           data=data)
 
 
 def _wait_ready(worker, timeout=30):
@@ -52,17 +58,43 @@ def test_frames_flow_without_copy_and_results_match(models_dir, images_dir):
     worker.start()
     try:
         assert _wait_ready(worker) == 'ready'
-        fields = _fields(cv2.imread(str(images_dir / 'person.jpg')))
-        assert worker.offer(**fields, token='header-1') is None
+        msg = _msg(cv2.imread(str(images_dir / 'person.jpg')))
+        assert worker.offer(msg) is None
         assert out.wait(1)
         job, result = out.results[0]
-        assert job.token == 'header-1'
-        assert np.shares_memory(job.image, np.frombuffer(fields['data'], np.uint8))  # no pixel copy
+        assert job.message is msg
+        assert np.shares_memory(job.image, np.frombuffer(msg.data, np.uint8))  # no pixel copy
         labels = sorted(worker.models[0].card.label(int(c)) for c in result.detections.class_ids)
         assert labels == ['dog', 'horse', 'person']
         assert result.mask.shape == (424, 640) and result.overlay is None
         level, message, values = worker.status()
         assert level == 'ok' and 'onnxruntime' in values['detection_backend'] and values['frames_processed'] == 1
+    finally:
+        worker.close()
+
+
+def test_serialized_frames_are_read_in_place_and_their_age_measured(models_dir, images_dir):
+    serialization = pytest.importorskip('rclpy.serialization', reason='ROS 2 Python packages not importable')
+    from jetson_edge_common.image import ndarray_to_image
+    out = Collector()
+    worker = PerceptionWorker(_config(models_dir, segmentation_card=''), publish=out, log=lambda _: None)
+    worker.start()
+    try:
+        assert _wait_ready(worker) == 'ready'
+        msg = ndarray_to_image(cv2.imread(str(images_dir / 'person.jpg')), 'bgr8')
+        msg.header.frame_id, msg.header.stamp.sec, msg.header.stamp.nanosec = 'front_camera', 100, 250_000_000
+        serialized = serialization.serialize_message(msg)  # what a raw subscription hands the node
+        assert worker.offer(serialized, now_ns=100_300_000_000) is None
+        assert out.wait(1)
+        job, result = out.results[0]
+        assert job.message.header.frame_id == 'front_camera' and job.message.header.stamp.nanosec == 250_000_000
+        assert np.shares_memory(job.image, np.frombuffer(serialized, np.uint8))  # no deserialization, no copy
+        assert sorted(worker.models[0].card.label(int(c)) for c in result.detections.class_ids) == \
+            ['dog', 'horse', 'person']
+        values = worker.status()[2]
+        assert values['input_age_p50_ms'] == pytest.approx(50.0)
+        assert values['handoff_p50_ms'] >= 0 and values['publish_p50_ms'] >= 0
+        assert worker.offer(serialized[:100]) is not None and worker.drops.snapshot() == {'data': 1}
     finally:
         worker.close()
 
@@ -74,13 +106,13 @@ def test_run_time_settings_and_overlay(models_dir, images_dir):
     worker.start()
     try:
         assert _wait_ready(worker) == 'ready'
-        fields = _fields(cv2.imread(str(images_dir / 'dog.jpg')))
-        worker.offer(**fields, token=1)
+        msg = _msg(cv2.imread(str(images_dir / 'dog.jpg')))
+        worker.offer(msg)
         assert out.wait(1)
         assert out.results[0][1].detections.class_ids.tolist() == [18]
         worker.set_detection_settings(class_filter=[], score_threshold=0.9)
         worker.overlay = True
-        worker.offer(**fields, token=2)
+        worker.offer(msg)
         assert out.wait(2)
         result = out.results[1][1]
         assert result.detections.class_ids.tolist() == [2]  # only the bicycle scores over 0.9
@@ -94,21 +126,23 @@ def test_run_time_settings_and_overlay(models_dir, images_dir):
 def test_latest_frame_wins_and_bad_frames_and_rate_are_counted(models_dir, images_dir):
     out = Collector()
     worker = PerceptionWorker(_config(models_dir, segmentation_card=''), publish=out, log=lambda _: None)
-    fields = _fields(cv2.imread(str(images_dir / 'dog.jpg')))
+    image = cv2.imread(str(images_dir / 'dog.jpg'))
     for i in range(5):  # before the worker runs: only the newest survives
-        worker.offer(**fields, token=i)
-    bad = worker.offer(encoding='bgr8', height=10, width=10, step=30, data=b'short', token='bad')
+        worker.offer(_msg(image, f'frame{i}'))
+    short = _msg(np.zeros((10, 10, 3), np.uint8))
+    short.data = b'short'
+    bad = worker.offer(short)
     assert bad is not None and bad.reason == 'short_data'
     worker.start()
     try:
         assert out.wait(1)
         time.sleep(0.3)
-        assert [job.token for job, _ in out.results] == [4]
+        assert [job.message.header.frame_id for job, _ in out.results] == ['frame4']
         drops = worker.drops.snapshot()
         assert drops == {'stale': 4, 'short_data': 1}
         worker.set_max_rate(1.0)
-        worker.offer(**fields, token=5)
-        worker.offer(**fields, token=6)
+        worker.offer(_msg(image))
+        worker.offer(_msg(image))
         assert worker.drops.snapshot()['rate'] == 1
     finally:
         worker.close()
@@ -124,7 +158,7 @@ def test_model_load_failure_is_an_error_state_not_a_crash(tmp_path, images_dir):
         assert _wait_ready(worker) == 'error'
         level, message, _ = worker.status()
         assert level == 'error' and 'ssd_mobilenet_v2_coco_raw.onnx not found' in message
-        worker.offer(**_fields(cv2.imread(str(images_dir / 'dog.jpg'))), token=0)
+        worker.offer(_msg(cv2.imread(str(images_dir / 'dog.jpg'))))
         assert worker.drops.snapshot() == {'no_model': 1}
     finally:
         worker.close()
