@@ -112,3 +112,39 @@ def test_poll_schedule_moves_off_the_devices_update_edge(bno_rig, sim_clock):
     assert counters.reads - read_before == len(published) + driver.repeated_reads
     stamps = [r.stamp_ns for r in published]
     assert all(b > a for a, b in zip(stamps, stamps[1:]))
+
+
+def test_a_request_held_up_on_its_way_does_not_move_a_good_phase(bno_rig, sim_clock):
+    """Reads a quarter period after each update; every 7th request reaches the device most of
+    a period late (a kernel worker that did not run), takes the next sample, and the read
+    after it repeats that one. The phase was right: it must stay."""
+    rig = bno_rig(lockstep=False, clock=sim_clock, mode_rate_hz=RATE_HZ)
+    driver = _bno_driver(rig)
+    assert driver.step(sim_clock.ns) == [] and driver.connected
+    sim_clock.t = 2.0 + 0.25 * PERIOD_S
+    driver._sleep = lambda seconds: setattr(sim_clock, 't', sim_clock.t + seconds)
+    io_read = driver.io.read
+    requests = 0
+
+    def held_up_read(register: int, length: int) -> bytes:
+        nonlocal requests
+        if register == reg.ACC_DATA_X_LSB:
+            requests += 1
+            if requests % 7 == 0:
+                sim_clock.t += 0.8 * PERIOD_S
+        return io_read(register, length)
+
+    driver.io.read = held_up_read
+    published = []
+    stop = threading.Event()
+
+    def publish(reading) -> None:
+        published.append(reading)
+        if len(published) >= 140:
+            stop.set()
+
+    driver.run(stop, publish, clock_ns=lambda: sim_clock.ns)
+    assert driver.phase_shifts == 0
+    held_up = requests // 7
+    assert held_up >= 19 and driver.repeated_reads == held_up
+    assert rig.registers.read_counters.never_read == held_up  # lost to the kernel, not the phase
