@@ -3,8 +3,19 @@
 Three processes, as on a robot: the emulated BNO055 (its own process, serving the UART
 protocol on a pseudo-terminal), the production ``imu_node`` (reading through pyserial, decoding,
 checking, stamping, publishing ``imu/data`` and ``imu/data_raw``), and this process subscribing
-over DDS. Reported: achieved rate, missing samples (gaps in the header stamps), p50/p99 of the
-inter-arrival interval at the subscriber, and the driver's CPU share (psutil).
+over DDS.
+
+Losses are reported where they happen, not lumped together:
+
+- device samples never read / read twice: the emulator's own account of which of its samples a
+  host read reached (the truth; a polled device without a FIFO loses a sample whenever two of
+  its updates fall between two reads);
+- lost in DDS: what the driver published (its ``/diagnostics`` counter) but the subscriber did
+  not receive; for the reference, gaps in a sequence number it puts in the message;
+- stamp gaps: header stamps more than 1.5 periods apart (what a consumer sees as a hole).
+
+Also: achieved rate, p50/p99 of the inter-arrival interval at the subscriber, and the CPU share
+of the publisher process and of this subscriber process (psutil).
 
 The reference, measured in the same run on the same machine: a bare publisher process that
 paces the same way and publishes the same two messages with no device IO at all. The driver's
@@ -27,6 +38,7 @@ import threading
 import time
 
 _MESSAGES = ('imu/data', 'imu/data_raw')
+_DRIVER_STATUS = 'imu_node: imu'
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -38,33 +50,76 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 class _Subscriber:
-    """Records arrival times and header stamps of ``imu/data`` from a spinning thread."""
+    """Records arrival times, header stamps and (reference only) sequence numbers of
+    ``imu/data``, and the driver's ``published`` counter from ``/diagnostics``."""
 
     def __init__(self, node, topic: str) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import Imu
+
+        from jetson_edge_common import qos as suite_qos
 
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
                          reliability=ReliabilityPolicy.BEST_EFFORT)
         self.arrivals: list[int] = []
         self.stamps: list[int] = []
+        self.sequence: list[float] = []
+        self.published: list[tuple[int, int]] = []  # (diagnostics stamp, driver's count)
         self.recording = False
         node.create_subscription(Imu, topic, self._on_message, qos)
+        node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
+                                 suite_qos.DIAGNOSTICS)
 
     def _on_message(self, msg) -> None:
         if self.recording:
             self.arrivals.append(time.monotonic_ns())
             self.stamps.append(msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)
+            self.sequence.append(msg.linear_acceleration.x)
         else:
             self.arrivals[:1] = [time.monotonic_ns()]
+
+    def _on_diagnostics(self, msg) -> None:
+        if not self.recording:
+            return
+        for status in msg.status:
+            if status.name == _DRIVER_STATUS:
+                values = {kv.key: kv.value for kv in status.values}
+                if 'published' in values:
+                    stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+                    self.published.append((stamp, int(values['published'])))
 
     def reset(self) -> None:
         self.arrivals = []
         self.stamps = []
+        self.sequence = []
+        self.published = []
+
+
+def _lost_in_dds(sub: _Subscriber, *, reference: bool, period_ns: float) -> tuple[int, int]:
+    """(sent, lost) over the part of the window both sides can account for.
+
+    Reference: sequence numbers, exact. Driver: its ``published`` counter at the first and last
+    ``/diagnostics`` of the window against the messages received with stamps between those two
+    instants; a sample's stamp precedes its count by about a period (request time minus half a
+    period), which the bounds allow for, so the figure is exact to a sample at each end."""
+    if reference:
+        seq = sorted(set(int(v) for v in sub.sequence))
+        if not seq:
+            return 0, 0
+        sent = seq[-1] - seq[0] + 1
+        return sent, sent - len(seq)
+    if len(sub.published) < 2:
+        return 0, 0
+    (t1, n1), (t2, n2) = sub.published[0], sub.published[-1]
+    lo, hi = t1 - period_ns, t2 - period_ns
+    received = sum(1 for s in sub.stamps if lo < s <= hi)
+    sent = n2 - n1
+    return sent, max(0, sent - received)
 
 
 def _measure(sub: _Subscriber, proc, *, rate: float, seconds: float, warmup: float,
-             wait: float = 30.0) -> dict:
+             reference: bool, device_counters=None, wait: float = 30.0) -> dict:
     import psutil
 
     start = time.monotonic()
@@ -73,32 +128,46 @@ def _measure(sub: _Subscriber, proc, *, rate: float, seconds: float, warmup: flo
             raise RuntimeError('no message arrived: is the publisher running? (see its output)')
         time.sleep(0.05)
     time.sleep(warmup)
-    ps = psutil.Process(proc.pid)
-    cpu0 = ps.cpu_times()
+    ps, me = psutil.Process(proc.pid), psutil.Process()
+    cpu0, own0 = ps.cpu_times(), me.cpu_times()
+    dev0 = list(device_counters) if device_counters is not None else None
     t0 = time.monotonic()
     sub.reset()
     sub.recording = True
     time.sleep(seconds)
     sub.recording = False
-    cpu1 = ps.cpu_times()
+    dev1 = list(device_counters) if device_counters is not None else None
+    cpu1, own1 = ps.cpu_times(), me.cpu_times()
     wall = time.monotonic() - t0
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    own = (own1.user - own0.user) + (own1.system - own0.system)
     arrivals, stamps = sub.arrivals, sub.stamps
     period_ns = 1e9 / rate
     gaps = [b - a for a, b in zip(stamps, stamps[1:])]
-    missing = sum(max(0, round(g / period_ns) - 1) for g in gaps)
+    holes = sum(max(0, round(g / period_ns) - 1) for g in gaps if g >= 1.5 * period_ns)
     intervals_ms = [(b - a) / 1e6 for a, b in zip(arrivals, arrivals[1:])]
-    expected = len(stamps) + missing
-    return {
+    sent, lost = _lost_in_dds(sub, reference=reference, period_ns=period_ns)
+    out = {
         'received': len(stamps),
         'rate_hz': len(stamps) / wall,
-        'missing': missing,
-        'missing_pct': 100.0 * missing / expected if expected else float('nan'),
+        'stamp_gap_samples': holes,
+        'stamp_gap_pct': 100.0 * holes / (len(stamps) + holes) if stamps else float('nan'),
         'stamp_regressions': sum(1 for g in gaps if g <= 0),
+        'dds_sent': sent,
+        'dds_lost': lost,
+        'dds_lost_pct': 100.0 * lost / sent if sent else float('nan'),
         'interval_p50_ms': _percentile(intervals_ms, 50),
         'interval_p99_ms': _percentile(intervals_ms, 99),
         'cpu_pct_of_one_core': 100.0 * cpu / wall,
+        'subscriber_cpu_pct': 100.0 * own / wall,
     }
+    if dev0 is not None and dev1 is not None:
+        reads, again, never = (dev1[i] - dev0[i] for i in range(3))
+        due = dev1[3] - dev0[3]
+        out.update({'device_samples': due, 'device_reads': reads,
+                    'device_read_again': again, 'device_never_read': never,
+                    'device_never_read_pct': 100.0 * never / due if due else float('nan')})
+    return out
 
 
 def _reference_publisher(rate: float, priority: int) -> None:
@@ -123,9 +192,12 @@ def _reference_publisher(rate: float, priority: int) -> None:
     period = int(1e9 / rate)
     deadline = time.monotonic_ns()
     clock = node.get_clock()
+    seq = 0
     while not stop.is_set():
         sec, nsec = divmod(clock.now().nanoseconds, 1_000_000_000)
         msg.header.stamp.sec, msg.header.stamp.nanosec = sec, nsec
+        seq += 1
+        msg.linear_acceleration.x = float(seq)  # lets the subscriber count DDS losses exactly
         for p in pubs:
             p.publish(msg)
         deadline += period
@@ -165,8 +237,13 @@ def main(argv: list[str] | None = None) -> dict:
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
+    from jetson_edge_common.dds import use_large_data_transport
+
     from jetson_edge_imu.emulated_device import EmulatorOptions, serve
 
+    # The driver's node_main picks the suite's DDS transport; the reference and this
+    # subscriber (and their children, through the environment) must use the same one.
+    use_large_data_transport()
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     os.environ['ROS_DOMAIN_ID'] = str(150 + os.getpid() % 60)
     link = f'/tmp/jetson_edge_imu_bench.{os.getpid()}.pty'
@@ -193,15 +270,17 @@ def main(argv: list[str] | None = None) -> dict:
                                 '--reference-publisher', str(args.rate), str(args.priority)])
         try:
             results['reference'] = _measure(sub, ref, rate=args.rate, seconds=args.seconds,
-                                            warmup=args.warmup)
+                                            warmup=args.warmup, reference=True)
         finally:
             _stop(ref)
         time.sleep(0.5)
         sub.reset()
 
         stop_emulator = ctx.Event()
+        device_counters = ctx.Array('q', 4, lock=False)
         emulator = ctx.Process(target=serve, args=(EmulatorOptions(
-            link_path=link, rate_hz=args.rate, still_s=1.0), stop_emulator), daemon=True)
+            link_path=link, rate_hz=args.rate, still_s=1.0), stop_emulator),
+            kwargs={'read_counters': device_counters}, daemon=True)
         emulator.start()
         if args.priority > 0:
             # The emulator stands in for hardware, which never waits for a CPU: give its
@@ -216,7 +295,8 @@ def main(argv: list[str] | None = None) -> dict:
             '-p', f'reader_priority:={args.priority}'])
         try:
             results['driver'] = _measure(sub, driver, rate=args.rate, seconds=args.seconds,
-                                         warmup=args.warmup)
+                                         warmup=args.warmup, reference=False,
+                                         device_counters=device_counters)
         finally:
             _stop(driver)
             stop_emulator.set()
@@ -237,18 +317,30 @@ def main(argv: list[str] | None = None) -> dict:
 def _print_table(res: dict) -> None:
     rows = [('achieved rate (Hz)', 'rate_hz', '{:.1f}'),
             ('received', 'received', '{:d}'),
-            ('missing samples', 'missing', '{:d}'),
-            ('missing (%)', 'missing_pct', '{:.3f}'),
+            ('device samples due', 'device_samples', '{:d}'),
+            ('  never read', 'device_never_read', '{:d}'),
+            ('  never read (%)', 'device_never_read_pct', '{:.3f}'),
+            ('  read twice', 'device_read_again', '{:d}'),
+            ('published (counted)', 'dds_sent', '{:d}'),
+            ('  lost in DDS', 'dds_lost', '{:d}'),
+            ('  lost in DDS (%)', 'dds_lost_pct', '{:.3f}'),
+            ('stamp gaps (samples)', 'stamp_gap_samples', '{:d}'),
+            ('stamp gaps (%)', 'stamp_gap_pct', '{:.3f}'),
             ('stamp regressions', 'stamp_regressions', '{:d}'),
             ('interval p50 (ms)', 'interval_p50_ms', '{:.3f}'),
             ('interval p99 (ms)', 'interval_p99_ms', '{:.3f}'),
-            ('CPU (% of one core)', 'cpu_pct_of_one_core', '{:.1f}')]
+            ('publisher CPU (% core)', 'cpu_pct_of_one_core', '{:.1f}'),
+            ('subscriber CPU (% core)', 'subscriber_cpu_pct', '{:.1f}')]
     print(f"IMU benchmark: {res['rate_hz_target']} Hz for {res['seconds']:g} s, BNO055 "
           f"{res['mode']} over a {res['transport']}, SCHED_FIFO priority {res['priority']}")
-    print(f"{'':24}{'driver':>14}{'reference':>14}")
+    print(f"{'':26}{'driver':>12}{'reference':>12}")
+
+    def cell(row: dict, key: str, fmt: str) -> str:
+        return fmt.format(row[key]) if key in row else '-'
+
     for label, key, fmt in rows:
-        print(f'{label:24}{fmt.format(res["driver"][key]):>14}'
-              f'{fmt.format(res["reference"][key]):>14}')
+        print(f'{label:26}{cell(res["driver"], key, fmt):>12}'
+              f'{cell(res["reference"], key, fmt):>12}')
     print(f"driver CPU / reference CPU: {res['driver_cpu_vs_reference']:.2f}x "
           '(reference: bare publisher of the same messages, no device IO)')
 

@@ -10,7 +10,12 @@ magnetometer, gyroscope, Euler, quaternion, linear acceleration, gravity) filled
 offset-compensated rate and the fused orientation, as the real device does.
 
 Samples advance either with real time at ``rate_hz`` or one per data read (``lockstep``), which
-lets tests replay a minute of motion through a real pty in well under a second per minute.
+lets tests replay a minute of motion through a real pty in well under a second per minute. In
+real time the server latches each new sample into the data registers when it falls due, as the
+device updates its output registers at the output data rate, so a read is answered from
+registers that are already filled instead of computing the motion model while the host waits.
+``SampleReadCounters`` says, from the device's side, which samples a host read once, read
+again, or never read: the truth a benchmark compares the driver's output against.
 ``UartFaults`` corrupts responses on purpose: garbage, wrong headers, cut frames, inserted bytes,
 silence, bus-overrun statuses.
 """
@@ -39,6 +44,27 @@ _READ_ONLY = set(range(0x00, 0x07)) | set(range(_DATA_START, reg.SYS_ERR + 1))
 _CONFIG_ONLY = {reg.UNIT_SEL, reg.AXIS_MAP_CONFIG, reg.AXIS_MAP_SIGN, reg.PWR_MODE,
                 reg.TEMP_SOURCE, *range(reg.ACC_OFFSET_X_LSB, reg.MAG_RADIUS_LSB + 2)}
 _S16 = struct.Struct('<h')
+# A read that covers any of these registers reads "the sample" (status reads do not).
+_SAMPLE_END = reg.QUA_DATA_W_LSB + 8
+
+
+@dataclass(slots=True)
+class SampleReadCounters:
+    """Device-side accounting of the samples a host read (real-time mode)."""
+
+    reads: int = 0  # data reads answered
+    read_again: int = 0  # reads of a sample already read (the host polled early)
+    never_read: int = 0  # samples replaced by the next before any read (the host was late)
+    last_read_index: int = -1
+
+    def count(self, index: int) -> None:
+        self.reads += 1
+        if index == self.last_read_index:
+            self.read_again += 1
+            return
+        if self.last_read_index >= 0 and index > self.last_read_index:
+            self.never_read += index - self.last_read_index - 1
+        self.last_read_index = index
 
 
 def _i16(v: float) -> int:
@@ -69,6 +95,7 @@ class Bno055Registers:
         self._offsets_restored = False
         self.stuck = False
         self.mode_changes = 0
+        self.read_counters = SampleReadCounters()
 
     @property
     def mode(self) -> reg.OperatingMode:
@@ -80,7 +107,17 @@ class Bno055Registers:
             return reg.UartStatus.REGMAP_INVALID_ADDRESS
         if register < _DATA_END and register + length > _DATA_START:
             self._refresh()
+            if register < _SAMPLE_END and self._measurement is not None:
+                self.read_counters.count(self.sample_index)
         return bytes(self.regs[register:register + length])
+
+    def latch_due_sample(self) -> float | None:
+        """Latch the sample that is due now (if not done yet); seconds until the next is due,
+        or None when samples do not advance with time (CONFIG mode, lockstep)."""
+        if self.lockstep or self.mode == reg.OperatingMode.CONFIG:
+            return None
+        self._refresh()
+        return self._t0 + (self.sample_index + 1) / self.rate_hz - self._clock()
 
     def write(self, register: int, data: bytes) -> reg.UartStatus:
         if register + len(data) > 0x80:
@@ -253,10 +290,13 @@ class Bno055UartServer:
         self.corrupted = 0
 
     def serve(self, stop: threading.Event, *, poll_s: float = 0.05) -> None:
-        """Answer requests until ``stop`` is set or the fd closes."""
+        """Answer requests until ``stop`` is set or the fd closes; between requests, latch
+        each sample into the registers when it falls due."""
         while not stop.is_set():
+            due_in = self.registers.latch_due_sample()
+            wait = poll_s if due_in is None else min(poll_s, max(0.0, due_in))
             try:
-                ready, _, _ = select.select([self.fd], [], [], poll_s)
+                ready, _, _ = select.select([self.fd], [], [], wait)
             except (OSError, ValueError):
                 return
             if not ready:

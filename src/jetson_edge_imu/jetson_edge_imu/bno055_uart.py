@@ -12,8 +12,11 @@ are the only defence against those.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
+import sys
+import termios
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -91,6 +94,10 @@ class Bno055UartIO:
         # character times for a byte that an insertion would have pushed out. A pty delivers
         # each write at once and has no character time, so there is nothing to wait for.
         self._trailing_guard_s = 0.0 if is_pseudo_terminal(self._fd) else 1.5 * self._char_s
+        self._inq = bytearray(4)
+        # True after a response that was checked to its end with nothing following it: the
+        # line is known to be empty, and the next request can skip the stale-input check.
+        self._line_clean = False
         self.stats = FrameStats()
 
     # -- RegisterIO --------------------------------------------------------------------------
@@ -98,7 +105,9 @@ class Bno055UartIO:
         request = encode_read(register, length)
         last_problem = 'no attempt'
         for _ in range(self._retries + 1):
-            self._drop_stale_input()
+            if not self._line_clean:
+                self._drop_stale_input()
+            self._line_clean = False
             self.stats.requests += 1
             self._write(request)
             frame = self._read_response(2 + length)
@@ -121,6 +130,7 @@ class Bno055UartIO:
                         'trailing_bytes', 'bytes after the end of a frame (inserted byte?)')
                     continue
                 self.stats.good_frames += 1
+                self._line_clean = True
                 return frame[2:]
             if frame[0] == reg.UART_STATUS:
                 last_problem = self._status(frame[1], f'read of 0x{register:02x}')
@@ -133,6 +143,7 @@ class Bno055UartIO:
     def write(self, register: int, data: bytes) -> None:
         request = encode_write(register, data)
         last_problem = 'no attempt'
+        self._line_clean = False
         for _ in range(self._retries + 1):
             self._drop_stale_input()
             self.stats.requests += 1
@@ -156,6 +167,7 @@ class Bno055UartIO:
         return (4 + 2 + read_length) * self._char_s
 
     def close(self) -> None:
+        self._line_clean = False
         self._port.close()
 
     # -- internals ---------------------------------------------------------------------------
@@ -218,10 +230,13 @@ class Bno055UartIO:
         return buf
 
     def _pending(self) -> int:
+        """Bytes waiting in the input queue (what pyserial's ``in_waiting`` asks, without its
+        per-call wrapping)."""
         try:
-            return self._port.in_waiting
-        except Exception as exc:  # pyserial raises SerialException or OSError here
+            fcntl.ioctl(self._fd, termios.FIONREAD, self._inq, True)
+        except OSError as exc:
             raise TransportError(f'serial port unusable: {exc}') from exc
+        return int.from_bytes(self._inq, sys.byteorder)
 
     def _has_trailing_bytes(self) -> bool:
         if self._pending():

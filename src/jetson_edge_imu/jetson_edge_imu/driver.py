@@ -5,6 +5,14 @@ raises for IO trouble: a protocol error drops the sample (counted), a transport 
 the link and schedules a reconnect with exponential back-off. It takes the current time from its
 caller, so it runs the same against real time (the node's reader thread) and simulated time
 (tests). ``run`` is the paced loop the node's thread uses.
+
+A BNO055 has no FIFO and no data-ready flag: its data registers change at its output data rate on
+its own clock, and a read returns whatever they hold. Polled at that rate with an arbitrary
+phase, reads that land next to the register update alternate between reading a sample twice and
+missing the next one. So a read that returns exactly the previous contents (noise makes two real
+samples differ) is not published again, and ``run`` reads again a quarter period later and keeps
+that phase: just after the device's update, where a read can be up to three quarters of a
+period late and still get its sample.
 """
 
 from __future__ import annotations
@@ -88,6 +96,9 @@ class ImuDriver:
         self.orientation_covariance: list[float] = [0.0] * 9
         self.connect_message = 'not connected yet'
         self.overruns = 0
+        self.repeated_reads = 0  # polled reads that returned the previous sample again
+        self.phase_shifts = 0  # schedule moves onto the device's update phase
+        self.last_read_repeated = False
 
     # -- link ------------------------------------------------------------------------------
     @property
@@ -194,9 +205,11 @@ class ImuDriver:
             return []
         self._consecutive_frame_errors = 0
         wire_ns = int(wire_s * 1e9) + self.period_ns // 2  # mean age of the latest sample
+        self.last_read_repeated = False
+        polled = isinstance(self.device, Bno055)
         out = []
         for s in samples:
-            reading = self._process(s, now_ns, wire_ns)
+            reading = self._process(s, now_ns, wire_ns, polled)
             if reading is not None:
                 out.append(reading)
         self.health.published += len(out)
@@ -231,8 +244,14 @@ class ImuDriver:
         save_offsets(self.config.calibration_file, offsets, device_id=self.config.port)
         self.calibration_saved = True
 
-    def _process(self, s: DeviceSample, now_ns: int, wire_ns: int) -> ImuReading | None:
+    def _process(self, s: DeviceSample, now_ns: int, wire_ns: int,
+                 polled: bool) -> ImuReading | None:
         if not self.health.check(s):
+            return None
+        if polled and self.health.identical_run:
+            # The registers have not been updated since the last read: the same sample.
+            self.repeated_reads += 1
+            self.last_read_repeated = True
             return None
         stamp = self.stamper.stamp(now_ns, wire_ns=wire_ns, samples_before=s.samples_before)
         gyro = s.gyro
@@ -267,6 +286,9 @@ class ImuDriver:
         level, message = self.health.summary()
         values = {k: str(v) for k, v in self.health.values().items()}
         values['frame_errors'] = str(self.frame_errors)
+        if isinstance(self.device, Bno055):
+            values['repeated_reads'] = str(self.repeated_reads)
+            values['phase_shifts'] = str(self.phase_shifts)
         values['stamps_adjusted'] = str(self.stamper.adjusted)
         values['link'] = self.connect_message
         stats = getattr(self.io, 'stats', None)
@@ -297,26 +319,54 @@ class ImuDriver:
             clock_ns: Callable[[], int] = time.monotonic_ns,
             stamp_clock_ns: Callable[[], int] | None = None) -> None:
         """Read at the poll period until ``stop`` is set. Deadlines are absolute, so a late
-        cycle does not shift the ones after it; a cycle later than a whole period is skipped.
+        cycle does not shift the ones after it; a cycle later than a whole period skips the
+        periods it missed (keeping the phase). A repeated sample moves the schedule a quarter
+        period later (see the module docstring): the next read comes a quarter period after
+        it. Not so when the read before may have reached the device much later than this
+        one (its thread woke late, or its exchange took longer than the quickest recent one:
+        a request held up in the kernel): then that late read took the sample early, and the
+        phase is not at fault.
         ``stamp_clock_ns`` is the clock stamps are taken on (the ROS clock in the node)."""
         stamp_clock_ns = stamp_clock_ns or clock_ns
         period = int(self.poll_period_s() * 1e9)
+        quarter = period // 4
         deadline = clock_ns()
+        fastest_exchange: int | None = None
+        previous_latest = 0
         try:
             while not stop.is_set():
-                for reading in self.step(stamp_clock_ns()):
+                started = clock_ns()
+                late = started - deadline
+                readings = self.step(stamp_clock_ns())
+                exchange = clock_ns() - started
+                for reading in readings:
                     publish(reading)
                 if self.device is None:
                     stop.wait(0.01)
                     deadline = clock_ns()
+                    fastest_exchange = None
                     continue
-                deadline += period
+                # The quickest exchange lately, relaxing slowly so a changed link is followed.
+                if fastest_exchange is None or exchange < fastest_exchange:
+                    fastest_exchange = exchange
+                else:
+                    fastest_exchange += (exchange - fastest_exchange) >> 8
+                # The latest this read can have reached the device, relative to its deadline.
+                latest = late + exchange - fastest_exchange
+                if self.last_read_repeated and previous_latest - late < quarter:
+                    # The update is imminent: read again a quarter period from now, and keep
+                    # that phase (a whole period from now would skip the coming sample).
+                    deadline += quarter
+                    self.phase_shifts += 1
+                else:
+                    deadline += period
+                previous_latest = latest
                 now = clock_ns()
                 if now >= deadline:
                     if now - deadline > period:
                         self.overruns += 1
-                        deadline = now
+                        deadline += (now - deadline) // period * period
                     continue
-                time.sleep((deadline - now) * 1e-9)
+                self._sleep((deadline - now) * 1e-9)
         finally:
             self.close()

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import MutableSequence
 from dataclasses import dataclass, field
 
 from jetson_edge_imu import quaternion as quat
-from jetson_edge_imu.bno055_emulator import Bno055Registers, Bno055UartServer, UartFaults
+from jetson_edge_imu.bno055_emulator import (Bno055Registers, Bno055UartServer,
+                                             SampleReadCounters, UartFaults)
 from jetson_edge_imu.motion import TorsoMotion
 from jetson_edge_imu.pty_link import PtyLink
 from jetson_edge_imu.sensor_specs import BNO055_NOISE
@@ -57,9 +59,27 @@ class EmulatedBno055:
         self.link.close()
 
 
-def serve(options: EmulatorOptions, stop: threading.Event | None = None) -> None:
-    """Process entry point (``multiprocessing`` target): serve until ``stop`` or a signal."""
+class _MirroredReadCounters(SampleReadCounters):
+    """Read counters copied after every data read into ``shared`` (reads, read_again,
+    never_read, sample index): how a benchmark in another process reads the device's truth."""
+
+    def __init__(self, shared: MutableSequence[int]) -> None:
+        super().__init__()
+        self.shared = shared
+
+    def count(self, index: int) -> None:
+        super().count(index)
+        self.shared[:] = (self.reads, self.read_again, self.never_read, index)
+
+
+def serve(options: EmulatorOptions, stop: threading.Event | None = None, *,
+          read_counters: MutableSequence[int] | None = None) -> None:
+    """Process entry point (``multiprocessing`` target): serve until ``stop`` or a signal.
+    ``read_counters`` (4 integers, e.g. a ``multiprocessing.Array``) mirrors the device-side
+    sample read counters."""
     device = EmulatedBno055(options)
+    if read_counters is not None:
+        device.registers.read_counters = _MirroredReadCounters(read_counters)
     try:
         device.serve_forever(stop or threading.Event())
     finally:

@@ -39,8 +39,11 @@ class ImuEmulatorNode(Node):
 
     def _status(self) -> Status:
         s = self.device.server
+        reads = self.device.registers.read_counters
         return Status.ok('serving', responses=s.responses, corrupted_on_purpose=s.corrupted,
                          sample_index=self.device.registers.sample_index,
+                         sample_reads=reads.reads, samples_read_again=reads.read_again,
+                         samples_never_read=reads.never_read,
                          mode=self.device.registers.mode.name, pty=self.device.link.slave_path)
 
     def close(self) -> None:

@@ -36,9 +36,6 @@ class SerialLike(Protocol):
 
     def fileno(self) -> int: ...
 
-    @property
-    def in_waiting(self) -> int: ...
-
     def close(self) -> None: ...
 
 
