@@ -44,3 +44,21 @@ def start_suite(tmp_path):
     for suite in suites:
         code = suite.stop()
         print(f'--- suite log (exit {code}) ---\n{suite.output()[-5000:]}')
+
+
+@pytest.fixture
+def topic_monitor():
+    """``topic_monitor({topic: (type, qos)})``: a TopicMonitor (own rclpy context, own thread)
+    recording arrival times of those topics and every /diagnostics status; closed at the end."""
+    from jetson_edge_bringup.topic_monitor import TopicMonitor
+
+    monitors = []
+
+    def make(topics: dict[str, tuple[str, str]]):
+        monitor = TopicMonitor(topics, node_name=f'suite_test_monitor_{len(monitors)}')
+        monitors.append(monitor)
+        return monitor
+
+    yield make
+    for monitor in monitors:
+        monitor.close()
