@@ -93,16 +93,18 @@ def node_exits(log: str) -> list[str]:
             if line.startswith('[') and ('exited with code' in line or 'keeps dying' in line)]
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str, *,
-             interval: float = 0.1) -> object:
-    """Polls ``condition`` until it returns something true; fails the test after ``timeout``."""
+def wait_for(condition: Callable[[], object], timeout: float, what: str | Callable[[], str],
+             *, interval: float = 0.1) -> object:
+    """Polls ``condition`` until it returns something true; fails the test after ``timeout``
+    saying ``what`` it waited for (a callable is asked then, to describe the state at the end)."""
     end = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > end:
-            raise AssertionError(f'timed out after {timeout:g} s waiting for {what}')
+            described = what() if callable(what) else what
+            raise AssertionError(f'timed out after {timeout:g} s waiting for {described}')
         time.sleep(interval)
 
 
