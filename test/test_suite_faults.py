@@ -19,8 +19,9 @@ import pytest
 from jetson_edge_bringup.soak import expected_topics
 from jetson_edge_perception.assets import photos_dir
 
-from suite_helpers import (ERROR, OK, current_pids, load_plan, monitored_topics, node_exits,
-                           node_statuses, rate_between, started, wait_for, write_profile)
+from suite_helpers import (ERROR, OK, current_pids, healthy, load_plan, monitored_topics,
+                           node_exits, node_statuses, rate_between, started, wait_for,
+                           write_profile)
 from system_helpers import HERE
 
 STARTUP_S = 180.0
@@ -78,10 +79,11 @@ def test_each_node_killed_is_restarted_and_its_topics_resume(start_suite, topic_
 
     def all_ok():
         latest = monitor.latest_diagnostics()
-        return all(level == OK and when > settled_from
-                   for level, _, when, _ in latest.values())
+        return all(healthy(name, level) and when > settled_from
+                   for name, (level, _, when, _) in latest.items())
     wait_for(all_ok, 60, lambda: 'every status OK after the restarts: ' + str(
-        {n: m for n, (level, m, _, _) in monitor.latest_diagnostics().items() if level}))
+        {n: m for n, (level, m, _, _) in monitor.latest_diagnostics().items()
+         if not healthy(n, level)}))
 
     runs = started(suite.output())
     for node in plan.nodes:
