@@ -19,6 +19,7 @@ def pytest_configure(config):
     os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 100))
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     os.environ['PYTHONUNBUFFERED'] = '1'
+    config.addinivalue_line('markers', 'soak: the minutes-long soak (deselect with -m "not soak")')
 
 
 @pytest.fixture

@@ -103,8 +103,8 @@ def current_pids(log: str) -> dict[str, int]:
 
 def node_exits(log: str) -> list[str]:
     """The supervisor's lines about nodes that exited while the suite ran."""
-    return [line for line in log.splitlines()
-            if line.startswith('[') and ('exited with code' in line or 'keeps dying' in line)]
+    return [line for line in log.splitlines() if line.startswith('[supervisor')
+            and ('exited with code' in line or 'keeps dying' in line)]
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str | Callable[[], str],
