@@ -19,6 +19,7 @@ def pytest_configure(config):
     os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 100))
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     os.environ['PYTHONUNBUFFERED'] = '1'
+    config.addinivalue_line('markers', 'soak: the minutes-long soak (deselect with -m "not soak")')
 
 
 @pytest.fixture
@@ -44,3 +45,21 @@ def start_suite(tmp_path):
     for suite in suites:
         code = suite.stop()
         print(f'--- suite log (exit {code}) ---\n{suite.output()[-5000:]}')
+
+
+@pytest.fixture
+def topic_monitor():
+    """``topic_monitor({topic: (type, qos)})``: a TopicMonitor (own rclpy context, own thread)
+    recording arrival times of those topics and every /diagnostics status; closed at the end."""
+    from jetson_edge_bringup.topic_monitor import TopicMonitor
+
+    monitors = []
+
+    def make(topics: dict[str, tuple[str, str]]):
+        monitor = TopicMonitor(topics, node_name=f'suite_test_monitor_{len(monitors)}')
+        monitors.append(monitor)
+        return monitor
+
+    yield make
+    for monitor in monitors:
+        monitor.close()

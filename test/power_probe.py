@@ -2,7 +2,7 @@
 
     python test/power_probe.py --timeout 90
 
-A node named ``perception`` declares ``max_rate`` and publishes DetectionArray at that rate
+A node named ``perception`` declares ``max_rate_hz`` and publishes DetectionArray at that rate
 (as perception obeys it), so the thermal model heats with what the manager allows.  Once the
 manager has lowered the rate, a BatteryState at 10 % is published for a few seconds.  Also
 tries an inconsistent threshold (warm above hot), which the manager must refuse.  Prints JSON.
@@ -29,13 +29,13 @@ def main() -> int:
     rclpy.init()
     perception = rclpy.create_node('perception')
     probe = rclpy.create_node('power_probe')
-    rate = [perception.declare_parameter('max_rate', 30.0).value]
+    rate = [perception.declare_parameter('max_rate_hz', 30.0).value]
     sets: list[tuple[float, float]] = []
     start = time.monotonic()
 
     def on_set(params):
         for p in params:
-            if p.name == 'max_rate':
+            if p.name == 'max_rate_hz':
                 rate[0] = float(p.value)
                 sets.append((round(time.monotonic() - start, 2), rate[0]))
         return SetParametersResult(successful=True)

@@ -1,7 +1,7 @@
 """System test: the power manager on the sim board, closed loop over DDS between processes.
 
 ``jetson-edge up`` starts the thermal model and the power manager (sim profile, model sped
-up); a probe process stands in for perception (obeying ``max_rate``, publishing detections
+up); a probe process stands in for perception (obeying ``max_rate_hz``, publishing detections
 that heat the model) and for a battery, and reads ``/diagnostics``.
 """
 
@@ -21,7 +21,9 @@ nodes:
   thermal_model:
     parameters: {{sysfs_root: {root}, time_scale: 20.0, initial_c: 62.0, cpu_load: 0.9}}
   power_manager:
-    parameters: {{sysfs_root: {root}, sample_rate_hz: 5.0, action_retry_s: 1.0}}
+    # the probe stands in for a 30 Hz perception, whose detections heat the model
+    parameters: {{sysfs_root: {root}, sample_rate_hz: 5.0, action_retry_s: 1.0,
+                 perception_nominal_rate_hz: 30.0}}
 """)
     return str(path)
 

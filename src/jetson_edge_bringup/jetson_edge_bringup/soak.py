@@ -59,17 +59,25 @@ def run_soak(plan: Plan, *, minutes: float, warmup_s: float | None = None,
     start = time.monotonic()
     sampler = threading.Thread(target=_sample_memory, args=(supervisor, samples, start, stop),
                                daemon=True)
+    ended: dict = {}
+
+    def record_end() -> None:
+        # While every node still runs: during the shutdown a node may rightly report the
+        # others' absence (an IMU watchdog, a silent sensor), which says nothing of the soak.
+        ended['at'] = min(time.monotonic(), start + duration)
+        stop.set()
+        ended['stamps'] = monitor.snapshot()
+        ended['diagnostics'] = {name: (level, message) for name, (level, message, *_)
+                                in monitor.latest_diagnostics().items()}
+
     sampler.start()
     try:
-        code = supervisor.run(duration_s=duration)
+        code = supervisor.run(duration_s=duration, before_stop=record_end)
     finally:
-        end = min(time.monotonic(), start + duration)
         stop.set()
         sampler.join()
-        stamps = monitor.snapshot()
-        diagnostics = {name: (level, message)
-                       for name, (level, message, _) in monitor.diagnostics.items()}
         monitor.close()
+    end, stamps, diagnostics = ended['at'], ended['stamps'], ended['diagnostics']
     processes = [memory_result(c.node.key, samples.get(c.node.key, []), warmup_s=warmup,
                                restarts=c.restarts) for c in supervisor.children]
     results = [topic_result(t, stamps[t], expected_hz=float(s['rate_hz']),

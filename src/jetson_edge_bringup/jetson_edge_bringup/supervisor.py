@@ -179,9 +179,12 @@ class Supervisor:
             if child.reader is not None:
                 child.reader.join(timeout=2.0)
 
-    def run(self, *, duration_s: float | None = None) -> int:
+    def run(self, *, duration_s: float | None = None,
+            before_stop: Callable[[], None] | None = None) -> int:
         """Starts every node and supervises until stopped, ``duration_s`` passes or a node fails.
 
+        ``before_stop`` is called once, while every node still runs, just before they are
+        stopped (what a node reports while the others shut down is not the run's state).
         Returns 0 on a clean stop, 1 when a node kept dying (or a non-respawning one failed).
         """
         previous = {}
@@ -204,7 +207,11 @@ class Supervisor:
                     break
                 self._stop.wait(0.1)
         finally:
-            self._shutdown()
+            try:
+                if before_stop is not None:
+                    before_stop()
+            finally:
+                self._shutdown()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if self._failure:

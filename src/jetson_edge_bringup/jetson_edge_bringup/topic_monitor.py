@@ -34,6 +34,7 @@ class TopicMonitor:
         self._lock = threading.Lock()
         self.logs = {topic: TopicLog() for topic in topics}
         self.diagnostics: dict[str, tuple[int, str, float]] = {}  # name -> (level, message, when)
+        self.diagnostic_values: dict[str, dict[str, str]] = {}     # name -> latest key/values
         self.diagnostic_history: list[tuple[float, str, int, str]] = []
         for topic, (type_name, qos) in topics.items():
             profile = QoSProfile(depth=50, reliability=ReliabilityPolicy.BEST_EFFORT
@@ -62,6 +63,7 @@ class TopicMonitor:
             for status in msg.status:
                 level = status.level[0] if isinstance(status.level, bytes) else int(status.level)
                 self.diagnostics[status.name] = (level, status.message, now)
+                self.diagnostic_values[status.name] = {kv.key: kv.value for kv in status.values}
                 self.diagnostic_history.append((now, status.name, level, status.message))
 
     def _spin(self) -> None:
@@ -71,6 +73,17 @@ class TopicMonitor:
     def snapshot(self) -> dict[str, list[float]]:
         with self._lock:
             return {topic: list(log.stamps) for topic, log in self.logs.items()}
+
+    def latest_diagnostics(self) -> dict[str, tuple[int, str, float, dict[str, str]]]:
+        """Each status name's latest (level, message, arrival time, values)."""
+        with self._lock:
+            return {name: (level, message, when, dict(self.diagnostic_values[name]))
+                    for name, (level, message, when) in self.diagnostics.items()}
+
+    def diagnostic_events(self, *, since: float = 0.0) -> list[tuple[float, str, int, str]]:
+        """(arrival time, name, level, message) of every status that arrived from ``since``."""
+        with self._lock:
+            return [event for event in self.diagnostic_history if event[0] >= since]
 
     def close(self) -> None:
         self._stop.set()

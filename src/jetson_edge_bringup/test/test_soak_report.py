@@ -24,6 +24,14 @@ def test_topic_rate_and_gaps():
     assert not bad.ok and bad.max_gap_s > 1.9
 
 
+def test_a_fast_topic_may_pause_briefly_but_not_stall():
+    stamps = [i * 0.01 for i in range(1000) if not 300 <= i < 312]   # 0.13 s without a message
+    assert topic_result('/imu/data', stamps, expected_hz=100, start=0, end=10).ok
+    stalled = [i * 0.01 for i in range(1000) if not 300 <= i < 370]  # 0.71 s without a message
+    result = topic_result('/imu/data', stalled, expected_hz=100, start=0, end=10)
+    assert not result.ok and result.max_gap_s > 0.7
+
+
 def test_report_lists_everything():
     text = format_report([memory_result('a', [(0, 1e6), (1, 1e6)], warmup_s=0, restarts=0)],
                          [topic_result('/t', [0.5], expected_hz=1, start=0, end=1)],

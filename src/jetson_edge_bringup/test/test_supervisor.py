@@ -76,3 +76,18 @@ def test_non_respawning_one_shot_node_exiting_cleanly_is_fine():
     code, out, _ = run(Plan('t', [node('once', respawn=False)]), {'once': 'print("done")'})
     assert code == 0 and 'every node has exited' in out
     assert signal.SIGINT  # the module under test installs and restores handlers
+
+
+def test_before_stop_runs_while_every_node_still_runs():
+    plan = Plan('t', [node('a'), node('b')])
+    scripts = {key: 'import time; time.sleep(60)' for key in ('a', 'b')}
+    seen = []
+    out = io.StringIO()
+    s = sup.Supervisor(plan, lambda n: [sys.executable, '-c', scripts[n.key]], out=out)
+
+    def before_stop():
+        seen.append([c.process is not None and c.process.poll() is None for c in s.children])
+        seen.append('stopping' in out.getvalue())
+    assert s.run(duration_s=1.0, before_stop=before_stop) == 0
+    assert seen == [[True, True], False]
+    assert 'stopping a (SIGINT)' in out.getvalue()

@@ -91,6 +91,8 @@ class InputStats:
     def add_received(self, count: int) -> None:
         """Datagrams handed to the decoder, valid or not (called per packet: no lock,
         the decoder's thread is the only writer and readers take a snapshot)."""
+        if count <= 0:
+            return  # an empty poll of a silent socket is not a packet
         self.received += count
         self.last_packet_at = self.clock()
 

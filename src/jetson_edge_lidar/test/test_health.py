@@ -1,5 +1,7 @@
 """Diagnostics from counters: silence, rates, bad input, gaps."""
 
+from jetson_edge_lidar.config import DecoderConfig
+from jetson_edge_lidar.decoder import VelodyneDecoder
 from jetson_edge_lidar.health import Level, LidarHealth
 from jetson_edge_lidar.input_stats import InputStats
 from jetson_edge_lidar.models import VLP16, ReturnMode
@@ -51,6 +53,22 @@ def test_real_rate_is_ok_and_silence_becomes_an_error_after_a_second():
     clock.now += 1.5
     status = health.evaluate(stats.snapshot())
     assert status.level is Level.ERROR and 'no packets for 1.5 s' in status.message
+
+
+def test_empty_polls_of_a_silent_socket_do_not_hide_the_silence():
+    # the receive loop hands the decoder every poll's batch, empty ones included
+    clock, stats, health = _setup()
+    decoder = VelodyneDecoder(DecoderConfig(model='VLP-16'), stats=stats, clock=clock)
+    decoder.decode_batch([])
+    status = health.evaluate(stats.snapshot())
+    assert status.level is Level.ERROR and 'no packets received yet' in status.message
+    _second(clock, stats)      # a second of packets, the last one a second ago
+    for _ in range(15):
+        clock.now += 0.1
+        decoder.decode_batch([])
+    status = health.evaluate(stats.snapshot())
+    assert status.level is Level.ERROR and 'no packets for 2.5 s' in status.message
+    assert status.values['seconds_since_last_packet'] == '2.500'
 
 
 def test_low_rate_bad_input_and_gaps_warn():

@@ -68,7 +68,7 @@ MANAGER_SPECS = [
               max_value=255, dynamic=True),
     ParamSpec('perception_node', 'perception', 'Node whose rate parameter the policy sets '
               '(empty: never ask perception)', read_only=True),
-    ParamSpec('perception_rate_param', 'max_rate', 'Name of that node\'s rate parameter (Hz)',
+    ParamSpec('perception_rate_param', 'max_rate_hz', 'Name of that node\'s rate parameter (Hz)',
               read_only=True),
     ParamSpec('perception_nominal_rate_hz', 30.0, 'Rate asked for when NOMINAL',
               min_value=0.1, max_value=1000.0, dynamic=True),

@@ -3,7 +3,7 @@
 Used by the closed-loop test and the benchmark.  Time is simulated (``step(dt)``), so an hour
 of heating and cooling runs in seconds; the manager still reads the model's tree through its
 production readers and acts through the production actuators (nvpmodel via the emulator).
-Perception is modelled as obeying its ``max_rate`` parameter: the rate the manager requests
+Perception is modelled as obeying its ``max_rate_hz`` parameter: the rate the manager requests
 becomes the inference rate that heats the model.
 """
 
