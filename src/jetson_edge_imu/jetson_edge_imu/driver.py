@@ -323,15 +323,15 @@ class ImuDriver:
         periods it missed (keeping the phase). A repeated sample moves the schedule a quarter
         period later (see the module docstring): the next read comes a quarter period after
         it. Not so when the read before may have reached the device much later than this
-        one (its thread woke late, or its exchange took longer than the quickest recent one:
-        a request held up in the kernel): then that late read took the sample early, and the
-        phase is not at fault.
+        one (its thread woke late, or its exchange took well over the usual time: a request
+        held up in the kernel): then that late read took the sample early, and the phase is
+        not at fault.
         ``stamp_clock_ns`` is the clock stamps are taken on (the ROS clock in the node)."""
         stamp_clock_ns = stamp_clock_ns or clock_ns
         period = int(self.poll_period_s() * 1e9)
         quarter = period // 4
         deadline = clock_ns()
-        fastest_exchange: int | None = None
+        usual_exchange: int | None = None
         previous_latest = 0
         try:
             while not stop.is_set():
@@ -344,15 +344,14 @@ class ImuDriver:
                 if self.device is None:
                     stop.wait(0.01)
                     deadline = clock_ns()
-                    fastest_exchange = None
+                    usual_exchange = None
                     continue
-                # The quickest exchange lately, relaxing slowly so a changed link is followed.
-                if fastest_exchange is None or exchange < fastest_exchange:
-                    fastest_exchange = exchange
-                else:
-                    fastest_exchange += (exchange - fastest_exchange) >> 8
-                # The latest this read can have reached the device, relative to its deadline.
-                latest = late + exchange - fastest_exchange
+                # How long an exchange usually takes (a slow moving average), and how much
+                # later than its deadline this read may have reached the device.
+                if usual_exchange is None:
+                    usual_exchange = exchange
+                usual_exchange += (exchange - usual_exchange) >> 6
+                latest = late + max(0, exchange - usual_exchange)
                 if self.last_read_repeated and previous_latest - late < quarter:
                     # The update is imminent: read again a quarter period from now, and keep
                     # that phase (a whole period from now would skip the coming sample).
