@@ -163,8 +163,9 @@ class Bno055UartIO:
         raise ProtocolError(f'BNO055 write of 0x{register:02x} failed after '
                             f'{self._retries + 1} attempts: {last_problem}')
 
-    def wire_time_s(self, read_length: int) -> float:
-        return (4 + 2 + read_length) * self._char_s
+    def request_time_s(self) -> float:
+        # the 4-byte read request (0xAA, 0x01, register, length) must arrive before the answer
+        return 4 * self._char_s
 
     def close(self) -> None:
         self._line_clean = False

@@ -190,7 +190,7 @@ class ImuDriver:
                 self.connect(now_ns)
             return []
         try:
-            samples, wire_s = self._read(now_ns)
+            samples, request_s = self._read(now_ns)
         except ProtocolError as exc:
             self.frame_errors += 1
             self._consecutive_frame_errors += 1
@@ -204,18 +204,23 @@ class ImuDriver:
             self._drop_link(now_ns, str(exc))
             return []
         self._consecutive_frame_errors = 0
-        wire_ns = int(wire_s * 1e9) + self.period_ns // 2  # mean age of the latest sample
-        self.last_read_repeated = False
+        # now_ns was taken before the request went out: the device latched the answer once the
+        # request arrived, and the newest sample was then on average half a period old (a
+        # quarter once the poll phase sits just after the device's updates).
         polled = isinstance(self.device, Bno055)
+        age_ns = self.period_ns // 4 if polled and self.phase_shifts else self.period_ns // 2
+        delay_ns = age_ns - int(request_s * 1e9)
+        self.last_read_repeated = False
         out = []
         for s in samples:
-            reading = self._process(s, now_ns, wire_ns, polled)
+            reading = self._process(s, now_ns, delay_ns, polled)
             if reading is not None:
                 out.append(reading)
         self.health.published += len(out)
         return out
 
     def _read(self, now_ns: int) -> tuple[list[DeviceSample], float]:
+        """The samples of one read and the time its request took to reach the device."""
         device = self.device
         if isinstance(device, Bno055):
             sample = device.read_sample()
@@ -224,9 +229,8 @@ class ImuDriver:
                 self.temperature, self.calibration = device.read_status()
                 self._maybe_save_calibration(device)
             sample.temperature = self.temperature
-            return [sample], self.io.wire_time_s(device.read_length)
-        samples = device.read_samples()
-        return samples, self.io.wire_time_s(len(samples) * device.read_length)
+            return [sample], self.io.request_time_s()
+        return device.read_samples(), self.io.request_time_s()
 
     def _maybe_save_calibration(self, device: Bno055) -> None:
         c = self.config
@@ -244,7 +248,7 @@ class ImuDriver:
         save_offsets(self.config.calibration_file, offsets, device_id=self.config.port)
         self.calibration_saved = True
 
-    def _process(self, s: DeviceSample, now_ns: int, wire_ns: int,
+    def _process(self, s: DeviceSample, now_ns: int, delay_ns: int,
                  polled: bool) -> ImuReading | None:
         if not self.health.check(s):
             return None
@@ -253,7 +257,7 @@ class ImuDriver:
             self.repeated_reads += 1
             self.last_read_repeated = True
             return None
-        stamp = self.stamper.stamp(now_ns, wire_ns=wire_ns, samples_before=s.samples_before)
+        stamp = self.stamper.stamp(now_ns, delay_ns=delay_ns, samples_before=s.samples_before)
         gyro = s.gyro
         bias = self.bias
         if bias is not None:

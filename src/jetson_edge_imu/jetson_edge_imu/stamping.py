@@ -1,4 +1,4 @@
-"""Time stamps for samples: receive time minus the transport delay, spread back by the sample
+"""Time stamps for samples: read time minus the sample's age at the device, spread back by the sample
 period for samples that waited in a FIFO, and forced strictly increasing (a host clock step or a
 scheduling hiccup must never produce a stamp equal to or before the previous one)."""
 
@@ -14,13 +14,14 @@ class Stamper:
         self.last_ns: int | None = None
         self.adjusted = 0  # stamps moved forward to stay monotonic
 
-    def stamp(self, receive_ns: int, *, wire_ns: int = 0, samples_before: int = 0) -> int:
-        """Stamp of a sample received at ``receive_ns``.
+    def stamp(self, read_ns: int, *, delay_ns: int = 0, samples_before: int = 0) -> int:
+        """Stamp of a sample read at ``read_ns`` (when the read began).
 
-        ``wire_ns`` is the time the read spent on the bus; ``samples_before`` how many newer
-        samples followed this one in the same batch.
+        ``delay_ns`` is how long before ``read_ns`` the newest sample of the read was taken
+        (its age at the device less the time the request needs to reach it; may be negative);
+        ``samples_before`` how many newer samples followed this one in the same batch.
         """
-        t = receive_ns - wire_ns - self.fixed_latency_ns - samples_before * self.period_ns
+        t = read_ns - delay_ns - self.fixed_latency_ns - samples_before * self.period_ns
         if self.last_ns is not None and t <= self.last_ns:
             self.adjusted += 1
             t = self.last_ns + 1

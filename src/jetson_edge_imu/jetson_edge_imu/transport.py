@@ -46,8 +46,9 @@ class RegisterIO(Protocol):
 
     def write(self, register: int, data: bytes) -> None: ...
 
-    def wire_time_s(self, read_length: int) -> float:
-        """Seconds a read of ``read_length`` bytes spends on the wire (for stamp correction)."""
+    def request_time_s(self) -> float:
+        """Seconds from the start of a read until the device has the request and latches the
+        data it answers with (for stamp correction)."""
         ...
 
     def close(self) -> None: ...
@@ -96,9 +97,9 @@ class I2CRegisterIO:
                 f'I2C write of 0x{register:02x} at address 0x{self.address:02x} failed: {exc}'
             ) from exc
 
-    def wire_time_s(self, read_length: int) -> float:
-        # start + address/write + register + repeated start + address/read + data, 9 clocks each
-        return (4 + read_length) * 9 / self._bus_hz
+    def request_time_s(self) -> float:
+        # address/write, register, repeated start + address/read: 9 clocks each, then data
+        return 3 * 9 / self._bus_hz
 
     def close(self) -> None:
         self._bus.close()

@@ -109,7 +109,7 @@ def test_implausible_samples_are_dropped_and_counted():
 
 def test_stamps_strictly_increase_and_step_back_for_fifo_batches():
     s = Stamper(period_ns=5_000_000)
-    batch = [s.stamp(1_000_000_000, wire_ns=100_000, samples_before=n) for n in (2, 1, 0)]
+    batch = [s.stamp(1_000_000_000, delay_ns=100_000, samples_before=n) for n in (2, 1, 0)]
     assert batch == [989_900_000, 994_900_000, 999_900_000]
     assert s.stamp(999_000_000) == 999_900_001  # host clock stepped back: still increasing
     assert s.stamp(999_900_001) == 999_900_002  # a duplicate stamp is never emitted
@@ -194,3 +194,22 @@ def test_run_loop_paces_and_stops(mpu_emulator):
     assert not th.is_alive() and not driver.connected
     assert 40 < len(got) < 120  # ~200 Hz for ~0.4 s after connecting
     assert isinstance(emu, MpuEmulator)
+
+
+def test_stamps_match_when_the_device_took_each_sample(mpu_emulator, sim_clock):
+    """Stamps against the emulator's own sample times: centred on them (the newest sample of a
+    read is on average half a period old), not shifted by the bus time of the answer."""
+    emu = mpu_emulator()
+    taken = []
+    latch = emu._latch
+    emu._latch = lambda t: (taken.append(t), latch(t))
+    driver = _mpu_driver(emu, estimate_bias=False)
+    readings = _run(driver, sim_clock, 2.0, dt=0.0123)
+    taken_ns = [int(round(t * 1e9)) for t in taken]
+    errors = []
+    for r in readings[50:]:
+        nearest = min(taken_ns, key=lambda t: abs(t - r.stamp_ns))
+        errors.append(r.stamp_ns - nearest)
+    period = driver.period_ns
+    assert all(abs(e) <= period // 2 + 100_000 for e in errors)
+    assert abs(sum(errors) / len(errors)) < 0.1 * period

@@ -107,10 +107,11 @@ class DiagnosticsHealthCheck:
     """Start the suite from the slot and require ``/diagnostics`` without ERROR."""
 
     def __init__(self, *, start_argv: Sequence[str] = ('jetson-edge', 'up'),
-                 window_s: float = 10.0, require: Sequence[str] = (),
+                 window_s: float = 10.0, settle_s: float = 15.0, require: Sequence[str] = (),
                  watcher_python: str = sys.executable):
         self.start_argv = list(start_argv)
         self.window_s = window_s
+        self.settle_s = settle_s
         self.require = list(require)
         self.watcher_python = watcher_python
 
@@ -128,7 +129,8 @@ class DiagnosticsHealthCheck:
             [str(Path(__file__).resolve().parents[1]), watcher_env.get('PYTHONPATH', '')])
         started = time.monotonic()
         argv = [self.watcher_python, '-m', 'jetson_edge_ota.diagnostics_watch',
-                '--window', str(self.window_s), '--timeout', str(timeout_s)]
+                '--window', str(self.window_s), '--settle', str(self.settle_s),
+                '--timeout', str(timeout_s)]
         for name in self.require:
             argv += ['--require', name]
         watcher = subprocess.Popen(argv, env=watcher_env, stdout=subprocess.PIPE,

@@ -28,6 +28,23 @@ def test_verdict_requires_some_status_and_no_error():
     assert 'perception: model: engine failed to load' in verdict.summary()
 
 
+def test_startup_error_that_clears_is_a_transient_but_a_later_one_fails():
+    verdict = DiagnosticsVerdict(settle_s=10.0)
+    verdict.add('lidar: lidar', ERROR, 'no packets received yet', t=1.0)
+    assert not verdict.ok                     # still in ERROR: not healthy yet
+    verdict.add('lidar: lidar', OK, 'receiving', t=3.0)
+    assert verdict.ok and verdict.errors == {}
+    verdict.add('lidar: lidar', ERROR, 'no packets for 1.2 s', t=12.0)
+    verdict.add('lidar: lidar', OK, 'receiving', t=13.0)
+    assert not verdict.ok and 'no packets for 1.2 s' in verdict.summary()
+
+
+def test_error_that_never_clears_fails_even_inside_the_settle_time():
+    verdict = DiagnosticsVerdict(settle_s=60.0)
+    verdict.add('perception: model', ERROR, 'model file missing', t=0.5)
+    assert not verdict.ok and 'model file missing' in verdict.summary()
+
+
 @pytest.fixture
 def slot(tmp_path: Path) -> Path:
     (tmp_path / 'slot' / 'workspace' / 'bin').mkdir(parents=True)
@@ -73,7 +90,7 @@ def ros_isolated(monkeypatch):
 @pytest.mark.parametrize('level,healthy', [('OK', True), ('ERROR', False), ('SILENT', False)])
 def test_diagnostics_health_check_over_real_dds(slot, ros_isolated, level, healthy):
     check = DiagnosticsHealthCheck(start_argv=[sys.executable, str(FAKE_SUITE), level],
-                                   window_s=1.0)
+                                   window_s=1.0, settle_s=0.0)
     result = check(slot, 3.0 if level == 'SILENT' else 20.0)
     assert result.ok is healthy, result.message
     expected = {'OK': 'none in ERROR', 'ERROR': 'reported ERROR', 'SILENT': 'no /diagnostics'}
@@ -82,6 +99,6 @@ def test_diagnostics_health_check_over_real_dds(slot, ros_isolated, level, healt
 
 def test_diagnostics_health_check_fails_fast_when_the_suite_exits(slot, ros_isolated):
     check = DiagnosticsHealthCheck(start_argv=['sh', '-c', 'echo no such profile; exit 2'],
-                                   window_s=1.0)
+                                   window_s=1.0, settle_s=0.0)
     result = check(slot, 20.0)
     assert not result.ok and 'exited with 2 during the health check' in result.message
