@@ -1,10 +1,14 @@
 """nvpmodel, jetson_clocks and fan actuators: commands per model, read-back, clear errors."""
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import boards
+import jetson_edge_common
+import jetson_edge_power
 import pytest
 
 from jetson_edge_power.actuators import (FanActuator, JetsonClocksActuator, NvpmodelActuator,
@@ -175,7 +179,15 @@ def test_fan_permission_denied_as_unprivileged_user(tmp_path):
         if parent == parent.parent:
             break
         os.chmod(parent, os.stat(parent).st_mode | 0o005)
-    code = (f'import sys; sys.path[:0] = {sys.path!r}\n'
+    # The checkout may sit in a directory the unprivileged user cannot enter: give it a copy
+    # of the pure core (standard library only) beside the board tree.
+    code_dir = tmp_path / 'code'
+    for package in (jetson_edge_power, jetson_edge_common):
+        shutil.copytree(Path(package.__file__).parent, code_dir / package.__name__,
+                        ignore=shutil.ignore_patterns('__pycache__'))
+    for path in [code_dir, *code_dir.rglob('*')]:
+        os.chmod(path, os.stat(path).st_mode | 0o005)
+    code = (f'import sys; sys.path[:0] = [{str(code_dir)!r}]\n'
             'from jetson_edge_power.actuators import FanActuator\n'
             'from jetson_edge_power.errors import PermissionDeniedError\n'
             'from jetson_edge_power.layout import layout_from_dict\n'
