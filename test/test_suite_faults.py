@@ -256,9 +256,11 @@ def test_hot_ambient_drives_the_policy_to_critical_and_it_acts(start_suite, topi
         return (values.get('level') == 'CRITICAL' and not values['power_mode_target'].startswith('2 ')
                 and values)
     decision = wait_for(acted, 30, 'the policy to step the power mode down')
-    rate = wait_for(lambda: (value := float(_get_parameter('/perception', 'max_rate_hz'))) < 5.0
-                    and value, 60, 'perception\'s max_rate_hz lowered')
-    assert rate == pytest.approx(5.0 * 0.25), 'CRITICAL keeps a quarter of the nominal rate'
+    # HOT halves the rate on the way up and CRITICAL quarters it: wait for the last request.
+    rate = wait_for(lambda: (value := float(_get_parameter('/perception', 'max_rate_hz')))
+                    == pytest.approx(5.0 * 0.25) and value, 60,
+                    'perception\'s max_rate_hz lowered to a quarter of nominal (CRITICAL)')
+    assert rate == pytest.approx(1.25)
     print(f'decision: {json.dumps(decision)[:600]}')
     assert 'critical' in decision['last_decision_reason'], decision
     assert float(decision['perception_rate_hz']) == pytest.approx(rate)
