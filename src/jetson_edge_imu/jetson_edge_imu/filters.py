@@ -40,14 +40,11 @@ def _accel_usable(accel: quat.Vec3, gate: float) -> float:
     return n
 
 
-class MadgwickFilter:
-    """Madgwick's gradient-descent filter (IMU form). ``beta`` is the gradient step (rad/s),
-    about sqrt(3/4) times the gyro's angle-rate error."""
+class _GravityAidedFilter:
+    """What both filters share: the first sample sets the orientation from gravity alone;
+    later ones go to ``_step``. ``reset`` starts over."""
 
-    def __init__(self, *, beta: float = 0.05, accel_gate: float = 0.5) -> None:
-        if beta < 0:
-            raise ValueError('beta must be >= 0')
-        self.beta = beta
+    def __init__(self, *, accel_gate: float) -> None:
         self.accel_gate = accel_gate
         self.orientation: quat.Quat | None = None
 
@@ -57,8 +54,26 @@ class MadgwickFilter:
     def update(self, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat:
         if self.orientation is None:
             self.orientation = orientation_from_accel(accel)
-            return self.orientation
-        q0, q1, q2, q3 = self.orientation
+        else:
+            self.orientation = self._step(self.orientation, gyro, accel, dt)
+        return self.orientation
+
+    def _step(self, q: quat.Quat, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat:
+        raise NotImplementedError
+
+
+class MadgwickFilter(_GravityAidedFilter):
+    """Madgwick's gradient-descent filter (IMU form). ``beta`` is the gradient step (rad/s),
+    about sqrt(3/4) times the gyro's angle-rate error."""
+
+    def __init__(self, *, beta: float = 0.05, accel_gate: float = 0.5) -> None:
+        if beta < 0:
+            raise ValueError('beta must be >= 0')
+        super().__init__(accel_gate=accel_gate)
+        self.beta = beta
+
+    def _step(self, q: quat.Quat, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat:
+        q0, q1, q2, q3 = q
         gx, gy, gz = gyro
         # Rate of change from the gyro: 0.5 * q (x) (0, w)
         d0 = 0.5 * (-q1 * gx - q2 * gy - q3 * gz)
@@ -84,11 +99,10 @@ class MadgwickFilter:
                 d1 -= k * s1
                 d2 -= k * s2
                 d3 -= k * s3
-        self.orientation = quat.normalize((q0 + d0 * dt, q1 + d1 * dt, q2 + d2 * dt, q3 + d3 * dt))
-        return self.orientation
+        return quat.normalize((q0 + d0 * dt, q1 + d1 * dt, q2 + d2 * dt, q3 + d3 * dt))
 
 
-class ComplementaryFilter:
+class ComplementaryFilter(_GravityAidedFilter):
     """Mahony's explicit complementary filter on SO(3), proportional term: the gyro rate is
     corrected by ``gain`` (1/s, the crossover frequency in rad/s) times the cross product of the
     measured and the predicted gravity direction."""
@@ -96,18 +110,11 @@ class ComplementaryFilter:
     def __init__(self, *, gain: float = 0.5, accel_gate: float = 0.5) -> None:
         if gain < 0:
             raise ValueError('gain must be >= 0')
+        super().__init__(accel_gate=accel_gate)
         self.gain = gain
-        self.accel_gate = accel_gate
-        self.orientation: quat.Quat | None = None
 
-    def reset(self) -> None:
-        self.orientation = None
-
-    def update(self, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat:
-        if self.orientation is None:
-            self.orientation = orientation_from_accel(accel)
-            return self.orientation
-        q0, q1, q2, q3 = self.orientation
+    def _step(self, q: quat.Quat, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat:
+        q0, q1, q2, q3 = q
         gx, gy, gz = gyro
         n = _accel_usable(accel, self.accel_gate)
         if n and self.gain:
@@ -121,13 +128,12 @@ class ComplementaryFilter:
             gy += k * (az * vx - ax * vz)
             gz += k * (ax * vy - ay * vx)
         h = 0.5 * dt
-        self.orientation = quat.normalize((
+        return quat.normalize((
             q0 + h * (-q1 * gx - q2 * gy - q3 * gz),
             q1 + h * (q0 * gx + q2 * gz - q3 * gy),
             q2 + h * (q0 * gy - q1 * gz + q3 * gx),
             q3 + h * (q0 * gz + q1 * gy - q2 * gx),
         ))
-        return self.orientation
 
 
 def make_filter(name: str, *, gain: float) -> MadgwickFilter | ComplementaryFilter:
