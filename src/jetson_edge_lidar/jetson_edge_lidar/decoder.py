@@ -202,7 +202,6 @@ class VelodyneDecoder:
                 self._reset_continuity()
             self.model, self.return_mode = run.model, run.mode
         tables = self._tables_for(run.model, run.mode)
-        self._stats.add_packets(len(run.packets))
 
         timestamps = run.packets['timestamp'].astype(np.int64)
         fresh = self._prev_timestamp is None
@@ -224,6 +223,7 @@ class VelodyneDecoder:
             times_us -= times_us[0] - timestamps[0]
         self._prev_timestamp = int(timestamps[-1])
         self._prev_time_us = float(times_us[-1])
+        self._stats.add_packets(len(run.packets), device_time_s=self._prev_time_us * 1e-6)
 
         # A long pause ends the scan: the rotation in between is unknown.
         breaks = set(np.flatnonzero(step_us > self._config.max_gap_s * 1e6).tolist())

@@ -1,7 +1,8 @@
 """Driver health from its counters: the pure core of the LiDAR diagnostics.
 
 :class:`LidarHealth` compares what arrived since the last evaluation with what the sensor
-should send (packet rate of the model and return mode, scan rate of the RPM) and turns
+should send (packet rate of the model and return mode, scan rate of the RPM, both in the
+sensor's own time) and turns
 silence, malformed input and lost packets into a level, a message a person can act on and
 the numbers behind it. The node publishes the result on ``/diagnostics`` once a second.
 """
@@ -34,19 +35,20 @@ class Health:
 class LidarHealth:
     """Evaluate a stream of :class:`StatsSnapshot` (one per diagnostics period).
 
-    ``rate_scale`` is the replay speed (1.0 for a live sensor); None disables the rate
-    checks (as-fast-as-possible replay).
+    Packet and scan rates are counted per second of the sensor's own clock (the packet
+    timestamps), not per second of arrival: a burst of packets that waited in the socket
+    buffer while the host stalled is not a wrong rate, and a replay at any speed is checked
+    against the device it was recorded from.
     """
 
     def __init__(self, *, source: str, rpm: float, model: SensorModel | None = None,
-                 return_mode: ReturnMode | None = None, rate_scale: float | None = 1.0,
-                 stale_after_s: float = 1.0, packet_rate_tolerance: float = 0.1,
+                 return_mode: ReturnMode | None = None, stale_after_s: float = 1.0,
+                 packet_rate_tolerance: float = 0.1,
                  scan_rate_tolerance: float = 0.25) -> None:
         self._source = source
         self._rpm = rpm
         self._model = model
         self._mode = return_mode
-        self._rate_scale = rate_scale
         self._stale_after = stale_after_s
         self._packet_tolerance = packet_rate_tolerance
         self._scan_tolerance = scan_rate_tolerance
@@ -110,10 +112,7 @@ class LidarHealth:
         missing = snap.missing_packets - previous.missing_packets
         scans = snap.scans - previous.scans
         points = snap.points - previous.points
-        packet_rate = received / span
-        scan_rate = scans / span
-        values['packet_rate_hz'] = f'{packet_rate:.1f}'
-        values['scan_rate_hz'] = f'{scan_rate:.2f}'
+        values['datagrams_per_s'] = f'{received / span:.1f}'
         values['points_per_scan'] = str(points // scans) if scans else '0'
 
         if received and decoded == 0 and dropped:
@@ -128,19 +127,26 @@ class LidarHealth:
             problems.append((Level.WARN, f'{missing} packets lost in the last {span:.1f} s '
                              f'(network drops or receive buffer overruns)'))
 
-        if model is None or mode is None or self._rate_scale is None:
+        if model is None or mode is None:
             return problems
-        expected_packets = model.packet_rate_hz(mode) * self._rate_scale
-        expected_scans = self._rpm / 60.0 * self._rate_scale
+        expected_packets = model.packet_rate_hz(mode)
+        expected_scans = self._rpm / 60.0
         values['expected_packet_rate_hz'] = f'{expected_packets:.1f}'
         values['expected_scan_rate_hz'] = f'{expected_scans:.2f}'
-        if not checking_rates:
+        device_span = (None if snap.device_time_s is None or previous.device_time_s is None
+                       else snap.device_time_s - previous.device_time_s)
+        # No decoded packets, or the sensor clock restarted (the model changed): no rates.
+        if not checking_rates or not decoded or not device_span or device_span <= 0:
             return problems
+        packet_rate = decoded / device_span
+        scan_rate = scans / device_span
+        values['packet_rate_hz'] = f'{packet_rate:.1f}'
+        values['scan_rate_hz'] = f'{scan_rate:.2f}'
         if abs(packet_rate - expected_packets) > self._packet_tolerance * expected_packets:
             problems.append((Level.WARN, f'packet rate {packet_rate:.0f}/s, expected '
                              f'{expected_packets:.0f}/s for a {model.name} in {mode.label} '
                              f'mode'))
-        if decoded and abs(scan_rate - expected_scans) > self._scan_tolerance * expected_scans:
+        if abs(scan_rate - expected_scans) > self._scan_tolerance * expected_scans:
             problems.append((Level.WARN, f'{scan_rate:.1f} scans/s, expected '
                              f'{expected_scans:.1f} for rpm {self._rpm:g}; set rpm to the '
                              f'sensor\'s motor speed'))

@@ -35,7 +35,11 @@ DROP_REASONS = (WRONG_LENGTH, BAD_BLOCK_FLAG, BAD_AZIMUTH, UNKNOWN_PRODUCT,
 
 @dataclass(frozen=True)
 class StatsSnapshot:
-    """A consistent copy of the counters at one moment (host monotonic time)."""
+    """A consistent copy of the counters at one moment.
+
+    ``taken_at`` and ``last_packet_at`` are host monotonic time; ``device_time_s`` is the
+    sensor's own clock at the last decoded packet, unwrapped at the top of the hour.
+    """
 
     taken_at: float
     received: int
@@ -48,6 +52,7 @@ class StatsSnapshot:
     missing_packets: int
     clock_jumps: int
     partial_scans: int
+    device_time_s: float | None = None
 
     @property
     def dropped(self) -> int:
@@ -77,6 +82,7 @@ class InputStats:
         self.clock_jumps = 0
         self.partial_scans = 0
         self.last_packet_at: float | None = None
+        self.device_time_s: float | None = None
 
     def drop(self, reason: str, detail: str, count: int = 1) -> None:
         """Count ``count`` skipped inputs for ``reason``; ``detail`` shows one example."""
@@ -96,10 +102,13 @@ class InputStats:
         self.received += count
         self.last_packet_at = self.clock()
 
-    def add_packets(self, count: int) -> None:
-        """Datagrams that passed validation and were decoded."""
+    def add_packets(self, count: int, *, device_time_s: float | None = None) -> None:
+        """Datagrams that passed validation and were decoded; ``device_time_s``: the
+        sensor clock at the last of them (both change together, under one lock)."""
         with self._lock:
             self.packets += count
+            if device_time_s is not None:
+                self.device_time_s = device_time_s
 
     def add_scan(self, points: int, *, complete: bool) -> None:
         with self._lock:
@@ -125,7 +134,7 @@ class InputStats:
                 points=self.points, last_packet_at=self.last_packet_at,
                 drops=dict(self._drops), gaps=self.gaps,
                 missing_packets=self.missing_packets, clock_jumps=self.clock_jumps,
-                partial_scans=self.partial_scans)
+                partial_scans=self.partial_scans, device_time_s=self.device_time_s)
 
     def flush_log(self) -> None:
         """Log the pending drop summary now, whatever the rate limit (e.g. at shutdown)."""

@@ -58,7 +58,6 @@ class VelodyneNode(Node):
             model=None if p['model'] == 'auto' else model_by_name(p['model']),
             return_mode=(None if p['return_mode'] == 'auto'
                          else return_mode_by_name(p['return_mode'])),
-            rate_scale=(p['replay_rate'] or None) if p['pcap'] else 1.0,
             stale_after_s=p['stale_after_s'])
         self._publisher = self.create_publisher(PointCloud2, p['points_topic'],
                                                 qos.SENSOR_STREAM)

@@ -23,15 +23,18 @@ def _setup(**kwargs):
     return clock, stats, health
 
 
-def _second(clock, stats, *, packets=754, scans=10, bad=0):
+def _second(clock, stats, *, packets=754, scans=10, bad=0, host_s=1.0, device_s=1.0):
+    """``packets`` arrive over ``host_s`` of host time, stamped over ``device_s`` of the
+    sensor's clock."""
     for _ in range(packets):
         stats.add_received(1)
-    stats.add_packets(packets - bad)
+    device_now = stats.device_time_s or 1000.0
+    stats.add_packets(packets - bad, device_time_s=device_now + device_s)
     if bad:
         stats.drop('wrong_length', '7 bytes', bad)
     for _ in range(scans):
         stats.add_scan(28_000, complete=True)
-    clock.now += 1.0
+    clock.now += host_s
 
 
 def test_no_packets_yet_is_an_error():
@@ -42,6 +45,7 @@ def test_no_packets_yet_is_an_error():
 
 def test_real_rate_is_ok_and_silence_becomes_an_error_after_a_second():
     clock, stats, health = _setup()
+    _second(clock, stats)
     health.evaluate(stats.snapshot())
     _second(clock, stats)
     clock.now -= 0.01  # the last packet arrived just now
@@ -73,14 +77,15 @@ def test_empty_polls_of_a_silent_socket_do_not_hide_the_silence():
 
 def test_low_rate_bad_input_and_gaps_warn():
     clock, stats, health = _setup()
+    _second(clock, stats)
     health.evaluate(stats.snapshot())
-    stats.add_received(1)
-    _second(clock, stats, packets=500, scans=7, bad=20)
+    _second(clock, stats, packets=520, scans=7, bad=20)
     stats.add_gap(12)
     stats.last_packet_at = clock.now
     status = health.evaluate(stats.snapshot())
     assert status.level is Level.WARN
-    assert 'packet rate 501/s, expected 754/s' in status.message
+    assert 'packet rate 500/s, expected 754/s' in status.message
+    assert '7.0 scans/s, expected 10.0 for rpm 600' in status.message
     assert '20 bad datagrams' in status.message and '12 packets lost' in status.message
     assert status.values['dropped_wrong_length'] == '20'
 
@@ -94,12 +99,48 @@ def test_only_garbage_is_an_error():
     assert status.level is Level.ERROR and 'unusable' in status.message
 
 
-def test_finished_replay_is_a_warning_and_fast_replay_skips_rate_checks():
-    clock, stats, health = _setup(rate_scale=None)
+def test_rates_are_counted_in_sensor_time_not_arrival_time():
+    # a host stall: 0.3 s of packets waited in the socket buffer and arrive with the next
+    # second's, so 1.3 s of the sensor's packets land in one second of host time
+    clock, stats, health = _setup()
+    _second(clock, stats)
     health.evaluate(stats.snapshot())
-    _second(clock, stats, packets=9000, scans=120)
+    _second(clock, stats, packets=980, scans=13, device_s=1.3)
     stats.last_packet_at = clock.now
-    assert health.evaluate(stats.snapshot()).level is Level.OK
+    status = health.evaluate(stats.snapshot())
+    assert status.level is Level.OK, status.message
+    assert status.values['datagrams_per_s'] == '980.0'
+    assert status.values['packet_rate_hz'] == f'{980 / 1.3:.1f}'
+
+
+def test_wrong_rpm_is_seen_whatever_the_replay_speed():
+    clock, stats, health = _setup()
+    _second(clock, stats, host_s=0.1)
+    health.evaluate(stats.snapshot())
+    _second(clock, stats, scans=15, host_s=0.1)   # a 900 RPM capture replayed fast
+    stats.last_packet_at = clock.now
+    status = health.evaluate(stats.snapshot())
+    assert status.level is Level.WARN
+    assert status.message == ('15.0 scans/s, expected 10.0 for rpm 600; set rpm to the '
+                              "sensor's motor speed")
+
+
+def test_a_restarted_sensor_clock_skips_the_rate_checks_once():
+    clock, stats, health = _setup()
+    _second(clock, stats)
+    health.evaluate(stats.snapshot())
+    stats.add_received(754)
+    stats.add_packets(754, device_time_s=3.0)    # the decoder restarted its time axis
+    clock.now += 1.0
+    stats.last_packet_at = clock.now
+    status = health.evaluate(stats.snapshot())
+    assert status.level is Level.OK and 'packet_rate_hz' not in status.values
+
+
+def test_finished_replay_is_a_warning():
+    clock, stats, health = _setup()
+    _second(clock, stats, packets=9000, scans=120, host_s=0.1, device_s=12.0)
+    health.evaluate(stats.snapshot())
     clock.now += 5
     status = health.evaluate(stats.snapshot(), finished=True)
     assert status.level is Level.WARN and 'finished' in status.message

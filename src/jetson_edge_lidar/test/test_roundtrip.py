@@ -5,7 +5,8 @@ spinning at a random speed from a random azimuth and time (hour roll-overs inclu
 decoded. Every non-zero return must come back once, on the right ring, at its firing time,
 with its range within half the range resolution and its azimuth within what the format
 allows: block azimuths are rounded to 0.01 deg (0.005 deg error) and the interpolation step
-between blocks is a difference of two rounded values (up to 0.01 deg more), so 0.015 deg.
+between blocks is a difference of two rounded values (up to 0.01 deg more), so 0.015 deg,
+plus what reading the azimuth back from float32 x and y adds (well under 0.0001 deg).
 """
 
 import numpy as np
@@ -18,7 +19,7 @@ from jetson_edge_lidar.encoder import FiringSchedule, encode_packets, packets_to
     quantize_range
 from jetson_edge_lidar.models import MODELS, ReturnMode
 
-AZIMUTH_TOLERANCE_DEG = 0.015
+AZIMUTH_TOLERANCE_DEG = 0.015 + 1e-4
 
 
 def _scenario(model, mode, rpm, start_azimuth, start_time, count, seed):
