@@ -9,7 +9,10 @@ Losses are reported where they happen, not lumped together:
 
 - device samples never read / read twice: the emulator's own account of which of its samples a
   host read reached (the truth; a polled device without a FIFO loses a sample whenever two of
-  its updates fall between two reads);
+  its updates fall between two reads). Unread samples alone or in pairs come from reads up to
+  two periods late: the driver's own timing and the tty path. Runs of 3 or more are stretches
+  of milliseconds without a read; a sleeper at SCHED_FIFO 99 in its own process
+  (``jetson_edge_common.stall_monitor``) counts the host stalls of the same window beside them;
 - lost in DDS: what the driver published (its ``/diagnostics`` counter) but the subscriber did
   not receive; for the reference, gaps in a sequence number it puts in the message;
 - stamp gaps: header stamps more than 1.5 periods apart (what a consumer sees as a hole).
@@ -20,6 +23,12 @@ of the publisher process and of this subscriber process (psutil).
 The reference, measured in the same run on the same machine: a bare publisher process that
 paces the same way and publishes the same two messages with no device IO at all. The driver's
 CPU share is reported against it, since absolute numbers on a shared 2-core VM mean little.
+
+Bytes written to a pty, like bytes a real UART receives, reach the reader through the tty
+layer's flip-buffer work, which runs in an unbound kernel worker (``kworker/u*``) at normal
+priority; on a loaded machine that worker, not the driver, is late. ``--kworker-priority N``
+gives those workers SCHED_FIFO N for the run (restored after), as a real-time robot set-up
+would.
 
 A pty is not baud-limited. A real BNO055 UART at 115200 baud carries at most ~300 fusion frames
 per second (38 bytes per request/response, 10 bits per byte) and the BNO055's fusion output
@@ -37,7 +46,11 @@ import sys
 import threading
 import time
 
+from jetson_edge_common.stall_monitor import StallMonitor
+
 _MESSAGES = ('imu/data', 'imu/data_raw')
+# SampleReadCounters.RUN_CLASSES: unread samples alone, in pairs, in runs of 3-9, of 10 or more
+_RUN_NAMES = ('run_1', 'run_2', 'run_3_9', 'run_10_up')
 _DRIVER_STATUS = 'imu_node: imu'
 
 
@@ -119,7 +132,8 @@ def _lost_in_dds(sub: _Subscriber, *, reference: bool, period_ns: float) -> tupl
 
 
 def _measure(sub: _Subscriber, proc, *, rate: float, seconds: float, warmup: float,
-             reference: bool, device_counters=None, wait: float = 30.0) -> dict:
+             reference: bool, stalls: StallMonitor, device_counters=None,
+             wait: float = 30.0) -> dict:
     import psutil
 
     start = time.monotonic()
@@ -132,10 +146,12 @@ def _measure(sub: _Subscriber, proc, *, rate: float, seconds: float, warmup: flo
     cpu0, own0 = ps.cpu_times(), me.cpu_times()
     dev0 = list(device_counters) if device_counters is not None else None
     t0 = time.monotonic()
+    stall_mark = stalls.mark()
     sub.reset()
     sub.recording = True
     time.sleep(seconds)
     sub.recording = False
+    host = stalls.since(stall_mark)
     dev1 = list(device_counters) if device_counters is not None else None
     cpu1, own1 = ps.cpu_times(), me.cpu_times()
     wall = time.monotonic() - t0
@@ -160,13 +176,20 @@ def _measure(sub: _Subscriber, proc, *, rate: float, seconds: float, warmup: flo
         'interval_p99_ms': _percentile(intervals_ms, 99),
         'cpu_pct_of_one_core': 100.0 * cpu / wall,
         'subscriber_cpu_pct': 100.0 * own / wall,
+        'host_stalls': host.count,
+        'host_stall_ms': host.total_s * 1e3,
+        'host_stall_longest_ms': host.longest_s * 1e3,
     }
     if dev0 is not None and dev1 is not None:
         reads, again, never = (dev1[i] - dev0[i] for i in range(3))
         due = dev1[3] - dev0[3]
+        by_run = [b - a for a, b in zip(dev0[4:], dev1[4:])]
         out.update({'device_samples': due, 'device_reads': reads,
                     'device_read_again': again, 'device_never_read': never,
-                    'device_never_read_pct': 100.0 * never / due if due else float('nan')})
+                    'device_never_read_pct': 100.0 * never / due if due else float('nan'),
+                    **{f'device_never_read_{name}': n for name, n in zip(_RUN_NAMES, by_run)}})
+        short = by_run[0] + by_run[1]
+        out['device_never_read_short_pct'] = 100.0 * short / due if due else float('nan')
     return out
 
 
@@ -210,6 +233,35 @@ def _reference_publisher(rate: float, priority: int) -> None:
     rclpy.try_shutdown()
 
 
+def _boost_kworkers(priority: int) -> list[tuple[int, int, int]]:
+    """SCHED_FIFO ``priority`` for the unbound kernel workers (``kworker/u*``), where the tty
+    layer delivers received bytes; returns what to restore: (pid, policy, priority)."""
+    changed = []
+    for entry in os.scandir('/proc'):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry.name}/comm') as comm:
+                if not comm.read().startswith('kworker/u'):
+                    continue
+            pid = int(entry.name)
+            before = (os.sched_getscheduler(pid), os.sched_getparam(pid).sched_priority)
+            os.sched_setscheduler(pid, os.SCHED_FIFO, os.sched_param(priority))
+        except OSError:
+            continue  # gone meanwhile, or no permission: left as it is
+        changed.append((pid, *before))
+    print(f'kernel workers: {len(changed)} kworker/u* threads at SCHED_FIFO {priority} for the run')
+    return changed
+
+
+def _restore_scheduling(changed: list[tuple[int, int, int]]) -> None:
+    for pid, policy, priority in changed:
+        try:
+            os.sched_setscheduler(pid, policy, os.sched_param(priority))
+        except OSError:
+            pass  # the worker exited
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
@@ -230,6 +282,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument('--priority', type=int, default=0,
                         help='SCHED_FIFO priority of the driver\'s reader thread and of the '
                         'reference loop (0: normal scheduling)')
+    parser.add_argument('--kworker-priority', type=int, default=0,
+                        help='for the run, SCHED_FIFO priority of the unbound kernel workers that '
+                        'carry tty input (0: leave them alone; see the module docstring)')
     parser.add_argument('--mode', default='ndof', help='BNO055 mode: ndof (device fusion) or '
                         'amg (raw, host Madgwick filter)')
     args = parser.parse_args(argv)
@@ -239,7 +294,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from jetson_edge_common.dds import use_large_data_transport
 
-    from jetson_edge_imu.emulated_device import EmulatorOptions, serve
+    from jetson_edge_imu.emulated_device import READ_COUNTERS_SIZE, EmulatorOptions, serve
 
     # The driver's node_main picks the suite's DDS transport; the reference and this
     # subscriber (and their children, through the environment) must use the same one.
@@ -248,7 +303,7 @@ def main(argv: list[str] | None = None) -> dict:
     os.environ['ROS_DOMAIN_ID'] = str(150 + os.getpid() % 60)
     link = f'/tmp/jetson_edge_imu_bench.{os.getpid()}.pty'
     results: dict = {'rate_hz_target': args.rate, 'seconds': args.seconds, 'mode': args.mode,
-                     'priority': args.priority,
+                     'priority': args.priority, 'kworker_priority': args.kworker_priority,
                      'baud_configured': args.baud, 'transport': 'pty (not baud-limited)'}
     rclpy.init()
     node = rclpy.create_node('imu_bench_subscriber')
@@ -265,19 +320,23 @@ def main(argv: list[str] | None = None) -> dict:
     spinner = threading.Thread(target=spin, daemon=True)
     spinner.start()
     ctx = multiprocessing.get_context('spawn')
+    stalls = StallMonitor()
+    stalls.__enter__()  # left in the finally below, with the rest
+    results['stall_monitor_priority'] = stalls.priority
+    kworkers = _boost_kworkers(args.kworker_priority) if args.kworker_priority > 0 else []
     try:
         ref = subprocess.Popen([sys.executable, '-m', 'jetson_edge_imu.bench',
                                 '--reference-publisher', str(args.rate), str(args.priority)])
         try:
             results['reference'] = _measure(sub, ref, rate=args.rate, seconds=args.seconds,
-                                            warmup=args.warmup, reference=True)
+                                            warmup=args.warmup, reference=True, stalls=stalls)
         finally:
             _stop(ref)
         time.sleep(0.5)
         sub.reset()
 
         stop_emulator = ctx.Event()
-        device_counters = ctx.Array('q', 4, lock=False)
+        device_counters = ctx.Array('q', READ_COUNTERS_SIZE, lock=False)
         emulator = ctx.Process(target=serve, args=(EmulatorOptions(
             link_path=link, rate_hz=args.rate, still_s=1.0), stop_emulator),
             kwargs={'read_counters': device_counters}, daemon=True)
@@ -295,13 +354,15 @@ def main(argv: list[str] | None = None) -> dict:
             '-p', f'reader_priority:={args.priority}'])
         try:
             results['driver'] = _measure(sub, driver, rate=args.rate, seconds=args.seconds,
-                                         warmup=args.warmup, reference=False,
+                                         warmup=args.warmup, reference=False, stalls=stalls,
                                          device_counters=device_counters)
         finally:
             _stop(driver)
             stop_emulator.set()
             emulator.join(5)
     finally:
+        _restore_scheduling(kworkers)
+        stalls.__exit__()
         spinning.clear()
         spinner.join(5)
         executor.shutdown()
@@ -320,6 +381,11 @@ def _print_table(res: dict) -> None:
             ('device samples due', 'device_samples', '{:d}'),
             ('  never read', 'device_never_read', '{:d}'),
             ('  never read (%)', 'device_never_read_pct', '{:.3f}'),
+            ('    alone', 'device_never_read_run_1', '{:d}'),
+            ('    in pairs', 'device_never_read_run_2', '{:d}'),
+            ('    in runs of 3-9', 'device_never_read_run_3_9', '{:d}'),
+            ('    in runs of 10+', 'device_never_read_run_10_up', '{:d}'),
+            ('  alone or in pairs (%)', 'device_never_read_short_pct', '{:.3f}'),
             ('  read twice', 'device_read_again', '{:d}'),
             ('published (counted)', 'dds_sent', '{:d}'),
             ('  lost in DDS', 'dds_lost', '{:d}'),
@@ -330,9 +396,13 @@ def _print_table(res: dict) -> None:
             ('interval p50 (ms)', 'interval_p50_ms', '{:.3f}'),
             ('interval p99 (ms)', 'interval_p99_ms', '{:.3f}'),
             ('publisher CPU (% core)', 'cpu_pct_of_one_core', '{:.1f}'),
-            ('subscriber CPU (% core)', 'subscriber_cpu_pct', '{:.1f}')]
+            ('subscriber CPU (% core)', 'subscriber_cpu_pct', '{:.1f}'),
+            ('host stalls >= 2 ms', 'host_stalls', '{:d}'),
+            ('  their total (ms)', 'host_stall_ms', '{:.1f}'),
+            ('  the longest (ms)', 'host_stall_longest_ms', '{:.1f}')]
     print(f"IMU benchmark: {res['rate_hz_target']} Hz for {res['seconds']:g} s, BNO055 "
-          f"{res['mode']} over a {res['transport']}, SCHED_FIFO priority {res['priority']}")
+          f"{res['mode']} over a {res['transport']}, SCHED_FIFO priority {res['priority']}, "
+          f"tty kernel workers {res['kworker_priority'] or 'untouched'}")
     print(f"{'':26}{'driver':>12}{'reference':>12}")
 
     def cell(row: dict, key: str, fmt: str) -> str:
@@ -343,6 +413,9 @@ def _print_table(res: dict) -> None:
               f'{cell(res["reference"], key, fmt):>12}')
     print(f"driver CPU / reference CPU: {res['driver_cpu_vs_reference']:.2f}x "
           '(reference: bare publisher of the same messages, no device IO)')
+    print('never read alone or in pairs: the driver\'s own timing (a read up to two periods '
+          'late); in runs of 3+: no read for 3 ms or more, compare the host stalls, seen by a '
+          f'sleeper at SCHED_FIFO {res["stall_monitor_priority"]} in its own process')
 
 
 if __name__ == '__main__':

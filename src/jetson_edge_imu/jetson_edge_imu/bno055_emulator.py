@@ -31,7 +31,8 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from jetson_edge_imu import bno055_registers as reg
 from jetson_edge_imu import quaternion as quat
@@ -50,21 +51,38 @@ _SAMPLE_END = reg.QUA_DATA_W_LSB + 8
 
 @dataclass(slots=True)
 class SampleReadCounters:
-    """Device-side accounting of the samples a host read (real-time mode)."""
+    """Device-side accounting of the samples a host read (real-time mode).
+
+    ``never_read`` is split by the length of the run of consecutive unread samples: a host
+    that is late by a fraction of a period loses one sample; a run of many is a stretch of
+    time in which the host did not read at all (a stalled process or machine).
+    """
+
+    #: upper bounds (inclusive) of the run-length classes; the last class is open-ended
+    RUN_CLASSES: ClassVar[tuple[int, ...]] = (1, 2, 9)
 
     reads: int = 0  # data reads answered
     read_again: int = 0  # reads of a sample already read (the host polled early)
     never_read: int = 0  # samples replaced by the next before any read (the host was late)
     last_read_index: int = -1
+    # samples never read, by run length: runs of 1, of 2, of 3-9, of 10 or more
+    never_read_by_run: list[int] = field(
+        default_factory=lambda: [0] * (len(SampleReadCounters.RUN_CLASSES) + 1))
 
     def count(self, index: int) -> None:
         self.reads += 1
         if index == self.last_read_index:
             self.read_again += 1
             return
-        if self.last_read_index >= 0 and index > self.last_read_index:
-            self.never_read += index - self.last_read_index - 1
+        if self.last_read_index >= 0 and index > self.last_read_index + 1:
+            run = index - self.last_read_index - 1
+            self.never_read += run
+            self.never_read_by_run[_run_class(run, self.RUN_CLASSES)] += run
         self.last_read_index = index
+
+
+def _run_class(run: int, bounds: tuple[int, ...]) -> int:
+    return next((i for i, bound in enumerate(bounds) if run <= bound), len(bounds))
 
 
 def _i16(v: float) -> int:

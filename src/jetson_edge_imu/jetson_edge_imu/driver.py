@@ -7,12 +7,13 @@ caller, so it runs the same against real time (the node's reader thread) and sim
 (tests). ``run`` is the paced loop the node's thread uses.
 
 A BNO055 has no FIFO and no data-ready flag: its data registers change at its output data rate on
-its own clock, and a read returns whatever they hold. Polled at that rate with an arbitrary
-phase, reads that land next to the register update alternate between reading a sample twice and
-missing the next one. So a read that returns exactly the previous contents (noise makes two real
-samples differ) is not published again, and ``run`` reads again a quarter period later and keeps
-that phase: just after the device's update, where a read can be up to three quarters of a
-period late and still get its sample.
+its own clock, and a read returns whatever they hold. A read that returns exactly the previous
+contents (noise makes two real samples differ) is not published again. ``run`` keeps its reads
+just after the device's update: each read is planned a little less than a period after the last
+(the schedule creeps earlier), until one comes just before the update and repeats the previous
+sample; that read is retried an eighth of a period later, which also moves the schedule to just
+after the update. A request held up on its way (a busy kernel worker, a late wake-up) then has
+nearly a whole period before it would reach the next sample and lose its own.
 """
 
 from __future__ import annotations
@@ -56,6 +57,14 @@ def open_register_io(config: DriverConfig, *,
                          bus_hz=config.i2c_bus_hz, fifo_register=fifo)
 
 
+# A polled device's schedule (see ``ImuDriver.run``), as divisors of the period: the step of a
+# retry after a repeated sample, and how much earlier each read is planned while searching for
+# the device's update and once it was found.
+PHASE_RETRY_DIVISOR = 8
+PHASE_SEARCH_DIVISOR = 16
+PHASE_CREEP_DIVISOR = 1024
+
+
 class ImuDriver:
     """One device, its link state and its processing chain. Not thread-safe: one thread owns it
     (``run``); others may read ``status()``, which only reads counters."""
@@ -97,7 +106,7 @@ class ImuDriver:
         self.connect_message = 'not connected yet'
         self.overruns = 0
         self.repeated_reads = 0  # polled reads that returned the previous sample again
-        self.phase_shifts = 0  # schedule moves onto the device's update phase
+        self.phase_shifts = 0  # retries that moved the schedule onto the device's update
         self.last_read_repeated = False
 
     # -- link ------------------------------------------------------------------------------
@@ -205,10 +214,11 @@ class ImuDriver:
             return []
         self._consecutive_frame_errors = 0
         # now_ns was taken before the request went out: the device latched the answer once the
-        # request arrived, and the newest sample was then on average half a period old (a
-        # quarter once the poll phase sits just after the device's updates).
+        # request arrived, and the newest sample was then on average half a period old (half
+        # a retry step once the schedule sits just after the device's updates).
         polled = isinstance(self.device, Bno055)
-        age_ns = self.period_ns // 4 if polled and self.phase_shifts else self.period_ns // 2
+        age_ns = (self.period_ns // PHASE_RETRY_DIVISOR // 2 if polled and self.phase_shifts
+                  else self.period_ns // 2)
         delay_ns = age_ns - int(request_s * 1e9)
         self.last_read_repeated = False
         out = []
@@ -324,16 +334,17 @@ class ImuDriver:
             stamp_clock_ns: Callable[[], int] | None = None) -> None:
         """Read at the poll period until ``stop`` is set. Deadlines are absolute, so a late
         cycle does not shift the ones after it; a cycle later than a whole period skips the
-        periods it missed (keeping the phase). A repeated sample moves the schedule a quarter
-        period later (see the module docstring): the next read comes a quarter period after
-        it. Not so when the read before may have reached the device much later than this
-        one (its thread woke late, or its exchange took well over the usual time: a request
-        held up in the kernel): then that late read took the sample early, and the phase is
-        not at fault.
+        periods it missed (keeping the phase). For a polled device the schedule tracks the
+        update (see the module docstring): it creeps earlier by ``period / 1024`` per read
+        (``period / 16`` until the first repeat, to find the update quickly), and a repeated
+        sample is read again ``period / 8`` later. Not so when the read before may have
+        reached the device much later than this one (its thread woke late, or its exchange
+        took well over the usual time: a request held up in the kernel): then that late read
+        took this sample early, and the phase is not at fault.
         ``stamp_clock_ns`` is the clock stamps are taken on (the ROS clock in the node)."""
         stamp_clock_ns = stamp_clock_ns or clock_ns
         period = int(self.poll_period_s() * 1e9)
-        quarter = period // 4
+        retry = period // PHASE_RETRY_DIVISOR
         deadline = clock_ns()
         usual_exchange: int | None = None
         previous_latest = 0
@@ -356,11 +367,13 @@ class ImuDriver:
                     usual_exchange = exchange
                 usual_exchange += (exchange - usual_exchange) >> 6
                 latest = late + max(0, exchange - usual_exchange)
-                if self.last_read_repeated and previous_latest - late < quarter:
-                    # The update is imminent: read again a quarter period from now, and keep
-                    # that phase (a whole period from now would skip the coming sample).
-                    deadline += quarter
+                if self.last_read_repeated and previous_latest - late < period // 2:
+                    # Just before the update: read again shortly, and keep that phase.
+                    deadline += retry
                     self.phase_shifts += 1
+                elif isinstance(self.device, Bno055):
+                    deadline += period - period // (PHASE_CREEP_DIVISOR if self.phase_shifts
+                                                    else PHASE_SEARCH_DIVISOR)
                 else:
                     deadline += period
                 previous_latest = latest

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import MutableSequence
 from dataclasses import dataclass, field
@@ -61,7 +62,10 @@ class EmulatedBno055:
 
 class _MirroredReadCounters(SampleReadCounters):
     """Read counters copied after every data read into ``shared`` (reads, read_again,
-    never_read, sample index): how a benchmark in another process reads the device's truth."""
+    never_read, sample index, then ``never_read_by_run``): how a benchmark in another process
+    reads the device's truth."""
+
+    SIZE = 4 + len(SampleReadCounters.RUN_CLASSES) + 1
 
     def __init__(self, shared: MutableSequence[int]) -> None:
         super().__init__()
@@ -69,17 +73,24 @@ class _MirroredReadCounters(SampleReadCounters):
 
     def count(self, index: int) -> None:
         super().count(index)
-        self.shared[:] = (self.reads, self.read_again, self.never_read, index)
+        self.shared[:] = (self.reads, self.read_again, self.never_read, index,
+                          *self.never_read_by_run)
+
+
+READ_COUNTERS_SIZE = _MirroredReadCounters.SIZE
 
 
 def serve(options: EmulatorOptions, stop: threading.Event | None = None, *,
           read_counters: MutableSequence[int] | None = None) -> None:
     """Process entry point (``multiprocessing`` target): serve until ``stop`` or a signal.
-    ``read_counters`` (4 integers, e.g. a ``multiprocessing.Array``) mirrors the device-side
-    sample read counters."""
+    ``read_counters`` (``READ_COUNTERS_SIZE`` integers, e.g. a ``multiprocessing.Array``)
+    mirrors the device-side sample read counters."""
     device = EmulatedBno055(options)
     if read_counters is not None:
         device.registers.read_counters = _MirroredReadCounters(read_counters)
+    # The emulator stands in for hardware, which never pauses to collect garbage.
+    gc.collect()
+    gc.freeze()
     try:
         device.serve_forever(stop or threading.Event())
     finally:

@@ -8,6 +8,8 @@ work itself.
 
 from __future__ import annotations
 
+import gc
+import sys
 import threading
 import time
 
@@ -67,7 +69,15 @@ class ImuNode(Node):
         self._thread.start()
 
     def _read(self, stamp_clock) -> None:
+        # Python hands the GIL to a waiting thread only after the switch interval (5 ms by
+        # default): the executor thread's diagnostics would hold up a read for that long.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.25 / self.values['rate_hz']))
         self._scheduling = set_current_thread_fifo(self.values['reader_priority'])
+        # A full collection walks every object (rclpy, numpy, the node: ~7 ms, GIL held)
+        # and a 1 kHz reader would lose the samples of that pause; the start-up objects are
+        # moved out of its reach, so later collections walk only what came since.
+        gc.collect()
+        gc.freeze()
         if not self._scheduling[0]:
             self.get_logger().warning(self._scheduling[1])
         self.driver.run(self._stop, self._publish, stamp_clock_ns=stamp_clock)
