@@ -31,7 +31,10 @@ class Stalls:
     wakeups: int
 
 
-def _watch(interval_s: float, threshold_s: float, priority: int, stop, shared, scheduling) -> None:
+def _watch(interval_s: float, threshold_s: float, priority: int, cpus, stop, shared,
+           scheduling) -> None:
+    if cpus:
+        os.sched_setaffinity(0, cpus)
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
         scheduling.value = priority
@@ -55,15 +58,17 @@ class StallMonitor:
     """``with StallMonitor() as monitor: ... monitor.snapshot()``; see the module docstring."""
 
     def __init__(self, *, interval_s: float = 0.0005, threshold_s: float = 0.002,
-                 priority: int = 99) -> None:
+                 priority: int = 99, cpus: tuple[int, ...] = ()) -> None:
+        """``cpus``: where the sleeper may run (default: anywhere), e.g. away from a core
+        whose own loop it must not delay."""
         ctx = multiprocessing.get_context('spawn')
         self.interval_s, self.threshold_s = interval_s, threshold_s
         self._stop = ctx.Event()
         self._shared = ctx.Array('q', 4, lock=False)  # count, total ns, longest ns, wake-ups
         self._scheduling = ctx.Value('i', -1, lock=False)
         self._process = ctx.Process(target=_watch, daemon=True, name='stall-monitor',
-                                    args=(interval_s, threshold_s, priority, self._stop,
-                                          self._shared, self._scheduling))
+                                    args=(interval_s, threshold_s, priority, tuple(cpus),
+                                          self._stop, self._shared, self._scheduling))
 
     def __enter__(self) -> 'StallMonitor':
         self._process.start()

@@ -1,7 +1,12 @@
 """`jetson-edge bench rt`: our loop against cyclictest and a naive Python loop, idle and under stress-ng.
 
-All three run at the same rate, priority and core, one after the other, each idle and then with
-stress-ng loading the other cores (or all of them with `--stress-on all`). For each we report
+All three run at the same rate, one after the other, each idle and then with stress-ng loading
+the machine. cyclictest and our loop run at the same SCHED_FIFO priority on the loop core, which
+stands for a core isolated with isolcpus= on the robot: the kernel keeps ordinary processes off
+it, and the bench does the same by hand, so stress-ng and the naive loop (no set-up of its own,
+hence no affinity) get the other cores. `--stress-on all` models a robot without an isolated
+core: ordinary processes may use every core. A SCHED_FIFO 99 sleeper on the other cores counts
+host stalls (a hypervisor that deschedules the machine) in each run. For each we report
 wake-up latency p50/p99/p99.9/max, deadline misses (cycles whose wake-up latency plus execution
 time exceeded the period, so the next deadline was late), the achieved rate, and the ratios of
 p99 latency to cyclictest's p99 measured in the same run. A histogram PNG shows the distributions.
@@ -24,6 +29,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from jetson_edge_common.stall_monitor import StallMonitor
 
 from .timing import percentiles_ns
 
@@ -85,10 +92,11 @@ def run_cyclictest(binary: str, *, rate: float, priority: int, cpu: int, duratio
             'elapsed_s': float(int(duration)), 'setup': []}  # it measures for exactly --duration seconds
 
 
-def run_worker(mode: str, *, rate: float, priority: int, cpu: int, duration: float, tmp: Path) -> dict:
+def run_worker(mode: str, *, rate: float, priority: int, cpu: int, duration: float, tmp: Path,
+               ordinary_cpus: list[int]) -> dict:
     out = tmp / f'{mode}.npz'
     cmd = [sys.executable, '-m', 'jetson_edge_rt.bench_worker', mode, f'--rate={rate}', f'--priority={priority}',
-           f'--cpu={cpu}', f'--duration={duration}', f'--out={out}']
+           f'--cpu={cpu}', f'--cpus={",".join(map(str, ordinary_cpus))}', f'--duration={duration}', f'--out={out}']
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120,
                           env={**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [
                               str(Path(__file__).resolve().parents[1]), os.environ.get('PYTHONPATH')]))})
@@ -106,7 +114,9 @@ def summarize(run: dict, period_ns: int) -> dict:
     return {'cycles': int(latency.size), 'p50_us': p50 / 1e3, 'p99_us': p99 / 1e3, 'p999_us': p999 / 1e3,
             'max_us': pmax / 1e3, 'deadline_misses': misses,
             'loop_overruns': run.get('overruns'),
-            'rate_hz': latency.size / run['elapsed_s'] if run['elapsed_s'] else 0.0}
+            'rate_hz': latency.size / run['elapsed_s'] if run['elapsed_s'] else 0.0,
+            'host_stalls': run['host_stalls'].count if 'host_stalls' in run else 0,
+            'host_stall_ms': run['host_stalls'].total_s * 1e3 if 'host_stalls' in run else 0.0}
 
 
 class Stress:
@@ -172,7 +182,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument('--duration', type=float, default=60.0, help='seconds per run (6 runs; default 60)')
     parser.add_argument('--quick', action='store_true', help='5 s per run')
     parser.add_argument('--stress-on', choices=('others', 'all'), default='others',
-                        help='load the cores other than the loop core (default) or all cores')
+                        help='others (default): the loop core stands for an isolated core, so ordinary '
+                        'processes (stress-ng, the naive loop) get the other cores; all: no isolated '
+                        'core, they may use every core')
     parser.add_argument('--no-install', action='store_true', help='never apt-get install cyclictest/stress-ng')
     parser.add_argument('--out', type=Path, default=Path('bench-results/rt'), help='folder for PNG and JSON')
     parser.add_argument('--json', type=Path, default=None, help='also write the result dict here')
@@ -180,21 +192,23 @@ def main(argv: list[str] | None = None) -> dict:
     duration = 5.0 if args.quick else args.duration
     allowed = sorted(os.sched_getaffinity(0))
     cpu = allowed[-1] if args.cpu is None else args.cpu
-    stress_cpus = [c for c in allowed if c != cpu] if args.stress_on == 'others' else allowed
-    stress_cpus = stress_cpus or allowed
+    others = [c for c in allowed if c != cpu] or allowed
+    # What isolcpus= does on the robot, done by hand here: ordinary processes stay off the loop core.
+    stress_cpus = others if args.stress_on == 'others' else allowed
     period_ns = round(1e9 / args.rate)
 
     cyclictest, note_ct = ensure_tool('cyclictest', install=not args.no_install)
     stress_ng, note_sn = ensure_tool('stress-ng', install=not args.no_install)
     print(note_ct)
     print(note_sn)
-    print(f'{args.rate:g} Hz, priority {args.priority}, CPU {cpu}, {duration:g} s per run, '
-          f'stress on CPUs {stress_cpus if stress_ng else "(no stress-ng: stressed runs skipped)"}', flush=True)
+    print(f'{args.rate:g} Hz, priority {args.priority}, CPU {cpu}, {duration:g} s per run, ordinary processes '
+          f'(stress-ng, the naive loop) on CPUs {stress_cpus}'
+          f'{"" if stress_ng else " (no stress-ng: stressed runs skipped)"}', flush=True)
 
     runs: dict[str, dict[str, dict]] = {}
     errors: list[str] = []
     conditions = ['idle'] + (['stress'] if stress_ng else [])
-    with tempfile.TemporaryDirectory() as tmp_dir:
+    with tempfile.TemporaryDirectory() as tmp_dir, StallMonitor(cpus=tuple(others)) as monitor:
         tmp = Path(tmp_dir)
         for condition in conditions:
             runs[condition] = {}
@@ -204,35 +218,41 @@ def main(argv: list[str] | None = None) -> dict:
                     if name == 'cyclictest' and cyclictest is None:
                         continue
                     print(f'  {condition:6s} {name:10s} ...', flush=True)
+                    mark = monitor.mark()
                     try:
                         if name == 'cyclictest':
                             run = run_cyclictest(cyclictest, rate=args.rate, priority=args.priority, cpu=cpu,
                                                  duration=duration)
                         else:
                             run = run_worker(name, rate=args.rate, priority=args.priority, cpu=cpu,
-                                             duration=duration, tmp=tmp)
+                                             duration=duration, tmp=tmp, ordinary_cpus=stress_cpus)
                     except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
                         errors.append(f'{condition} {name}: {exc}')
                         continue
+                    run['host_stalls'] = monitor.since(mark)
                     runs[condition][name] = run
 
     summary = {c: {n: summarize(r, period_ns) for n, r in rs.items()} for c, rs in runs.items()}
+    stall_threshold_ms = monitor.threshold_s * 1e3
     for condition, rs in summary.items():
         ref = rs.get('cyclictest', {}).get('p99_us')
         for stats in rs.values():
             stats['p99_vs_cyclictest'] = _ratio(stats['p99_us'], ref) if ref else None
 
     header = f'{"condition":9s} {"loop":10s} {"cycles":>7s} {"rate Hz":>8s} {"p50 us":>8s} {"p99 us":>8s} ' \
-             f'{"p99.9 us":>9s} {"max us":>8s} {"misses":>7s} {"p99/ct":>7s}'
+             f'{"p99.9 us":>9s} {"max us":>8s} {"misses":>7s} {"p99/ct":>7s} {"host stalls":>12s}'
     print()
     print(header)
     print('-' * len(header))
     for condition, rs in summary.items():
         for name, s in rs.items():
             ratio = '-' if s['p99_vs_cyclictest'] is None else f"{s['p99_vs_cyclictest']:.2f}"
+            stalls = f'{s["host_stalls"]} / {s["host_stall_ms"]:.0f} ms'
             print(f'{condition:9s} {name:10s} {s["cycles"]:7d} {s["rate_hz"]:8.1f} {s["p50_us"]:8.1f} '
                   f'{s["p99_us"]:8.1f} {s["p999_us"]:9.1f} {s["max_us"]:8.1f} {s["deadline_misses"]:7d} '
-                  f'{ratio:>7s}')
+                  f'{ratio:>7s} {stalls:>12s}')
+    print(f'misses: cycles whose wake-up latency plus work overran the period; host stalls: wake-ups more than '
+          f'{stall_threshold_ms:g} ms late of a SCHED_FIFO 99 sleeper on CPUs {others} in the same run (count / total)')
 
     targets = {}
     for condition, rs in summary.items():

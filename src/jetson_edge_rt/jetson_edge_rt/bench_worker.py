@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import threading
 import time
 
@@ -102,13 +103,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('mode', choices=('ours', 'naive'))
     parser.add_argument('--rate', type=float, required=True)
     parser.add_argument('--priority', type=int, required=True)
-    parser.add_argument('--cpu', type=int, default=None)
+    parser.add_argument('--cpu', type=int, default=None, help='ours: the core its set-up pins it to')
+    parser.add_argument('--cpus', default='', help='naive: the cores the kernel lets an ordinary '
+                        'process use (what isolcpus= leaves it), e.g. 0,1')
     parser.add_argument('--duration', type=float, required=True)
     parser.add_argument('--out', required=True)
     args = parser.parse_args(argv)
     if args.mode == 'ours':
         result = run_ours(rate=args.rate, priority=args.priority, cpu=args.cpu, duration=args.duration)
     else:
+        if args.cpus:
+            os.sched_setaffinity(0, [int(c) for c in args.cpus.split(',')])
         result = run_naive(rate=args.rate, duration=args.duration)
     meta = {k: v for k, v in result.items() if k not in ('latency_ns', 'exec_ns')}
     np.savez(args.out, latency_ns=result['latency_ns'], exec_ns=result['exec_ns'], meta=json.dumps(meta))
