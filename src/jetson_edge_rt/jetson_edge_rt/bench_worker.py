@@ -1,6 +1,7 @@
 """One measured loop of `jetson-edge bench rt`, run in its own process so set-ups cannot leak between runs.
 
     python -m jetson_edge_rt.bench_worker {ours,naive} --rate 500 --priority 80 --cpu 1 --duration 60 --out F.npz
+        [--spin-us 100] [--cpus 0]
 
 Both loops run the same work: the balance controller on IMU samples written at 200 Hz by a
 non-real-time thread (as a ROS subscription would), and a hand-off of each command to a publisher
@@ -35,12 +36,13 @@ def _sink(values: np.ndarray) -> None:
     values.copy()
 
 
-def run_ours(*, rate: float, priority: int, cpu: int | None, duration: float) -> dict:
+def run_ours(*, rate: float, priority: int, cpu: int | None, duration: float, spin_us: float) -> dict:
     imu = LatestValue()
     controller = BalanceController()
     controller.configure({}, {'imu': imu})
     runner = LoopRunner(LoopConfig(name='control', rate_hz=rate, priority=priority,
-                                   cpus=() if cpu is None else (cpu,), window_s=duration + 5),
+                                   cpus=() if cpu is None else (cpu,), window_s=duration + 5,
+                                   spin_us=spin_us),
                         controller, output=PublishHandoff(len(controller.command_names), _sink))
     stop = threading.Event()
     feeder = threading.Thread(target=_feed_imu, args=(imu, stop), daemon=True)
@@ -107,10 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--cpus', default='', help='naive: the cores the kernel lets an ordinary '
                         'process use (what isolcpus= leaves it), e.g. 0,1')
     parser.add_argument('--duration', type=float, required=True)
+    parser.add_argument('--spin-us', type=float, default=0.0, help='ours: busy-wait before each deadline')
     parser.add_argument('--out', required=True)
     args = parser.parse_args(argv)
     if args.mode == 'ours':
-        result = run_ours(rate=args.rate, priority=args.priority, cpu=args.cpu, duration=args.duration)
+        result = run_ours(rate=args.rate, priority=args.priority, cpu=args.cpu, duration=args.duration,
+                          spin_us=args.spin_us)
     else:
         if args.cpus:
             os.sched_setaffinity(0, [int(c) for c in args.cpus.split(',')])

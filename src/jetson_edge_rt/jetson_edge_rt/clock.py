@@ -27,6 +27,9 @@ class Clock(Protocol):
     def sleep_until_ns(self, deadline_ns: int) -> None:
         """Block until `now_ns() >= deadline_ns` (returns at once if already past)."""
 
+    def spin_until_ns(self, deadline_ns: int) -> int:
+        """Busy-wait until `deadline_ns` without giving up the CPU or the GIL; returns now."""
+
 
 class _Timespec(ctypes.Structure):
     _fields_ = [('tv_sec', ctypes.c_long), ('tv_nsec', ctypes.c_long)]
@@ -79,6 +82,12 @@ class MonotonicClock:
         while fn(CLOCK_MONOTONIC, TIMER_ABSTIME, self._ts_ref, None) == errno.EINTR:
             pass
 
+    def spin_until_ns(self, deadline_ns: int) -> int:
+        now = time.monotonic_ns()
+        while now < deadline_ns:
+            now = time.monotonic_ns()
+        return now
+
 
 def clock_resolution_ns() -> int:
     """Resolution of CLOCK_MONOTONIC in nanoseconds (1 with high-resolution timers)."""
@@ -111,3 +120,7 @@ class SimulatedClock:
         latency = self._latencies.pop(0) if self._latencies else 0
         if self._now < deadline_ns:
             self._now = deadline_ns + latency
+
+    def spin_until_ns(self, deadline_ns: int) -> int:
+        self._now = max(self._now, deadline_ns)
+        return self._now

@@ -49,6 +49,7 @@ class LoopConfig:
     max_catch_up: int = 10
     window_s: float = 5.0
     thresholds: TimingThresholds = field(default_factory=TimingThresholds)
+    spin_us: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 < self.rate_hz <= 2000:
@@ -57,6 +58,8 @@ class LoopConfig:
             raise ConfigError(f'loop {self.name!r}: priority {self.priority} outside 0..99 (0 = SCHED_OTHER)')
         if self.window_s <= 0:
             raise ConfigError(f'loop {self.name!r}: timing window must be positive, got {self.window_s} s')
+        if not 0 <= self.spin_us * 1e3 < self.period_ns:
+            raise ConfigError(f'loop {self.name!r}: spin {self.spin_us} us outside [0, period)')
         object.__setattr__(self, 'overrun_policy', OverrunPolicy(self.overrun_policy))
         object.__setattr__(self, 'cpus', tuple(int(c) for c in self.cpus))
 
@@ -104,7 +107,8 @@ class LoopRunner:
         self._output = output
         self._clock = clock or MonotonicClock()
         self._loop = PeriodicLoop(config.period_ns, self._make_step(), clock=self._clock, recorder=self.recorder,
-                                  policy=config.overrun_policy, max_catch_up=config.max_catch_up)
+                                  policy=config.overrun_policy, max_catch_up=config.max_catch_up,
+                                  spin_ns=round(config.spin_us * 1e3))
         self._thread: threading.Thread | None = None
         self._setup_done = threading.Event()
         self.health = Health.STALE

@@ -2,7 +2,9 @@
 
 Cycle k is due at start + k * period. The loop sleeps until that deadline, calls
 `update(now_ns, dt_ns)`, and records the wake-up latency (wake time minus deadline) and the
-execution time. A cycle *overruns* when it ends after the next deadline (whether its execution
+execution time. With `spin_ns` it sleeps until `spin_ns` before the deadline and busy-waits the
+rest: the kernel's wake-up latency and the wait for the GIL then fall inside the margin instead
+of after the deadline, for `spin_ns` of CPU per cycle (worth it on a core isolated for the loop). A cycle *overruns* when it ends after the next deadline (whether its execution
 was long or its wake-up late). Then either
 
 - SKIP: the deadlines already passed are dropped and the loop waits for the first future one
@@ -43,9 +45,11 @@ class PeriodicLoop:
     """
 
     def __init__(self, period_ns: int, update: UpdateFn, *, clock: Clock, recorder: TimingRecorder,
-                 policy: OverrunPolicy = OverrunPolicy.SKIP, max_catch_up: int = 10) -> None:
+                 policy: OverrunPolicy = OverrunPolicy.SKIP, max_catch_up: int = 10, spin_ns: int = 0) -> None:
         if period_ns <= 0:
             raise ConfigError(f'loop period must be positive, got {period_ns} ns')
+        if not 0 <= spin_ns < period_ns:
+            raise ConfigError(f'spin before the deadline must be in [0, period), got {spin_ns} ns')
         if max_catch_up < 0:
             raise ConfigError(f'max_catch_up must be >= 0, got {max_catch_up}')
         if recorder.period_ns != period_ns:
@@ -53,6 +57,7 @@ class PeriodicLoop:
         self.period_ns = period_ns
         self.policy = OverrunPolicy(policy)
         self.max_catch_up = max_catch_up
+        self.spin_ns = spin_ns
         self._update = update
         self._clock = clock
         self._recorder = recorder
@@ -72,13 +77,18 @@ class PeriodicLoop:
         max_catch_up = self.max_catch_up
         stopped = self._stop.is_set
         limit = -1 if max_cycles is None else max_cycles
+        spin = self.spin_ns
 
         deadline = clock.now_ns() + period
         previous_wake = deadline - period
         cycles = 0
         while cycles != limit and not stopped():
-            clock.sleep_until_ns(deadline)
-            wake = clock.now_ns()
+            if spin:
+                clock.sleep_until_ns(deadline - spin)
+                wake = clock.spin_until_ns(deadline)
+            else:
+                clock.sleep_until_ns(deadline)
+                wake = clock.now_ns()
             update(wake, wake - previous_wake)
             end = clock.now_ns()
             record_cycle(wake - deadline, end - wake)

@@ -49,7 +49,8 @@ class RtExecutorNode(Node):
         runners = [LoopRunner(
             LoopConfig(name='control', rate_hz=p['rate_hz'], priority=p['priority'],
                        cpus=() if p['cpu'] < 0 else (p['cpu'],), overrun_policy=p['overrun_policy'],
-                       max_catch_up=p['max_catch_up'], window_s=p['timing_window_s'], thresholds=thresholds),
+                       max_catch_up=p['max_catch_up'], window_s=p['timing_window_s'], thresholds=thresholds,
+                       spin_us=p['spin_us']),
             control, output=PublishHandoff(len(control.command_names), self._publish_command, name='rt-command'))]
         if p['aux_controller']:
             aux = self._make_controller(p['aux_controller'])

@@ -23,6 +23,9 @@ EXECUTOR = [
               min_value=0, max_value=99, read_only=True),
     ParamSpec('cpu', -1, 'CPU core the control loop thread is pinned to (-1: no pinning); pick an isolated core',
               min_value=-1, max_value=255, read_only=True),
+    ParamSpec('spin_us', 0.0, 'Wake this long before each deadline and busy-wait the rest (hides wake-up and '
+              'GIL latency; costs that much CPU per cycle: for an isolated core)', min_value=0.0,
+              max_value=1000.0, read_only=True),
     ParamSpec('overrun_policy', 'skip', 'After an overrun: skip the missed cycles or run them back to back',
               choices=('skip', 'catch_up'), read_only=True),
     ParamSpec('max_catch_up', 10, 'Most missed cycles run back to back under catch_up; the rest are skipped',

@@ -1,9 +1,10 @@
 """The periodic loop's bookkeeping and overrun policies, on a simulated clock (no real time involved)."""
 import threading
+import time
 
 import pytest
 
-from jetson_edge_rt.clock import SimulatedClock
+from jetson_edge_rt.clock import MonotonicClock, SimulatedClock
 from jetson_edge_rt.errors import ConfigError
 from jetson_edge_rt.loop import OverrunPolicy, PeriodicLoop
 from jetson_edge_rt.timing import TimingRecorder
@@ -11,7 +12,7 @@ from jetson_edge_rt.timing import TimingRecorder
 P = 1_000_000  # 1 ms period
 
 
-def _run(exec_ns, *, latencies=(), policy=OverrunPolicy.SKIP, max_catch_up=10, cycles=None, start=0):
+def _run(exec_ns, *, latencies=(), policy=OverrunPolicy.SKIP, max_catch_up=10, cycles=None, start=0, spin_ns=0):
     """Run a loop whose cycle k takes exec_ns[k]; returns (wake times, dts, recorder, clock)."""
     clock = SimulatedClock(start, wake_latencies_ns=tuple(latencies))
     rec = TimingRecorder(1000, period_ns=P)
@@ -22,7 +23,8 @@ def _run(exec_ns, *, latencies=(), policy=OverrunPolicy.SKIP, max_catch_up=10, c
         dts.append(dt)
         clock.advance(exec_ns[len(wakes) - 1])
 
-    loop = PeriodicLoop(P, update, clock=clock, recorder=rec, policy=policy, max_catch_up=max_catch_up)
+    loop = PeriodicLoop(P, update, clock=clock, recorder=rec, policy=policy, max_catch_up=max_catch_up,
+                        spin_ns=spin_ns)
     loop.run(max_cycles=cycles or len(exec_ns))
     return wakes, dts, rec, clock
 
@@ -37,6 +39,17 @@ def test_deadlines_are_absolute_so_late_wakeups_do_not_drift():
     assert exec_ns.tolist() == [100_000] * 5
     assert dts == [P, P + 300_000, P - 300_000, P + 150_000, P - 150_000]
     assert rec.overruns_total == 0
+
+
+def test_spin_absorbs_wakeup_latency_up_to_its_margin():
+    # woken 200 us before each deadline: 30 and 150 us late wake-ups still start on time,
+    # 250 us is 50 us late, and a spin never starts a cycle early
+    latencies = [30_000, 150_000, 250_000, 0]
+    wakes, _, rec, clock = _run([100_000] * 4, latencies=latencies, spin_ns=200_000)
+    deadlines = [(k + 1) * P for k in range(4)]
+    assert wakes == [deadlines[0], deadlines[1], deadlines[2] + 50_000, deadlines[3]]
+    assert rec.samples()[0].tolist() == [0, 0, 50_000, 0]
+    assert clock.sleeps == 4
 
 
 def test_skip_policy_drops_missed_deadlines_and_keeps_the_grid():
@@ -103,6 +116,8 @@ def test_configuration_errors():
         PeriodicLoop(2 * P, lambda n, d: None, clock=SimulatedClock(), recorder=rec)
     with pytest.raises(ValueError):
         PeriodicLoop(P, lambda n, d: None, clock=SimulatedClock(), recorder=rec, policy='sometimes')
+    with pytest.raises(ConfigError, match='spin'):
+        PeriodicLoop(P, lambda n, d: None, clock=SimulatedClock(), recorder=rec, spin_ns=P)
 
 
 def test_simulated_clock_returns_at_once_for_a_past_deadline():
@@ -111,3 +126,10 @@ def test_simulated_clock_returns_at_once_for_a_past_deadline():
     assert clock.now_ns() == 10
     with pytest.raises(ValueError):
         clock.advance(-1)
+
+
+def test_monotonic_clock_spin_returns_at_or_after_the_deadline():
+    clock = MonotonicClock()
+    deadline = time.monotonic_ns() + 200_000
+    assert clock.spin_until_ns(deadline) >= deadline
+    assert time.monotonic_ns() >= deadline
