@@ -37,6 +37,7 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
                period_s: float, threads: int = 0, startup_timeout_s: float = 60.0) -> dict[str, object]:
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.executors import SingleThreadedExecutor
     from jetson_edge_common import qos
     from jetson_edge_msgs.msg import DetectionArray
 
@@ -69,16 +70,19 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
 
         receiver.create_subscription(DetectionArray, f'{topic}_detections', on_detections, qos.RELIABLE_STREAM)
         receiver.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, qos.DIAGNOSTICS)
+        # One executor for the whole run (rclpy.spin_once(node) adds and removes the node each call).
+        executor = SingleThreadedExecutor()
+        executor.add_node(receiver)
         publisher = subprocess.Popen([sys.executable, '-m', 'jetson_edge_perception.bench_ros', 'publish',
                                       '--topic', topic, '--image', str(image_path), '--period', str(period_s),
                                       '--count', str(frames + WARMUP_RESULTS), '--startup', str(startup_timeout_s)])
         try:
             deadline = time.monotonic() + startup_timeout_s + (frames + WARMUP_RESULTS) * period_s + 10
             while publisher.poll() is None and time.monotonic() < deadline:
-                rclpy.spin_once(receiver, timeout_sec=0.05)
+                executor.spin_once(timeout_sec=0.05)
             end = time.monotonic() + 2.0
             while time.monotonic() < end:  # the last results in flight
-                rclpy.spin_once(receiver, timeout_sec=0.05)
+                executor.spin_once(timeout_sec=0.05)
         finally:
             for process in (publisher, node):
                 if process.poll() is None:
@@ -87,6 +91,7 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
                         process.wait(10)
                     except subprocess.TimeoutExpired:
                         process.kill()
+            executor.shutdown()
             receiver.destroy_node()
             rclpy.try_shutdown()
             node_log.close()

@@ -55,31 +55,25 @@ class Detections:
         return self.select(idx)
 
 
-def iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one x0, y0, x1, y1 box with each of (N, 4) boxes."""
-    x0 = np.maximum(box[0], boxes[:, 0])
-    y0 = np.maximum(box[1], boxes[:, 1])
-    x1 = np.minimum(box[2], boxes[:, 2])
-    y1 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    union = area + areas - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+def _xywh(boxes: np.ndarray) -> np.ndarray:
+    return np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1).astype(np.float64)
+
+
+def _positive(scores: np.ndarray) -> np.ndarray:
+    """Scores as OpenCV's NMS takes them: float32, all above its (non-negative) threshold of 0;
+    a shift keeps the order of raw scores that can be zero or negative."""
+    scores = np.asarray(scores, np.float32)
+    low = float(scores.min())
+    return scores if low > 0 else scores + np.float32(1.0 - low)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, *, max_output: int | None = None) -> np.ndarray:
-    """Greedy non-maximum suppression; indices of kept boxes, best score first."""
-    order = np.argsort(-scores, kind='stable')
-    keep: list[int] = []
-    while order.size and (max_output is None or len(keep) < max_output):
-        best = order[0]
-        keep.append(int(best))
-        if order.size == 1:
-            break
-        rest = order[1:]
-        order = rest[iou_one_to_many(boxes[best], boxes[rest]) <= iou_threshold]
-    return np.asarray(keep, np.int64)
+    """Greedy non-maximum suppression (OpenCV's, in C++: a box goes when its IoU with a kept,
+    better box exceeds the threshold); indices of kept boxes, best score first."""
+    if boxes.shape[0] == 0:
+        return np.zeros(0, np.int64)
+    keep = cv2.dnn.NMSBoxes(_xywh(boxes), _positive(scores), 0.0, iou_threshold, top_k=max_output or 0)
+    return np.asarray(keep, np.int64).reshape(-1)
 
 
 def batched_nms(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, iou_threshold: float, *,
@@ -87,10 +81,12 @@ def batched_nms(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, io
     """Per-class NMS: boxes of different classes never suppress each other. Indices, best first."""
     if boxes.shape[0] == 0:
         return np.zeros(0, np.int64)
-    # Shifting each class into its own disjoint region lets one NMS pass do all classes.
-    span = float(boxes.max() - min(boxes.min(), 0.0)) + 1.0
-    shifted = boxes + (class_ids.astype(np.float64) * span)[:, None]
-    return nms(shifted, scores, iou_threshold, max_output=max_output)
+    keep = cv2.dnn.NMSBoxesBatched(_xywh(boxes), _positive(scores), np.asarray(class_ids, np.int32), 0.0,
+                                   iou_threshold)
+    keep = np.asarray(keep, np.int64).reshape(-1)
+    # best first across classes, then the cap
+    keep = keep[np.argsort(-np.asarray(scores)[keep], kind='stable')]
+    return keep[:max_output] if max_output is not None else keep
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ dropped and the owner keeps reporting.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from dataclasses import dataclass, field
@@ -220,6 +221,10 @@ class PerceptionWorker:
             return
         self.state = 'ready'
         self.message = ', '.join(f'{m.card.name} on {m.runner.description}' for m in self.models)
+        # The start-up objects (rclpy, numpy, the runtime, the models) out of the collector's
+        # reach: a full collection would otherwise walk them all in the middle of a frame.
+        gc.collect()
+        gc.freeze()
         while (job := self._slot.take()) is not None:
             self._process(job)
 

@@ -21,6 +21,11 @@ def test_nms_keeps_best_and_drops_overlaps_above_threshold():
     assert nms(boxes, scores, 0.7, max_output=2).tolist() == [3, 0]
 
 
+def test_nms_orders_raw_scores_that_are_zero_or_negative():
+    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [50, 50, 60, 60]], np.float32)
+    assert nms(boxes, np.array([-2.0, 0.0, -5.0]), 0.5).tolist() == [1, 2]
+
+
 def test_per_class_nms_never_suppresses_across_classes():
     boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10]], np.float32)
     scores = np.array([0.9, 0.8, 0.7], np.float32)
