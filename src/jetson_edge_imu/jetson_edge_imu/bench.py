@@ -279,9 +279,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument('--warmup', type=float, default=2.0)
     parser.add_argument('--baud', type=int, default=921600,
                         help='configured baud (a pty ignores it; used for stamp correction)')
-    parser.add_argument('--priority', type=int, default=0,
+    parser.add_argument('--priority', type=int, default=70,
                         help='SCHED_FIFO priority of the driver\'s reader thread and of the '
-                        'reference loop (0: normal scheduling)')
+                        'reference loop (default 70, the Jetson profiles\' reader_priority; 0: normal '
+                        'scheduling)')
     parser.add_argument('--kworker-priority', type=int, default=0,
                         help='for the run, SCHED_FIFO priority of the unbound kernel workers that '
                         'carry tty input (0: leave them alone; see the module docstring)')
