@@ -115,29 +115,35 @@ def test_poll_schedule_moves_off_the_devices_update_edge(bno_rig, sim_clock):
     assert all(b > a for a, b in zip(stamps, stamps[1:]))
 
 
-def test_once_just_after_the_update_a_request_held_up_most_of_a_period_loses_nothing(
-        bno_rig, sim_clock):
-    """Reads start a quarter period after each update; every 7th request reaches the device
-    0.8 of a period late (a kernel worker that did not run). At that phase the held-up read
-    would take the next sample and lose its own; the schedule creeps to just after the update
-    within a few reads, and from there 0.8 of a period late is still in time."""
+def _held_up_driver(bno_rig, sim_clock, hold_s):
+    """A driver reading a quarter period after each update on the simulated clock, whose n-th
+    sample request reaches the device ``hold_s(n)`` late; returns (rig, driver, request count)."""
     rig = bno_rig(lockstep=False, clock=sim_clock, mode_rate_hz=RATE_HZ)
     driver = _bno_driver(rig)
     assert driver.step(sim_clock.ns) == [] and driver.connected
     sim_clock.t = 2.0 + 0.25 * PERIOD_S
     driver._sleep = lambda seconds: setattr(sim_clock, 't', sim_clock.t + seconds)
     io_read = driver.io.read
-    requests = 0
+    requests = [0]
 
     def held_up_read(register: int, length: int) -> bytes:
-        nonlocal requests
         if register == reg.ACC_DATA_X_LSB:
-            requests += 1
-            if requests % 7 == 0:
-                sim_clock.t += 0.8 * PERIOD_S
+            requests[0] += 1
+            sim_clock.t += hold_s(requests[0])
         return io_read(register, length)
 
     driver.io.read = held_up_read
+    return rig, driver, requests
+
+
+def test_once_just_after_the_update_a_request_held_up_most_of_a_period_loses_nothing(
+        bno_rig, sim_clock):
+    """Reads start a quarter period after each update; every 7th request reaches the device
+    0.8 of a period late (a kernel worker that did not run). At that phase the held-up read
+    would take the next sample and lose its own; the schedule creeps to just after the update
+    within a few reads, and from there 0.8 of a period late is still in time."""
+    rig, driver, requests = _held_up_driver(
+        bno_rig, sim_clock, lambda n: 0.8 * PERIOD_S if n % 7 == 0 else 0.0)
     counters = rig.registers.read_counters
     published = []
     never_read_settled = None
@@ -152,7 +158,7 @@ def test_once_just_after_the_update_a_request_held_up_most_of_a_period_loses_not
             stop.set()
 
     driver.run(stop, publish, clock_ns=lambda: sim_clock.ns)
-    assert requests // 7 >= 40
+    assert requests[0] // 7 >= 40
     assert never_read_settled <= 1            # at most one held-up read before it settled
     assert counters.never_read == never_read_settled
     assert 1 <= driver.phase_shifts <= 4      # found the update, then a rare creep past it
@@ -164,23 +170,8 @@ def test_once_just_after_the_update_a_request_held_up_most_of_a_period_loses_not
 def test_a_repeat_after_a_held_up_read_does_not_move_the_phase(bno_rig, sim_clock):
     """A request held up for more than a period takes the next sample early, so the read
     after it repeats that sample: the phase was right and must stay."""
-    rig = bno_rig(lockstep=False, clock=sim_clock, mode_rate_hz=RATE_HZ)
-    driver = _bno_driver(rig)
-    assert driver.step(sim_clock.ns) == [] and driver.connected
-    sim_clock.t = 2.0 + 0.25 * PERIOD_S
-    driver._sleep = lambda seconds: setattr(sim_clock, 't', sim_clock.t + seconds)
-    io_read = driver.io.read
-    requests = 0
-
-    def held_up_read(register: int, length: int) -> bytes:
-        nonlocal requests
-        if register == reg.ACC_DATA_X_LSB:
-            requests += 1
-            if requests == 60:
-                sim_clock.t += 1.05 * PERIOD_S
-        return io_read(register, length)
-
-    driver.io.read = held_up_read
+    _, driver, requests = _held_up_driver(
+        bno_rig, sim_clock, lambda n: 1.05 * PERIOD_S if n == 60 else 0.0)
     published = []
     stop = threading.Event()
     before = None
@@ -194,6 +185,6 @@ def test_a_repeat_after_a_held_up_read_does_not_move_the_phase(bno_rig, sim_cloc
             stop.set()
 
     driver.run(stop, publish, clock_ns=lambda: sim_clock.ns)
-    assert requests > 60
+    assert requests[0] > 60
     assert driver.repeated_reads == before[0] + 1   # the read after the held-up one
     assert driver.phase_shifts == before[1]
