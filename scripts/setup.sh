@@ -40,7 +40,14 @@ system_ros() {
 
 create_venv() {
   STEP="venv"
-  if [[ -x "$VENV/bin/pip" ]]; then return; fi  # pip is the last thing venv installs
+  if [[ -x "$VENV/bin/pip" ]]; then  # pip is the last thing venv installs
+    if system_ros && ! grep -q '^include-system-site-packages = true' "$VENV/pyvenv.cfg"; then
+      log "$VENV was made without a ROS 2 distro and cannot see ${ROS_DISTRO}'s packages:" \
+          "remove it and run setup again"
+      return 1
+    fi
+    return
+  fi
   if system_ros; then
     log "using the sourced ROS 2 ${ROS_DISTRO}; creating .venv with system site-packages"
     python3 -m venv --system-site-packages "$VENV"
@@ -104,8 +111,11 @@ check_distro_numpy_and_opencv() {
 # Python and numpy include directories. Point them at this environment's.
 fix_wheel_cmake_exports() {
   STEP="fix wheel cmake exports"
-  local files=() py_inc np_inc
-  mapfile -d '' files < <(grep -rlZ --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share" 2>/dev/null || true)
+  local files=() py_inc np_inc found="$STATE/foreign-cmake-exports" status=0
+  if [[ ! -d "$VENV/share" ]]; then return; fi
+  grep -rlZ --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share" > "$found" || status=$?
+  if (( status > 1 )); then return "$status"; fi  # 1: no file names the foreign paths
+  mapfile -d '' files < "$found"
   if (( ${#files[@]} == 0 )); then return; fi
   py_inc="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
   np_inc="$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')"
