@@ -2,8 +2,9 @@
 step not marked done, so the next run tries it again.
 
 Runs the real script in a temporary clone of the repository's setup inputs, with no ROS sourced
-(the PyPI path) and pip kept off the network: the requirement files name local wheels built
-here, one installable and one that is not (it requires a Python that no machine has).
+(the PyPI path) or with a stand-in distro, and pip kept off the network: the requirement files
+name local wheels built here, one installable and one that is not (it requires a Python that no
+machine has).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
+import numpy
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,9 +37,10 @@ def build_wheel(folder: Path, name: str, *, requires_python: str) -> Path:
         f'{dist_info}/WHEEL': (b'Wheel-Version: 1.0\nGenerator: jetson_edge-test\n'
                                b'Root-Is-Purelib: true\nTag: py3-none-any\n'),
     }
-    record = ''.join(
-        f'{path},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()},'
-        f'{len(data)}\n' for path, data in files.items()) + f'{dist_info}/RECORD,,\n'
+    def digest(data: bytes) -> str:
+        return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()
+    record = ''.join(f'{path},sha256={digest(data)},{len(data)}\n' for path, data in files.items())
+    record += f'{dist_info}/RECORD,,\n'
     wheel = folder / f'{name}-{version}-py3-none-any.whl'
     with zipfile.ZipFile(wheel, 'w') as archive:
         for path, data in files.items():
@@ -64,18 +68,25 @@ def clone(tmp_path: Path) -> Path:
     return repo
 
 
-def run_setup(repo: Path) -> subprocess.CompletedProcess:
+def run_setup(repo: Path, *,
+              extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(('ROS_', 'AMENT_', 'COLCON', 'VIRTUAL_ENV', 'PIP_'))}
     env.update(PIP_NO_INDEX='1', PIP_FIND_LINKS=str(repo.parent / 'wheels'),
-               PIP_CONFIG_FILE=os.devnull)
+               PIP_CONFIG_FILE=os.devnull, **(extra_env or {}))
     return subprocess.run(['bash', 'scripts/setup.sh'], cwd=repo, env=env, capture_output=True,
                           text=True, timeout=300, check=False)
 
 
+STEPS = {'ros', 'python', 'test', 'rosdep', 'build'}
+
+
 def markers(repo: Path) -> set[str]:
+    """The steps marked done (the state folder also keeps setup's working files)."""
     state = repo / '.venv' / '.jetson_edge'
-    return {path.name for path in state.iterdir()} if state.is_dir() else set()
+    if not state.is_dir():
+        return set()
+    return {path.name for path in state.iterdir() if path.name in STEPS}
 
 
 def test_a_failed_first_install_stops_setup_unmarked(clone):
@@ -103,3 +114,68 @@ def test_a_failed_later_install_keeps_the_earlier_marker_only(clone):
     again = run_setup(clone)  # the failed step is retried, not skipped as done
     assert again.returncode != 0
     assert 'installing python' in again.stderr and 'installing ros' not in again.stderr
+
+
+# --- with a sourced distro -------------------------------------------------------------------
+# rosdep cannot install system packages on this machine; a stand-in takes its place on PATH and
+# fails the way a real one does before `rosdep init`. "The distro" is this Python (it has rclpy).
+
+ROSDEP_NOT_INITIALIZED = '''#!/usr/bin/env bash
+echo "$*" >> "$(dirname "$0")/calls"
+cat >&2 <<'MSG'
+ERROR: your rosdep installation has not been initialized yet.  Please run:
+
+    sudo rosdep init
+    rosdep update
+
+MSG
+exit 1
+'''
+
+ROSDEP_INSTALLS = '''#!/usr/bin/env bash
+echo "$*" >> "$(dirname "$0")/calls"
+echo "#All required rosdeps installed successfully"
+'''
+
+
+def distro_clone(clone: Path, rosdep_script: str) -> tuple[Path, dict[str, str]]:
+    for manifest in (ROOT / 'src').glob('*/package.xml'):
+        (clone / 'src' / manifest.parent.name).mkdir()
+        shutil.copy2(manifest, clone / 'src' / manifest.parent.name / 'package.xml')
+    shutil.copy2(ROOT / 'requirements-distro.txt', clone / 'requirements-distro.txt')
+    tools = clone.parent / 'distro-bin'
+    tools.mkdir()
+    (tools / 'python3').write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (tools / 'rosdep').write_text(rosdep_script)
+    for tool in tools.iterdir():
+        tool.chmod(0o755)
+    return tools, {'ROS_DISTRO': 'jazzy', 'PATH': f'{tools}{os.pathsep}{os.environ["PATH"]}'}
+
+
+def test_a_failed_rosdep_install_stops_setup_unmarked(clone):
+    tools, distro = distro_clone(clone, ROSDEP_NOT_INITIALIZED)
+    done = run_setup(clone, extra_env=distro)
+    assert done.returncode != 0, done.stderr
+    assert 'rosdep installation has not been initialized' in done.stderr
+    assert 'FAILED in step "rosdep"' in done.stderr
+    assert (tools / 'calls').read_text().split() == [
+        'install', '--from-paths', str(clone / 'src'), '--ignore-src', '-y']
+    assert markers(clone) == set()
+
+
+def test_with_a_distro_only_the_distro_requirements_go_to_the_venv_and_numpy_is_pinned(clone):
+    """After rosdep, a failed install of requirements-distro.txt stops setup; the distro's numpy
+    is a constraint of that install."""
+    tools, distro = distro_clone(clone, ROSDEP_INSTALLS)
+    (clone / 'requirements-distro.txt').write_text('jetson_edge_uninstallable\n')
+    (clone / 'requirements-build.txt').write_text('')
+    done = run_setup(clone, extra_env=distro)
+    assert done.returncode != 0, done.stderr
+    assert 'requires a different Python' in done.stderr
+    assert 'FAILED in step "python"' in done.stderr
+    installing = next(line for line in done.stderr.splitlines()
+                      if line.startswith('[setup] installing python'))
+    assert '/requirements-distro.txt' in installing and '/requirements.txt' not in installing
+    assert markers(clone) == {'rosdep'}
+    constraints = (clone / '.venv' / '.jetson_edge' / 'distro-constraints.txt').read_text()
+    assert constraints.split() == [f'numpy=={numpy.__version__}']

@@ -95,7 +95,8 @@ def test_colcon_job_runs_the_readme_test_command_with_the_distro_sourced(workflo
     the workflow refreshes rosdep's database, sources the distro and runs the README command."""
     job = workflow['jobs']['colcon']
     steps = steps_of(job)
-    setup_ros = next(i for i, s in enumerate(steps) if s.get('uses', '').startswith('ros-tooling/setup-ros'))
+    setup_ros = next(i for i, s in enumerate(steps)
+                     if s.get('uses', '').startswith('ros-tooling/setup-ros'))
     command = next(i for i, s in enumerate(steps) if 'scripts/test.sh' in s.get('run', ''))
     assert setup_ros < command
     lines = [line.strip() for line in steps[command]['run'].splitlines() if line.strip()]
