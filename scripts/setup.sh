@@ -140,8 +140,9 @@ build_workspace() {
             -not -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)"
   if [[ -f "$ROOT/install/setup.bash" ]] && done_already build "$want"; then return; fi
   log "colcon build"
-  (cd "$ROOT" && colcon build --symlink-install \
-      --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV/bin/python" >&2)
+  cd "$ROOT"
+  colcon build --symlink-install \
+    --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV/bin/python" >&2
   mark_done build "$want"
 }
 

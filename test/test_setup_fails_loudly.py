@@ -179,3 +179,25 @@ def test_with_a_distro_only_the_distro_requirements_go_to_the_venv_and_numpy_is_
     assert markers(clone) == {'rosdep'}
     constraints = (clone / '.venv' / '.jetson_edge' / 'distro-constraints.txt').read_text()
     assert constraints.split() == [f'numpy=={numpy.__version__}']
+
+
+def test_a_failed_colcon_build_stops_setup_unmarked(clone):
+    """colcon from the environment running the tests; a package whose setup.py fails."""
+    (clone / 'requirements-ros.txt').write_text('jetson_edge_installable\n')
+    for name in ['requirements.txt', 'requirements-build.txt']:
+        (clone / name).write_text('')
+    package = clone / 'src' / 'jetson_edge_broken'
+    package.mkdir()
+    (package / 'package.xml').write_text(
+        '<?xml version="1.0"?>\n<package format="3"><name>jetson_edge_broken</name>'
+        '<version>0.0.0</version><description>fails to build</description>'
+        '<maintainer email="dev@jetson-edge.org">jetson_edge developers</maintainer>'
+        '<license>Apache-2.0</license><export><build_type>ament_python</build_type></export>'
+        '</package>\n')
+    (package / 'setup.py').write_text("raise SystemExit('broken on purpose')\n")
+    tools = Path(sys.executable).parent
+    done = run_setup(clone, extra_env={'PATH': f'{os.environ["PATH"]}{os.pathsep}{tools}'})
+    assert done.returncode != 0, done.stderr
+    assert 'Failed   <<< jetson_edge_broken' in done.stderr
+    assert done.stderr.count('FAILED in step "colcon build"') == 1
+    assert markers(clone) == {'ros', 'python'}
