@@ -74,9 +74,6 @@ TEST_REQUIREMENTS_ONLY = {'velodyne_decoder': 'velodyne-decoder'}
 # the backends import them lazily and report what is missing. docs/dependencies.md names each.
 PLATFORM = {'tensorrt', 'jetson', 'jetson_inference', 'jetson_utils', 'pycuda', 'cuda', 'cupy'}
 
-# `jetson-edge doctor` probes for these to report what the machine has; it does not need them.
-PROBES = {'jetson_edge_bringup': {'onnxruntime'}}
-
 RUN_TAGS = {'depend', 'exec_depend'}
 BUILD_TAGS = {'depend', 'build_depend', 'buildtool_depend'}
 TEST_TAGS = RUN_TAGS | {'test_depend'}
@@ -150,8 +147,6 @@ def missing_keys(package: Path) -> list[str]:
             if name in sys.stdlib_module_names or name == '__future__' or name == package.name:
                 continue
             if name in PLATFORM or name in PYPI_ONLY or name in TEST_REQUIREMENTS_ONLY:
-                continue
-            if name in PROBES.get(package.name, set()):
                 continue
             if name in first_party:
                 key = name
