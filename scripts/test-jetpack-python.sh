@@ -48,7 +48,7 @@ if [[ "$(cat "$MARKER" 2>/dev/null)" != "$fingerprint" ]]; then
   "$VENV/bin/python" -m pip install --quiet --upgrade pip packaging
   # The requirements' package names, versions from the constraints (the requirements pin the
   # development environment's newer stack).
-  mapfile -t packages < <("$VENV/bin/python" - "${REQUIREMENTS[@]}" <<'PY'
+  names="$("$VENV/bin/python" - "${REQUIREMENTS[@]}" <<'PY'
 import sys
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -60,7 +60,8 @@ for path in sys.argv[1:]:
             requirement.specifier = SpecifierSet()
             print(requirement)
 PY
-  )
+  )"
+  mapfile -t packages <<< "$names"
   "$VENV/bin/python" -m pip install --quiet --constraint "$CONSTRAINTS" "${packages[@]}"
   echo "$fingerprint" > "$MARKER"
 fi
