@@ -43,6 +43,13 @@ _CONVERSIONS = {
 }
 
 
+def _cv_scalar(per_channel: np.ndarray) -> tuple[float, float, float, float]:
+    """Three per-channel values as an OpenCV Scalar, a 4-tuple: OpenCV 4.x takes a 3-tuple for a
+    3x1 matrix and refuses it in per-channel arithmetic (5.x reads either as a Scalar)."""
+    c0, c1, c2 = np.broadcast_to(per_channel, (3,)).tolist()
+    return (c0, c1, c2, 0.0)
+
+
 class Preprocessor:
     """Turns (H, W, C) uint8 images into the input tensor described by an `InputSpec`.
 
@@ -53,10 +60,10 @@ class Preprocessor:
     def __init__(self, spec: InputSpec) -> None:
         self.spec = spec
         std = np.asarray(spec.std, np.float64)
-        self._gain = tuple((spec.scale / std).tolist())
-        self._offset = tuple((-np.asarray(spec.mean, np.float64) / std).tolist())
-        self._identity = all(g == 1 for g in self._gain) and all(o == 0 for o in self._offset)
-        self._uniform = len(set(self._gain)) == 1 and len(set(self._offset)) == 1
+        self._gain = _cv_scalar(spec.scale / std)
+        self._offset = _cv_scalar(-np.asarray(spec.mean, np.float64) / std)
+        self._identity = all(g == 1 for g in self._gain[:3]) and all(o == 0 for o in self._offset[:3])
+        self._uniform = len(set(self._gain[:3])) == 1 and len(set(self._offset[:3])) == 1
         self._dtype = np.dtype(spec.dtype)
         self._canvas = np.empty((spec.height, spec.width, 3), np.uint8)
         out_shape = (1, 3, spec.height, spec.width) if spec.layout == 'NCHW' else (1, spec.height, spec.width, 3)

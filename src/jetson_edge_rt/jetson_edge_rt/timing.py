@@ -145,11 +145,15 @@ class TimingRecorder:
             missed_cycles_window=int(missed.sum()), missed_cycles_total=self.missed_cycles_total)
 
 
+# numpy 1.22 renamed `interpolation` to `method`; Ubuntu 22.04 (Humble's numpy) has 1.21.
+_HIGHER = {'method': 'higher'} if np.lib.NumpyVersion(np.__version__) >= '1.22.0' else {'interpolation': 'higher'}
+
+
 def percentiles_ns(samples: np.ndarray) -> tuple[int, int, int, int]:
     """(p50, p99, p99.9, max) of integer samples; each percentile is an observed sample ('higher')."""
     if samples.size == 0:
         return (0, 0, 0, 0)
-    p = np.percentile(samples, (50.0, 99.0, 99.9), method='higher')
+    p = np.percentile(samples, (50.0, 99.0, 99.9), **_HIGHER)
     return (int(p[0]), int(p[1]), int(p[2]), int(samples.max()))
 
 

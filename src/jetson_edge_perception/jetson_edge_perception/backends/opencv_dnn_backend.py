@@ -11,6 +11,7 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import BackendError, BackendUnavailableError
+from ..onnx_initializers import read_initializers
 from .base import Backend, module_available
 
 _TARGETS = ('cpu', 'cuda', 'cuda_fp16')
@@ -66,7 +67,16 @@ class OpenCvDnnBackend(Backend):
         self._net = net
         self._cv2 = cv2
         self._output_names = list(net.getUnconnectedOutLayersNames())
+        self._constants = self._constant_outputs()
         self._version = cv2.__version__
+
+    def _constant_outputs(self) -> dict[str, np.ndarray]:
+        """The card's ONNX outputs that OpenCV dropped because they are constants (OpenCV 4.x folds a
+        graph output that is an initializer away; 5.x keeps it), read from the file instead."""
+        if self.card.format != 'onnx':
+            return {}
+        missing = set(self.card.decoder.outputs.values()) - set(self._output_names)
+        return read_initializers(self.model_path(), missing) if missing else {}
 
     @property
     def description(self) -> str:
@@ -84,6 +94,7 @@ class OpenCvDnnBackend(Backend):
         except self._cv2.error as exc:
             raise BackendError(f'OpenCV DNN inference failed: {exc}') from exc
         outputs = dict(zip(self._output_names, results))
+        outputs.update(self._constants)
         # OpenCV names outputs by layer; map the card's roles onto them when there is one output
         # per role in the same order, so the card's decoder.outputs names still resolve.
         for role, name in self.card.decoder.outputs.items():
@@ -93,3 +104,4 @@ class OpenCvDnnBackend(Backend):
 
     def _close(self) -> None:
         self._net = None
+        self._constants = {}
