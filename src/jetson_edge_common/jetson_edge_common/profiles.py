@@ -2,15 +2,14 @@
 
 A profile may ``extends:`` another file (a path relative to itself); mappings merge key by key,
 anything else is replaced. Each file is validated on its own before merging, so an error names
-the file that holds the bad key, the key's path and what was expected. Node parameters are
-checked against the node's own parameter schema (``<package>.params.SCHEMAS``) where the
-package is importable.
+the file that holds the bad key, the key's path and what was expected. The parameters of each
+enabled node are checked against the schema its package installs
+(:mod:`jetson_edge_common.schema_registry`); a node whose schema is not installed is an error.
 """
 
 from __future__ import annotations
 
 import copy
-import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,24 +278,22 @@ def _check_nodes_complete(data: dict) -> list[str]:
     return errors
 
 
-def node_schema(package: str, executable: str) -> list | None:
-    """The parameter schema a node package publishes for an executable, if importable."""
-    try:
-        module = importlib.import_module(f'{package}.params')
-    except ImportError:
-        return None
-    return getattr(module, 'SCHEMAS', {}).get(executable)
-
-
 def check_node_parameters(data: dict, *,
-                          schema_for: Callable[[str, str], list | None] = node_schema) -> list[str]:
-    """Errors for parameters a node does not declare or whose value its schema refuses."""
+                          schema_for: Callable[[str, str], list] | None = None) -> list[str]:
+    """Errors for parameters a node does not declare or whose value its schema refuses, and
+    for enabled nodes whose schema is not installed (``schema_for`` defaults to the registry)."""
     from jetson_edge_common.params import unknown_keys, validate
+    from jetson_edge_common.schema_registry import SchemaNotInstalled, node_schema
 
+    schema_for = schema_for or node_schema
     errors = []
     for key, node in data.get('nodes', {}).items():
-        specs = schema_for(node.get('package', ''), node.get('executable', ''))
-        if specs is None:
+        if not node.get('enabled', True):
+            continue
+        try:
+            specs = schema_for(node.get('package', ''), node.get('executable', ''))
+        except SchemaNotInstalled as exc:
+            errors.append(f'nodes.{key}: {exc}')
             continue
         params = node.get('parameters', {}) or {}
         for name in unknown_keys(specs, params):

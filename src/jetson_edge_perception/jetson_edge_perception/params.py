@@ -74,5 +74,3 @@ PERCEPTION = [
     ParamSpec('diagnostics_period_s', 1.0, 'Period of the /diagnostics status.', min_value=0.1, max_value=60.0,
               read_only=True),
 ]
-
-SCHEMAS = {'camera_source_node': CAMERA_SOURCE, 'perception_node': PERCEPTION}

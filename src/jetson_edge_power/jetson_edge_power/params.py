@@ -10,8 +10,6 @@ from jetson_edge_common.params import ParamSpec
 
 from jetson_edge_power.models import HARDWARE
 
-MANAGER = 'power_manager_node'
-MODEL = 'thermal_model_node'
 _MODELS = tuple(sorted(HARDWARE))
 
 MANAGER_SPECS = [
@@ -133,5 +131,3 @@ MODEL_SPECS = [
     ParamSpec('noise_c', 0.3, 'Gaussian noise on each zone reading', min_value=0.0,
               max_value=10.0, read_only=True),
 ]
-
-SCHEMAS = {MANAGER: MANAGER_SPECS, MODEL: MODEL_SPECS}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from jetson_edge_power.params import MANAGER_SPECS, MODEL_SPECS, SCHEMAS
+from jetson_edge_power.params import MANAGER_SPECS, MODEL_SPECS
 from jetson_edge_power.policy import ThermalLevel
 from jetson_edge_power.settings import POLICY_KEYS, load_layout, policy_config
 
@@ -56,5 +56,3 @@ def test_every_policy_key_is_a_declared_dynamic_parameter():
     by_name = {s.name: s for s in MANAGER_SPECS}
     assert POLICY_KEYS <= set(by_name)
     assert all(by_name[k].dynamic for k in POLICY_KEYS)
-    assert set(SCHEMAS) == {'power_manager_node', 'thermal_model_node'}
-    assert SCHEMAS['thermal_model_node'] is MODEL_SPECS
