@@ -17,15 +17,14 @@ END = '<!-- node-tables:end -->'
 
 
 def node_schemas() -> list[tuple[str, str, list[ParamSpec]]]:
-    """(package, executable, specs) for every installed node schema, in the catalogue's order."""
+    """(package, executable, specs) for every node of the catalogue whose schema is installed."""
     from jetson_edge_common.profiles import load_profile
     from jetson_edge_common.schema_registry import installed_nodes, node_schema
 
-    installed = installed_nodes()
     catalogue = [(s['package'], s['executable'])
                  for s in load_profile('_base', check_parameters=False).nodes.values()]
-    order = list(dict.fromkeys(catalogue + installed))
-    return [(p, e, node_schema(p, e)) for p, e in order if (p, e) in installed]
+    installed = set(installed_nodes())
+    return [(p, e, node_schema(p, e)) for p, e in dict.fromkeys(catalogue) if (p, e) in installed]
 
 
 def _cell(value) -> str:

@@ -68,7 +68,6 @@ class PolicyConfig:
         MemoryLevel.OK: 1.0, MemoryLevel.WARN: 0.75, MemoryLevel.ERROR: 0.5})
     fan_pwm: dict[ThermalLevel, float | None] = field(
         default_factory=lambda: _per_level(None, 160, 255, 255))
-    nominal_rate_hz: float = 30.0
     rate_scale: dict[ThermalLevel, float | None] = field(
         default_factory=lambda: _per_level(1.0, 0.75, 0.5, 0.25))
 
@@ -122,7 +121,7 @@ class Decision:
     battery_low: bool
     power_mode: int | None
     fan_pwm: float | None
-    perception_rate_hz: float
+    perception_load: float   # load level asked of perception: a share of its own max rate
     transition: bool
     changed: bool
     reason: str
@@ -300,19 +299,19 @@ class ThermalPolicy:
                 index = len(cfg.ladder) - 1
             mode = cfg.ladder[index]
         scale = cfg.rate_scale.get(self.level)
-        rate = cfg.nominal_rate_hz * (1.0 if scale is None else scale)
-        rate *= cfg.mem_rate_scale.get(self.memory, 1.0)
+        load = 1.0 if scale is None else scale
+        load *= cfg.mem_rate_scale.get(self.memory, 1.0)
         if self.battery_low:
-            rate *= cfg.battery_rate_scale
+            load *= cfg.battery_rate_scale
         decision = Decision(stamp=now, level=self.level, memory=self.memory,
                             battery_low=self.battery_low, power_mode=mode,
-                            fan_pwm=cfg.fan_pwm.get(self.level), perception_rate_hz=rate,
+                            fan_pwm=cfg.fan_pwm.get(self.level), perception_load=round(load, 4),
                             transition=transition, changed=False, reason='; '.join(reasons))
         prev = self.last_decision
         changed = prev is None or any(
             getattr(prev, f) != getattr(decision, f)
             for f in ('level', 'memory', 'battery_low', 'power_mode', 'fan_pwm',
-                      'perception_rate_hz'))
+                      'perception_load'))
         return dataclasses.replace(decision, changed=changed)
 
 
