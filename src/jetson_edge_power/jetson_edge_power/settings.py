@@ -8,7 +8,7 @@ from typing import Any
 
 from jetson_edge_power.hardware import layout_of
 from jetson_edge_power.layout import Layout
-from jetson_edge_power.policy import MemoryLevel, PolicyConfig, ThermalLevel
+from jetson_edge_power.policy import PolicyConfig, ThermalLevel
 
 POLICY_KEYS = frozenset({
     'power_mode', 'mode_ladder', 'low_power_mode', 'warm_c', 'hot_c', 'critical_c',
@@ -63,7 +63,6 @@ def policy_config(values: Mapping[str, Any], layout: Layout) -> PolicyConfig:
         mem_error_fraction=values['mem_error_fraction'],
         suite_warn_bytes=values['suite_mem_warn_mb'] * 2**20 or None,
         suite_error_bytes=values['suite_mem_error_mb'] * 2**20 or None,
-        mem_rate_scale={MemoryLevel.OK: 1.0, MemoryLevel.WARN: 0.75, MemoryLevel.ERROR: 0.5},
         fan_pwm=fan,
         rate_scale={ThermalLevel.NOMINAL: 1.0, ThermalLevel.WARM: values['rate_scale_warm'],
                     ThermalLevel.HOT: values['rate_scale_hot'],

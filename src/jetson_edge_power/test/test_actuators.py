@@ -17,7 +17,9 @@ from jetson_edge_power.errors import (ActuatorError, BinaryNotFoundError,
                                       PermissionDeniedError, ReadBackMismatchError)
 from jetson_edge_power.hardware import layout_of
 from jetson_edge_power.monitor import BoardMonitor
-from jetson_edge_power.policy import PolicyConfig, PolicyInputs, ThermalPolicy
+from jetson_edge_power.params import MANAGER_SPECS
+from jetson_edge_power.policy import PolicyInputs, ThermalPolicy
+from jetson_edge_power.settings import policy_config
 from jetson_edge_power.sim_tools import in_process_runner, tool_command
 from jetson_edge_power.sysfs import SysfsRoot
 
@@ -37,7 +39,8 @@ def jetpack_61_root(tmp_path):
 def hot_policy_modes(lay):
     """The nvpmodel ids a policy on layout ``lay`` sends while heating from cool to critical."""
     ladder = tuple(m.id for m in lay.ladder())
-    policy = ThermalPolicy(PolicyConfig(ladder=ladder, preferred_mode=ladder[0]))
+    defaults = {s.name: s.default for s in MANAGER_SPECS}
+    policy = ThermalPolicy(policy_config({**defaults, 'power_mode': ladder[0]}, lay))
     actuator = NvpmodelActuator(lay, dry_run=True)
     applied = None
     for now, temp in [(0, 50), (10, 81), (20, 85), (30, 95)]:

@@ -1,19 +1,24 @@
 """Thermal/power policy: thresholds, hysteresis, dwell, mode ladder, battery, memory."""
 
+import dataclasses
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 
-from jetson_edge_power.policy import (MemoryLevel, PolicyConfig, PolicyInputs, ThermalLevel,
-                                      ThermalPolicy)
+from jetson_edge_power.hardware import layout_of
+from jetson_edge_power.params import MANAGER_SPECS
+from jetson_edge_power.policy import MemoryLevel, PolicyInputs, ThermalLevel, ThermalPolicy
+from jetson_edge_power.settings import policy_config
 
 LADDER = (2, 1, 0, 3)  # Orin Nano JetPack 6.2: MAXN_SUPER, 25W, 15W, 7W
+# the node's configuration from the schema's defaults on the sim board, starting at the top
+SCHEMA = policy_config({**{s.name: s.default for s in MANAGER_SPECS}, 'power_mode': 2,
+                        'low_power_mode': 3}, layout_of('sim')[0])
 
 
 def make(**overrides):
-    base = dict(ladder=LADDER, preferred_mode=2, low_power_mode=3, min_dwell_s=5.0)
-    base.update(overrides)
-    return ThermalPolicy(PolicyConfig(**base))
+    return ThermalPolicy(dataclasses.replace(SCHEMA, **overrides))
 
 
 def feed(policy, samples):
