@@ -50,8 +50,7 @@ class PerceptionNode(Node):
         self._warn_bad_frame = Throttled(log.warning, 5.0)
         self.worker = PerceptionWorker(worker_config(p), publish=self._publish, log=log.info)
         self.worker.overlay = p['publish_overlay']
-        self._rate = {'max_rate_hz': p['max_rate_hz'], 'load_level': p['load_level']}
-        self._apply_rate()
+        self._warn_if(self.worker.set_max_rate(p['max_rate_hz'], load_level=p['load_level']))
         self.worker.set_detection_settings(score_threshold=p['score_threshold'], max_detections=p['max_detections'],
                                            class_filter=p['class_filter'])
         on_parameter_change(self, PERCEPTION, self._apply)
@@ -73,19 +72,16 @@ class PerceptionNode(Node):
                 self.worker.set_detection_settings(class_filter=list(value))
             except ValueError as exc:
                 self.get_logger().error(f'class_filter not applied: {exc}')
-        elif name in self._rate:
-            self._rate[name] = float(value)
-            self._apply_rate()
+        elif name == 'max_rate_hz':
+            self._warn_if(self.worker.set_max_rate(float(value)))
+        elif name == 'load_level':
+            self._warn_if(self.worker.set_load_level(float(value)))
         elif name == 'publish_overlay':
             self.worker.overlay = bool(value)
 
-    def _apply_rate(self) -> None:
-        """Perception owns its rate: the load level others ask for scales its own maximum."""
-        max_rate, load = self._rate['max_rate_hz'], self._rate['load_level']
-        if max_rate <= 0 and load < 1.0:
-            self.get_logger().warning(f'load_level {load:g} asked, but max_rate_hz is 0 (as fast as the model '
-                                      'runs): there is no rate to scale; set max_rate_hz in the profile')
-        self.worker.set_max_rate(max_rate * load)
+    def _warn_if(self, problem: str | None) -> None:
+        if problem:
+            self.get_logger().warning(problem)
 
     def _on_image(self, msg: Image | bytes) -> None:
         bad = self.worker.offer(msg, now_ns=self.get_clock().now().nanoseconds)
