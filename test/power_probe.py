@@ -2,9 +2,10 @@
 
     python test/power_probe.py --timeout 90
 
-A node named ``perception`` declares ``max_rate_hz`` and publishes DetectionArray at that rate
-(as perception obeys it), so the thermal model heats with what the manager allows.  Once the
-manager has lowered the rate, a BatteryState at 10 % is published for a few seconds.  Also
+A node named ``perception`` declares ``max_rate_hz`` (30 Hz) and ``load_level`` and publishes
+DetectionArray at their product (as perception maps its load level to its own rate), so the
+thermal model heats with what the manager allows.  Once the manager has lowered the load level,
+a BatteryState at 10 % is published for a few seconds.  Also
 tries an inconsistent threshold (warm above hot), which the manager must refuse.  Prints JSON.
 """
 
@@ -29,15 +30,16 @@ def main() -> int:
     rclpy.init()
     perception = rclpy.create_node('perception')
     probe = rclpy.create_node('power_probe')
-    rate = [perception.declare_parameter('max_rate_hz', 30.0).value]
+    max_rate = perception.declare_parameter('max_rate_hz', 30.0).value
+    rate = [max_rate * perception.declare_parameter('load_level', 1.0).value]
     sets: list[tuple[float, float]] = []
     start = time.monotonic()
 
     def on_set(params):
         for p in params:
-            if p.name == 'max_rate_hz':
-                rate[0] = float(p.value)
-                sets.append((round(time.monotonic() - start, 2), rate[0]))
+            if p.name == 'load_level':
+                rate[0] = max_rate * float(p.value)
+                sets.append((round(time.monotonic() - start, 2), float(p.value)))
         return SetParametersResult(successful=True)
     perception.add_on_set_parameters_callback(on_set)
     detections = perception.create_publisher(DetectionArray, 'perception/detections', 10)
@@ -91,7 +93,7 @@ def main() -> int:
     result['warm_95'] = {'successful': reply.results[0].successful,
                          'reason': reply.results[0].reason} if reply else None
 
-    spin_until(lambda: any(r < 30.0 for _, r in sets), args.timeout)
+    spin_until(lambda: any(level < 1.0 for _, level in sets), args.timeout)
     spin_until(lambda: latest.get('thermal policy', {}).get('values', {}).get('level')
                in ('HOT', 'CRITICAL'), 20.0)
     result['heated'] = latest.get('thermal policy')
@@ -105,7 +107,7 @@ def main() -> int:
     result['battery_low'] = latest.get('thermal policy')
     result['memory'] = latest.get('memory')
     result['actuators'] = latest.get('actuators')
-    result['rate_sets'] = sets
+    result['load_sets'] = sets
     result['history'] = history[-200:]
     print(json.dumps(result))
     rclpy.try_shutdown()

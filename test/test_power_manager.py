@@ -1,8 +1,8 @@
 """System test: the power manager on the sim board, closed loop over DDS between processes.
 
 ``jetson-edge up`` starts the thermal model and the power manager (sim profile, model sped
-up); a probe process stands in for perception (obeying ``max_rate_hz``, publishing detections
-that heat the model) and for a battery, and reads ``/diagnostics``.
+up); a probe process stands in for perception (running at ``max_rate_hz`` times the
+``load_level`` the manager asks for, publishing detections that heat the model) and for a battery, and reads ``/diagnostics``.
 """
 
 import json
@@ -22,8 +22,7 @@ nodes:
     parameters: {{sysfs_root: {root}, time_scale: 20.0, initial_c: 62.0, cpu_load: 0.9}}
   power_manager:
     # the probe stands in for a 30 Hz perception, whose detections heat the model
-    parameters: {{sysfs_root: {root}, sample_rate_hz: 5.0, action_retry_s: 1.0,
-                 perception_nominal_rate_hz: 30.0}}
+    parameters: {{sysfs_root: {root}, sample_rate_hz: 5.0, action_retry_s: 1.0}}
 """)
     return str(path)
 
@@ -45,9 +44,9 @@ def test_manager_heats_sheds_load_and_honours_battery(start_suite, tmp_path):
     assert result['warm_95'] == {'successful': False, 'reason': result['warm_95']['reason']}
     assert 'thresholds must rise' in result['warm_95']['reason']
 
-    rates = [rate for _, rate in result['rate_sets']]
-    assert rates and rates[0] == 30.0, 'the manager sets the nominal rate first'
-    assert min(rates) <= 15.0, f'HOT halves the perception rate: {result["rate_sets"]}'
+    loads = [level for _, level in result['load_sets']]
+    assert loads and loads[0] == 1.0, 'the manager asks for full load first'
+    assert min(loads) <= 0.5, f'HOT halves the load level: {result["load_sets"]}'
 
     heated = result['heated']['values']
     assert heated['level'] in ('HOT', 'CRITICAL')

@@ -241,7 +241,7 @@ def test_hot_ambient_drives_the_policy_to_critical_and_it_acts(start_suite, topi
                                 and monitor.latest_diagnostics()[policy][3]), 60,
                        'a nominal board at 25 C')
     assert nominal['power_mode_target'].startswith('2 ')
-    assert float(_get_parameter('/perception', 'max_rate_hz')) == 5.0
+    assert float(_get_parameter('/perception', 'load_level')) == 1.0
 
     heated_at = time.monotonic()
     _set_parameter('/thermal_model', f'ambient_c={ambient_c}')
@@ -257,13 +257,13 @@ def test_hot_ambient_drives_the_policy_to_critical_and_it_acts(start_suite, topi
                 and values)
     decision = wait_for(acted, 30, 'the policy to step the power mode down')
     # HOT halves the rate on the way up and CRITICAL quarters it: wait for the last request.
-    rate = wait_for(lambda: (value := float(_get_parameter('/perception', 'max_rate_hz')))
-                    == pytest.approx(5.0 * 0.25) and value, 60,
-                    'perception\'s max_rate_hz lowered to a quarter of nominal (CRITICAL)')
-    assert rate == pytest.approx(1.25)
+    load = wait_for(lambda: (value := float(_get_parameter('/perception', 'load_level')))
+                    == pytest.approx(0.25) and value, 60,
+                    'perception\'s load level lowered to a quarter (CRITICAL)')
+    assert float(_get_parameter('/perception', 'max_rate_hz')) == 5.0  # its own rate is untouched
     print(f'decision: {json.dumps(decision)[:600]}')
     assert 'critical' in decision['last_decision_reason'], decision
-    assert float(decision['perception_rate_hz']) == pytest.approx(rate)
+    assert float(decision['perception_load']) == pytest.approx(load)
     # the actuator really switched the (emulated) nvpmodel: the board runs in the new mode
     target = decision['power_mode_target'].split()[0]
     wait_for(lambda: monitor.latest_diagnostics()['thermal_model: model'][3]['mode_id'] == target,

@@ -18,6 +18,10 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
+        'jetson_edge.parameter_schemas': [
+            'imu_node = jetson_edge_imu.params:IMU_NODE',
+            'imu_emulator = jetson_edge_imu.params:IMU_EMULATOR',
+        ],
         'console_scripts': [
             'imu_node = jetson_edge_imu.node:main',
             'imu_emulator = jetson_edge_imu.emulator_main:main',

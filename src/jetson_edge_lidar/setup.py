@@ -18,6 +18,10 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
+        'jetson_edge.parameter_schemas': [
+            'velodyne_node = jetson_edge_lidar.params:VELODYNE_NODE',
+            'virtual_velodyne = jetson_edge_lidar.params:VIRTUAL_VELODYNE',
+        ],
         'console_scripts': [
             'velodyne_node = jetson_edge_lidar.node:main',
             'virtual_velodyne = jetson_edge_lidar.virtual_node:main',

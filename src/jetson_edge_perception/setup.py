@@ -23,6 +23,10 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
+        'jetson_edge.parameter_schemas': [
+            'camera_source_node = jetson_edge_perception.params:CAMERA_SOURCE',
+            'perception_node = jetson_edge_perception.params:PERCEPTION',
+        ],
         'console_scripts': [
             'perception_node = jetson_edge_perception.node:main',
             'camera_source_node = jetson_edge_perception.camera_node:main',

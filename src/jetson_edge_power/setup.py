@@ -18,6 +18,10 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
+        'jetson_edge.parameter_schemas': [
+            'power_manager_node = jetson_edge_power.params:MANAGER_SPECS',
+            'thermal_model_node = jetson_edge_power.params:MODEL_SPECS',
+        ],
         'console_scripts': [
             'power_manager_node = jetson_edge_power.node:main',
             'thermal_model_node = jetson_edge_power.thermal_model_node:main',

@@ -18,6 +18,9 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
+        'jetson_edge.parameter_schemas': [
+            'rt_executor_node = jetson_edge_rt.params:NODE_SPECS',
+        ],
         'console_scripts': [
             'rt_executor_node = jetson_edge_rt.node:main',
         ],

@@ -1,13 +1,12 @@
 """The README's per-node tables, generated from the nodes' parameter declarations.
 
-Every node package publishes ``<package>.params.SCHEMAS``; topics are the parameters whose name
+Every node package registers its schemas (:mod:`jetson_edge_common.schema_registry`); topics are the parameters whose name
 ends in ``_topic`` (their default is the topic, their description says the type). The README
 holds the generated text between two markers, and a test fails when it drifts.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
@@ -18,22 +17,14 @@ END = '<!-- node-tables:end -->'
 
 
 def node_schemas() -> list[tuple[str, str, list[ParamSpec]]]:
-    """(package, executable, specs) for every node package found, in a stable order."""
+    """(package, executable, specs) for every node of the catalogue whose schema is installed."""
     from jetson_edge_common.profiles import load_profile
+    from jetson_edge_common.schema_registry import installed_nodes, node_schema
 
-    seen = []
-    catalogue = load_profile('_base', check_parameters=False).nodes
-    for spec in catalogue.values():
-        package, executable = spec['package'], spec['executable']
-        if (package, executable) in [(p, e) for p, e, _ in seen]:
-            continue
-        try:
-            schemas = importlib.import_module(f'{package}.params').SCHEMAS
-        except (ImportError, AttributeError):
-            continue
-        if executable in schemas:
-            seen.append((package, executable, schemas[executable]))
-    return seen
+    catalogue = [(s['package'], s['executable'])
+                 for s in load_profile('_base', check_parameters=False).nodes.values()]
+    installed = set(installed_nodes())
+    return [(p, e, node_schema(p, e)) for p, e in dict.fromkeys(catalogue) if (p, e) in installed]
 
 
 def _cell(value) -> str:

@@ -62,6 +62,7 @@ class NodePlan:
 class Plan:
     profile: str
     nodes: list[NodePlan]
+    hardware: dict = field(default_factory=dict)   # the profile's hardware section
 
     def select(self, only: list[str] | None) -> 'Plan':
         """The named nodes and, transitively, their companions, in the plan's order."""
@@ -79,7 +80,7 @@ class Plan:
                 continue
             wanted.add(key)
             todo.extend(by_key[key].companions)
-        return Plan(self.profile, [n for n in self.nodes if n.key in wanted])
+        return Plan(self.profile, [n for n in self.nodes if n.key in wanted], self.hardware)
 
 
 def build_plan(profile: Profile) -> Plan:
@@ -106,7 +107,7 @@ def build_plan(profile: Profile) -> Plan:
             expects=dict(spec.get('expects', {}) or {}),
             companions=list(spec.get('companions', [])),
         ))
-    return Plan(profile.name, nodes)
+    return Plan(profile.name, nodes, dict(profile.hardware))
 
 
 def parameters_document(node: NodePlan) -> dict:
@@ -115,10 +116,24 @@ def parameters_document(node: NodePlan) -> dict:
 
 
 def write_parameter_files(plan: Plan, directory: str | os.PathLike) -> Plan:
-    """Writes one parameter file per node into ``directory`` and records its path in the plan."""
+    """Writes one parameter file per node into ``directory`` and records its path in the plan.
+
+    The profile's hardware section goes into a layout file beside them, handed to each node
+    whose schema declares ``layout_file`` and whose profile entry does not set one.
+    """
+    from jetson_edge_common.schema_registry import SchemaNotInstalled, node_schema
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    layout_file = directory / f'{plan.profile}.hardware.yaml'
+    layout_file.write_text(yaml.safe_dump(plan.hardware, sort_keys=False))
     for node in plan.nodes:
+        try:
+            declared = {s.name for s in node_schema(node.package, node.executable)}
+        except SchemaNotInstalled:
+            declared = set()
+        if 'layout_file' in declared and not node.parameters.get('layout_file'):
+            node.parameters['layout_file'] = str(layout_file)
         path = directory / f'{plan.profile}.{node.key}.params.yaml'
         path.write_text(yaml.safe_dump(parameters_document(node), sort_keys=False))
         node.params_file = path

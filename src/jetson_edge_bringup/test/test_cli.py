@@ -7,7 +7,8 @@ def test_profile_show_prints_the_resolved_profile(capsys):
     assert cli.main(['profile', 'show', 'orin_nano', '--json']) == 0
     data = json.loads(capsys.readouterr().out)
     assert data['hardware']['cpu_cores'] == 6
-    assert {m['name'] for m in data['hardware']['power_modes']} == {'15W', '7W'}
+    assert {m['name'] for m in data['hardware']['nvpmodel']['modes']} == {'15W', '25W', 'MAXN_SUPER', '7W'}
+    assert data['hardware']['jetpack_variants'][0]['l4t_below'] == '36.4.3'
 
 
 def test_bad_profile_is_a_message_not_a_stack_trace(tmp_path, capsys):

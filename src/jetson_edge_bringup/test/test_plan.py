@@ -59,3 +59,13 @@ def test_only_selects_and_rejects_unknown_keys(tmp_path):
         assert "no enabled node 'camera'" in str(exc)
     else:
         raise AssertionError('disabled node was selectable')
+
+
+def test_nodes_declaring_layout_file_get_the_profiles_hardware_section(tmp_path):
+    profile = load_profile('sim')
+    plan = write_parameter_files(build_plan(profile), tmp_path / 'params')
+    nodes = {n.key: n for n in plan.nodes}
+    path = nodes['power_manager'].parameters['layout_file']
+    assert nodes['thermal_model'].parameters['layout_file'] == path
+    assert yaml.safe_load(open(path)) == profile.hardware
+    assert 'layout_file' not in nodes['lidar'].parameters  # its schema declares none

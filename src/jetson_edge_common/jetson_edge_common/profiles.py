@@ -2,15 +2,14 @@
 
 A profile may ``extends:`` another file (a path relative to itself); mappings merge key by key,
 anything else is replaced. Each file is validated on its own before merging, so an error names
-the file that holds the bad key, the key's path and what was expected. Node parameters are
-checked against the node's own parameter schema (``<package>.params.SCHEMAS``) where the
-package is importable.
+the file that holds the bad key, the key's path and what was expected. The parameters of each
+enabled node are checked against the schema its package installs
+(:mod:`jetson_edge_common.schema_registry`); a node whose schema is not installed is an error.
 """
 
 from __future__ import annotations
 
 import copy
-import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,28 @@ def _f(kind, **kw) -> Field:
 
 
 POWER_MODE = {'id': _f(int, min_value=0), 'name': _f(str), 'watts': _f((int, float), min_value=0)}
+_PATHS = _f((str, list))          # one sysfs path (glob allowed) or candidates, first found wins
+
+# The power manager's layout of the board (jetson_edge_power.layout reads these sections).
+THERMAL = {'zones_glob': _f(str), 'ignore': _f(list, items=_f(str)),
+           'policy_zones': _f(list, items=_f(str)),
+           'sw_throttle_c': _f((int, float), min_value=30, max_value=150),
+           'shutdown_c': _f((int, float), min_value=30, max_value=150)}
+RAIL_MONITOR = {'driver': _f(str, choices=('ina3221', 'ina3221x', 'ina238')), 'path': _PATHS,
+                'label': _f(str)}
+RAILS = {'total': _f(str), 'expected': _f(list, items=_f(str)),
+         'monitors': _f(list, items=_f(dict, schema=RAIL_MONITOR))}
+GPU_SYSFS = {'load': _PATHS, 'load_scale': _f((int, float), min_value=0),
+             'cur_freq': _PATHS, 'max_freq': _PATHS}
+EMC_SYSFS = {'cur_freq': _PATHS, 'util': _PATHS}
+FAN = {'pwm': _PATHS, 'pwm_read': _PATHS, 'pwm_write': _PATHS, 'rpm': _PATHS,
+       'pwm_max': _f(int, min_value=1)}
+NVPMODEL = {'default': _f(int, min_value=0), 'ladder': _f(list, items=_f(int, min_value=0)),
+            'modes': _f(list, items=_f(dict, schema=POWER_MODE)), 'status_file': _f(str)}
+# A section that replaces the profile's own on releases older than ``l4t_below``.
+JETPACK_VARIANT = {'l4t_below': _f(str), 'description': _f(str), 'nvpmodel': _f(dict, schema=NVPMODEL),
+                   'thermal': _f(dict, schema=THERMAL), 'rails': _f(dict, schema=RAILS),
+                   'gpu_sysfs': _f(dict, schema=GPU_SYSFS), 'fan': _f(dict, schema=FAN)}
 
 HARDWARE = {
     'model': _f(str),
@@ -55,12 +76,14 @@ HARDWARE = {
     'dla_cores': _f(int, min_value=0, max_value=2),
     'memory_gb': _f((int, float), min_value=0.5, max_value=1024),
     'jetpack': _f(str),
-    'power_modes': _f(list, items=_f(dict, schema=POWER_MODE)),
-    'default_power_mode': _f(int, min_value=0),
-    'thermal_zones': _f(list, items=_f(str)),
-    'power_rails': _f(list, items=_f(str)),
-    'fan': _f(dict, values=_f((str, int, float))),
-    'sysfs': _f(dict, values=_f(str)),
+    'thermal': _f(dict, schema=THERMAL),
+    'rails': _f(dict, schema=RAILS),
+    'gpu_sysfs': _f(dict, schema=GPU_SYSFS),
+    'emc_sysfs': _f(dict, schema=EMC_SYSFS),
+    'fan': _f(dict, schema=FAN),
+    'cpufreq_glob': _f(str),
+    'nvpmodel': _f(dict, schema=NVPMODEL),
+    'jetpack_variants': _f(list, items=_f(dict, schema=JETPACK_VARIANT)),
 }
 
 SCHEDULING = {
@@ -279,24 +302,22 @@ def _check_nodes_complete(data: dict) -> list[str]:
     return errors
 
 
-def node_schema(package: str, executable: str) -> list | None:
-    """The parameter schema a node package publishes for an executable, if importable."""
-    try:
-        module = importlib.import_module(f'{package}.params')
-    except ImportError:
-        return None
-    return getattr(module, 'SCHEMAS', {}).get(executable)
-
-
 def check_node_parameters(data: dict, *,
-                          schema_for: Callable[[str, str], list | None] = node_schema) -> list[str]:
-    """Errors for parameters a node does not declare or whose value its schema refuses."""
+                          schema_for: Callable[[str, str], list] | None = None) -> list[str]:
+    """Errors for parameters a node does not declare or whose value its schema refuses, and
+    for enabled nodes whose schema is not installed (``schema_for`` defaults to the registry)."""
     from jetson_edge_common.params import unknown_keys, validate
+    from jetson_edge_common.schema_registry import SchemaNotInstalled, node_schema
 
+    schema_for = schema_for or node_schema
     errors = []
     for key, node in data.get('nodes', {}).items():
-        specs = schema_for(node.get('package', ''), node.get('executable', ''))
-        if specs is None:
+        if not node.get('enabled', True):
+            continue
+        try:
+            specs = schema_for(node.get('package', ''), node.get('executable', ''))
+        except SchemaNotInstalled as exc:
+            errors.append(f'nodes.{key}: {exc}')
             continue
         params = node.get('parameters', {}) or {}
         for name in unknown_keys(specs, params):

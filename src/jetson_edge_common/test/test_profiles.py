@@ -32,8 +32,10 @@ def test_extends_merges_mappings(tmp_path):
     ('nodes:\n  lidar:\n    pakage: x\n', 'nodes.lidar.pakage: unknown key'),
     ('hardware:\n  cpu_cores: six\n', "hardware.cpu_cores: expected an integer, got 'six'"),
     ('hardware:\n  dla_cores: 3\n', 'hardware.dla_cores: 3 is above the maximum 2'),
-    ('hardware:\n  power_modes:\n    - {id: 0, name: MAXN, watts: -1}\n',
-     'hardware.power_modes[0].watts: -1 is below the minimum 0'),
+    ('hardware:\n  nvpmodel:\n    modes:\n      - {id: 0, name: MAXN, watts: -1}\n',
+     'hardware.nvpmodel.modes[0].watts: -1 is below the minimum 0'),
+    ('hardware:\n  rails:\n    monitors:\n      - {driver: ina999, path: /x}\n',
+     'hardware.rails.monitors[0].driver: expected one of ina3221, ina3221x, ina238'),
     ('nodes: [1, 2]\n', 'nodes: expected a mapping'),
     ('hardware: {cpu_cores: 4\n', 'not valid YAML'),
     ('extends: missing.yaml\n', "extends: 'missing.yaml' not found"),
@@ -86,5 +88,5 @@ def test_every_shipped_profile_loads():
             'agx_orin'} <= set(names)
     for name in names:
         profile = load_profile(name)
-        modes = [m['id'] for m in profile.hardware['power_modes']]
-        assert profile.hardware['default_power_mode'] in modes
+        nvpmodel = profile.hardware['nvpmodel']
+        assert nvpmodel['default'] in [m['id'] for m in nvpmodel['modes']]

@@ -1,5 +1,5 @@
 """Parameter schemas of the IMU driver node and the IMU emulator node, declared once here (the
-node declares from them; profiles are validated against them through ``SCHEMAS``)."""
+node declares from them; setup.py registers them for the profile checks)."""
 
 from __future__ import annotations
 
@@ -120,8 +120,6 @@ IMU_EMULATOR = [
     ParamSpec('fault_insert', 0.0, 'Probability of an inserted byte.', min_value=0.0,
               max_value=1.0, read_only=True),
 ]
-
-SCHEMAS = {'imu_node': IMU_NODE, 'imu_emulator': IMU_EMULATOR}
 
 
 def driver_config(values: dict) -> DriverConfig:

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 from .models import ReturnMode, SensorModel, model_by_name, return_mode_by_name
+from .params import VELODYNE_NODE
 from .scan import StampSource
+
+_D = {spec.name: spec.default for spec in VELODYNE_NODE}  # the node's schema: one home of defaults
 
 
 @dataclass(frozen=True)
@@ -22,14 +25,14 @@ class DecoderConfig:
     ends the current scan early instead of stitching unrelated rotations together.
     """
 
-    model: str = 'auto'
-    return_mode: str = 'auto'
-    min_range: float = 0.4
-    max_range: float = 200.0
-    min_azimuth: float = 0.0
-    max_azimuth: float = 360.0
-    cut_angle: float = 0.0
-    stamp_source: str = 'device'
+    model: str = _D['model']
+    return_mode: str = _D['return_mode']
+    min_range: float = _D['min_range']
+    max_range: float = _D['max_range']
+    min_azimuth: float = _D['min_azimuth']
+    max_azimuth: float = _D['max_azimuth']
+    cut_angle: float = _D['cut_angle']
+    stamp_source: str = _D['stamp_source']
     max_gap_s: float = 0.1
 
     def __post_init__(self) -> None:

@@ -60,6 +60,3 @@ VIRTUAL_VELODYNE = [
     ParamSpec('height_m', 1.6, 'Sensor height above the floor (a humanoid\'s head).',
               min_value=0.2, max_value=2.7),
 ]
-
-#: Every executable of this package with its schema (profiles validate against it).
-SCHEMAS = {'velodyne_node': VELODYNE_NODE, 'virtual_velodyne': VIRTUAL_VELODYNE}

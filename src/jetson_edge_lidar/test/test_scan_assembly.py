@@ -31,7 +31,7 @@ def _scans(sensor, count, **config):
 def test_scan_rate_follows_rpm_and_stamps_cross_the_hour():
     start = 1_700_002_800.0 - 0.25  # a quarter second before the hour
     sensor = SimulatedVelodyne(VLP16, rpm=600, start_time_s=start, start_azimuth_deg=0.0)
-    decoder, scans = _scans(sensor, 754, cut_angle=0.0)  # one second
+    decoder, scans = _scans(sensor, 754, cut_angle=0.0, stamp_source='device')  # one second
     complete = [s for s in scans if s.complete]
     assert len(complete) == 9
     stamps = np.array([s.stamp for s in complete])
@@ -46,7 +46,7 @@ def test_scan_rate_follows_rpm_and_stamps_cross_the_hour():
 def test_hdl32e_stamps_account_for_the_end_of_packet_timestamp():
     start = 1_700_000_000.0
     sensor = SimulatedVelodyne(HDL32E, rpm=600, start_time_s=start, start_azimuth_deg=0.0)
-    _, scans = _scans(sensor, 400, cut_angle=0.0)
+    _, scans = _scans(sensor, 400, cut_angle=0.0, stamp_source='device')
     assert scans[1].complete
     assert scans[1].stamp == pytest.approx(start + 0.1, abs=1e-4)
 
@@ -96,3 +96,12 @@ def test_dual_returns_carry_the_glass_and_the_wall_behind_it():
     # One full rotation each (both start at the cut angle): the glass adds second returns.
     assert len(dual[0]) > len(single[0]) * 1.05
     assert dual[0].return_mode is ReturnMode.DUAL
+
+
+def test_decoder_defaults_are_the_nodes_parameter_defaults():
+    from jetson_edge_lidar.params import VELODYNE_NODE
+    schema = {s.name: s.default for s in VELODYNE_NODE}
+    defaults = DecoderConfig()
+    assert defaults.stamp_source == schema['stamp_source'] == 'host'
+    assert (defaults.min_range, defaults.max_range, defaults.cut_angle) == (
+        schema['min_range'], schema['max_range'], schema['cut_angle'])

@@ -50,7 +50,7 @@ class PerceptionNode(Node):
         self._warn_bad_frame = Throttled(log.warning, 5.0)
         self.worker = PerceptionWorker(worker_config(p), publish=self._publish, log=log.info)
         self.worker.overlay = p['publish_overlay']
-        self.worker.set_max_rate(p['max_rate_hz'])
+        self._warn_if(self.worker.set_max_rate(p['max_rate_hz'], load_level=p['load_level']))
         self.worker.set_detection_settings(score_threshold=p['score_threshold'], max_detections=p['max_detections'],
                                            class_filter=p['class_filter'])
         on_parameter_change(self, PERCEPTION, self._apply)
@@ -73,9 +73,15 @@ class PerceptionNode(Node):
             except ValueError as exc:
                 self.get_logger().error(f'class_filter not applied: {exc}')
         elif name == 'max_rate_hz':
-            self.worker.set_max_rate(float(value))
+            self._warn_if(self.worker.set_max_rate(float(value)))
+        elif name == 'load_level':
+            self._warn_if(self.worker.set_load_level(float(value)))
         elif name == 'publish_overlay':
             self.worker.overlay = bool(value)
+
+    def _warn_if(self, problem: str | None) -> None:
+        if problem:
+            self.get_logger().warning(problem)
 
     def _on_image(self, msg: Image | bytes) -> None:
         bad = self.worker.offer(msg, now_ns=self.get_clock().now().nanoseconds)

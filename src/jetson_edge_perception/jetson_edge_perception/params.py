@@ -59,6 +59,9 @@ PERCEPTION = [
               max_value=1000, dynamic=True),
     ParamSpec('max_rate_hz', 0.0, 'Most frames processed per second (0: as fast as the model runs); '
               'frames over the rate are dropped and counted.', min_value=0.0, max_value=1000.0, dynamic=True),
+    ParamSpec('load_level', 1.0, 'Share of max_rate_hz to run at: the power manager lowers it while the board '
+              'is hot (1: full rate; with max_rate_hz 0 there is no rate to scale, and a warning says so).',
+              min_value=0.01, max_value=1.0, dynamic=True),
     ParamSpec('publish_overlay', False, 'Publish the image with boxes and mask drawn on the overlay topic.',
               dynamic=True),
     ParamSpec('image_topic', 'camera/image_raw', 'Input images.', read_only=True),
@@ -74,5 +77,3 @@ PERCEPTION = [
     ParamSpec('diagnostics_period_s', 1.0, 'Period of the /diagnostics status.', min_value=0.1, max_value=60.0,
               read_only=True),
 ]
-
-SCHEMAS = {'camera_source_node': CAMERA_SOURCE, 'perception_node': PERCEPTION}

@@ -80,6 +80,8 @@ class PerceptionWorker:
         self._clock = clock
         self._slot: LatestSlot[FrameJob] = LatestSlot()
         self._limiter = RateLimiter(0.0, clock=clock)
+        self._max_rate_hz = 0.0
+        self._load_level = 1.0
         self.drops = DropCounter()
         self.received = RateMeter(5.0, clock=clock)
         self.processed = RateMeter(5.0, clock=clock)
@@ -146,8 +148,20 @@ class PerceptionWorker:
             current.score_threshold if score_threshold is None else score_threshold, class_ids,
             current.max_detections if max_detections is None else max_detections)
 
-    def set_max_rate(self, rate_hz: float) -> None:
-        self._limiter.max_rate_hz = rate_hz
+    def set_max_rate(self, rate_hz: float, *, load_level: float | None = None) -> str | None:
+        """Perception owns its rate: a load level (0..1, asked by the power manager) scales the
+        maximum. Returns why the level cannot take effect (no maximum to scale), else None."""
+        self._max_rate_hz = rate_hz
+        if load_level is not None:
+            self._load_level = load_level
+        self._limiter.max_rate_hz = self._max_rate_hz * self._load_level
+        if self._max_rate_hz <= 0 and self._load_level < 1.0:
+            return (f'load_level {self._load_level:g} asked, but max_rate_hz is 0 (as fast as the model '
+                    'runs): there is no rate to scale; set max_rate_hz in the profile')
+        return None
+
+    def set_load_level(self, load_level: float) -> str | None:
+        return self.set_max_rate(self._max_rate_hz, load_level=load_level)
 
     def close(self) -> None:
         self._slot.close()
@@ -159,7 +173,7 @@ class PerceptionWorker:
     def status(self) -> tuple[str, str, dict[str, object]]:
         """(level 'ok'|'warn'|'error', message, values) for diagnostics."""
         values: dict[str, object] = {
-            'state': self.state, 'received_hz': round(self.received.rate(), 2),
+            'state': self.state, 'load_level': self._load_level, 'received_hz': round(self.received.rate(), 2),
             'processed_hz': round(self.processed.rate(), 2), 'frames_processed': self.processed.total,
             'dropped_total': self.drops.total, 'stale_dropped': self._slot.stale,
         }

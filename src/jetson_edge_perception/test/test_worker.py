@@ -174,3 +174,20 @@ def test_wrong_task_and_no_model(models_dir):
     empty.start()
     assert _wait_ready(empty) == 'error' and 'no model configured' in empty.message
     empty.close()
+
+
+def test_load_level_scales_perceptions_own_rate(images_dir):
+    """The power manager asks for a load level; the rate it scales is perception's max_rate_hz."""
+    now = [0.0]
+    worker = PerceptionWorker(WorkerConfig(), publish=lambda *a: None, log=lambda _: None,
+                              clock=lambda: now[0])
+    image = cv2.imread(str(images_dir / 'dog.jpg'))
+    assert worker.set_max_rate(10.0) is None
+    assert worker.set_load_level(0.25) is None      # 2.5 Hz: one frame per 0.4 s
+    for step in range(40):                          # 2 s of frames at 20 Hz
+        now[0] = step * 0.05
+        worker.offer(_msg(image))
+    assert worker.drops.snapshot()['rate'] == 40 - 5
+    assert worker.status()[2]['load_level'] == 0.25
+    assert 'no rate to scale' in worker.set_max_rate(0.0)
+    worker.close()

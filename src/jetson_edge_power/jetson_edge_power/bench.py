@@ -25,9 +25,8 @@ import time
 import psutil
 
 from jetson_edge_power.actuators import FanActuator, NvpmodelActuator
-from jetson_edge_power.layout import layout_from_dict
+from jetson_edge_power.hardware import layout_of
 from jetson_edge_power.manager import PowerManager
-from jetson_edge_power.models import hardware
 from jetson_edge_power.monitor import BoardMonitor
 from jetson_edge_power.policy import ThermalPolicy
 from jetson_edge_power.sim_loop import default_policy_config
@@ -36,9 +35,8 @@ from jetson_edge_power.sysfs import SysfsRoot
 from jetson_edge_power.thermal_model import ThermalModel, ThermalModelParams
 
 
-def _build_manager(root: str, *, use_psutil: bool = True,
-                   request_rate=None) -> PowerManager:
-    layout, _ = layout_from_dict(hardware('sim'))
+def _build_manager(root: str, *, use_psutil: bool = True) -> PowerManager:
+    layout, _ = layout_of('sim')
     sysfs = SysfsRoot(root)
     return PowerManager(
         BoardMonitor(layout, sysfs, use_psutil=use_psutil, use_nvml=True,
@@ -46,7 +44,7 @@ def _build_manager(root: str, *, use_psutil: bool = True,
         ThermalPolicy(default_policy_config(layout)),
         nvpmodel=NvpmodelActuator(layout, command=tool_command('nvpmodel', root=root),
                                   runner=in_process_runner),
-        fan=FanActuator(layout, sysfs), request_rate=request_rate or (lambda hz: None))
+        fan=FanActuator(layout, sysfs), asks_perception=True)
 
 
 def _worker(root: str, rate_hz: float, duration_s: float) -> None:
@@ -85,7 +83,7 @@ def _cpu_share(argv: list[str], duration_s: float, model: ThermalModel | None) -
 
 def _reaction(root: str, rate_hz: float, trials: int) -> list[float]:
     """Seconds from the first above-WARM temperature written to the action applied."""
-    layout, _ = layout_from_dict(hardware('sim'))
+    layout, _ = layout_of('sim')
     latencies = []
     for trial in range(trials):
         trial_root = os.path.join(root, f'reaction_{rate_hz:g}_{trial}')
@@ -94,12 +92,15 @@ def _reaction(root: str, rate_hz: float, trials: int) -> list[float]:
         applied = threading.Event()
         applied_at = [0.0]
 
-        def on_rate(hz: float) -> None:
-            if hz < 30.0 and not applied.is_set():
+        def tick() -> None:
+            actions = manager.tick().actions
+            manager.apply(actions)
+            if actions.perception_load is not None and actions.perception_load < 1.0 \
+                    and not applied.is_set():
                 applied_at[0] = time.monotonic()
                 applied.set()
-        manager = _build_manager(trial_root, use_psutil=False, request_rate=on_rate)
-        manager.apply(manager.tick().actions)  # settle at NOMINAL first
+        manager = _build_manager(trial_root, use_psutil=False)
+        tick()  # settle at NOMINAL first
         stop = threading.Event()
 
         def sample_loop() -> None:
@@ -107,7 +108,7 @@ def _reaction(root: str, rate_hz: float, trials: int) -> list[float]:
             deadline = time.monotonic() + (trial / trials) * period  # vary the phase
             while not stop.is_set():
                 time.sleep(max(0.0, deadline - time.monotonic()))
-                manager.apply(manager.tick().actions)
+                tick()
                 deadline += period
         sampler = threading.Thread(target=sample_loop, daemon=True)
         sampler.start()
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict:
         _busy(args.busy)
         return {}
 
-    layout, _ = layout_from_dict(hardware('sim'))
+    layout, _ = layout_of('sim')
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix='jetson_edge_bench_') as root:
         model = ThermalModel(layout, root, initial_c=50.0)

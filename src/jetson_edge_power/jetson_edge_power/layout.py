@@ -1,7 +1,12 @@
 """Hardware layout of one Jetson model: where each metric lives and which power modes exist.
 
-A layout is data (a dict from the profile, or one of :mod:`jetson_edge_power.models`).
-:func:`layout_from_dict` turns it into frozen dataclasses and collects, rather than raises,
+A layout is data: a profile's ``hardware:`` section or a layout file of the same shape (see
+:mod:`jetson_edge_power.hardware`). Paths are written as on the board; several candidates are
+listed where JetPack releases moved a file. Zone names changed between JetPacks (``CPU-therm``
+on JetPack 4/5, ``cpu-thermal`` on 6); readers key zones by
+:func:`jetson_edge_power.readers.zone_key`, which maps both to ``cpu``. ``PMIC-Die`` reads a
+constant 100 C on Nano/TX2/Xavier and ``thermal-fan-est`` is an estimate, so layouts ignore
+both; a zone reading -256 C is a powered-off sensor. :func:`layout_from_dict` turns it into frozen dataclasses and collects, rather than raises,
 the problems it can work around (unknown keys, a section missing): each becomes a WARN and the
 readers simply report fewer metrics.  Only a layout that cannot be interpreted at all (not a
 mapping, a power mode without an integer id) raises :class:`LayoutError`.
@@ -85,7 +90,6 @@ class Layout:
     default_mode: int | None = None
     mode_ladder: tuple[int, ...] = ()
     nvpmodel_status: PathSpec | None = '/var/lib/nvpmodel/status'
-    device_tree_model: str = ''
 
     def mode(self, mode_id: int) -> PowerMode | None:
         for mode in self.power_modes:
@@ -110,8 +114,11 @@ class Layout:
         return tuple(sorted(self.power_modes, key=lambda m: (-m.watts, m.id)))
 
 
-_TOP_KEYS = {'model', 'thermal', 'rails', 'gpu', 'emc', 'fan', 'cpufreq_glob', 'nvpmodel',
-             'device_tree_model', 'description'}
+_TOP_KEYS = {'model', 'thermal', 'rails', 'gpu_sysfs', 'emc_sysfs', 'fan', 'cpufreq_glob',
+             'nvpmodel'}
+# What a profile's hardware section says for people and the plan; no metric lives there.
+_DESCRIPTIVE_KEYS = {'description', 'device_tree_match', 'soc', 'cpu', 'cpu_cores', 'gpu',
+                     'gpu_cuda_cores', 'gpu_tensor_cores', 'dla_cores', 'memory_gb', 'jetpack'}
 
 
 def layout_from_dict(data: Mapping[str, Any], *,
@@ -124,9 +131,9 @@ def layout_from_dict(data: Mapping[str, Any], *,
     log = logger or _LOG
     if not isinstance(data, Mapping):
         raise LayoutError(f'hardware layout must be a mapping, got {type(data).__name__}; '
-                          'check the profile\'s power.hardware section')
+                          'check the profile\'s hardware: section')
     problems: list[str] = []
-    for key in sorted(set(data) - _TOP_KEYS):
+    for key in sorted(set(data) - _TOP_KEYS - _DESCRIPTIVE_KEYS):
         problems.append(f'unknown layout key {key!r} ignored (known: {sorted(_TOP_KEYS)})')
     model = str(data.get('model', 'unknown'))
 
@@ -150,8 +157,8 @@ def layout_from_dict(data: Mapping[str, Any], *,
         monitors.append(RailMonitor(driver=driver, path=entry['path'],
                                     label=str(entry.get('label', ''))))
 
-    gpu_d = _section(data, 'gpu', problems)
-    emc_d = data.get('emc') or {}
+    gpu_d = _section(data, 'gpu_sysfs', problems)
+    emc_d = data.get('emc_sysfs') or {}
     fan_d = _section(data, 'fan', problems)
     pwm = fan_d.get('pwm')
     fan = FanLayout(pwm_read=fan_d.get('pwm_read', pwm), pwm_write=fan_d.get('pwm_write', pwm),
@@ -197,7 +204,6 @@ def layout_from_dict(data: Mapping[str, Any], *,
         default_mode=None if default is None else int(default),
         mode_ladder=ladder,
         nvpmodel_status=nvp_d.get('status_file', Layout.nvpmodel_status),
-        device_tree_model=str(data.get('device_tree_model', '')),
     )
     for problem in problems:
         log.warning('layout %s: %s', model, problem)

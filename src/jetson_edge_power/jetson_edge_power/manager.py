@@ -2,9 +2,11 @@
 
 :meth:`PowerManager.tick` is cheap and never blocks on a tool: it returns the decision and
 the actions whose target differs from what was last requested.  :meth:`PowerManager.apply`
-runs those actions (nvpmodel can take seconds) and is meant to run off the sampling thread;
-:class:`BackgroundApplier` does that with latest-wins semantics.  A failed action is recorded,
-logged once per distinct message, and retried after ``retry_s``; it never raises.
+runs the hardware actions (nvpmodel can take seconds) and is meant to run off the sampling
+thread; :class:`BackgroundApplier` does that with latest-wins semantics.  The load level asked
+of perception is the caller's to send (a ROS parameter set, or the simulated perception), with
+:meth:`PowerManager.mark_failed` for a refusal.  A failed action is recorded, logged once per
+distinct message, and retried after ``retry_s``; it never raises.
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ _LOG = logging.getLogger(__name__)
 class Actions:
     power_mode: int | None = None
     fan_pwm: float | None = None
-    perception_rate_hz: float | None = None
+    perception_load: float | None = None
 
     def __bool__(self) -> bool:
         return any(v is not None for v in (self.power_mode, self.fan_pwm,
-                                           self.perception_rate_hz))
+                                           self.perception_load))
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class _Target:
 class ActuationState:
     power_mode: _Target = field(default_factory=_Target)
     fan_pwm: _Target = field(default_factory=_Target)
-    perception_rate_hz: _Target = field(default_factory=_Target)
+    perception_load: _Target = field(default_factory=_Target)
 
 
 class PowerManager:
@@ -60,14 +62,14 @@ class PowerManager:
 
     def __init__(self, monitor: BoardMonitor, policy: ThermalPolicy, *,
                  nvpmodel: NvpmodelActuator | None = None, fan: FanActuator | None = None,
-                 request_rate: Callable[[float], None] | None = None,
+                 asks_perception: bool = False,
                  policy_enabled: bool = True, retry_s: float = 30.0,
                  logger: logging.Logger | None = None) -> None:
         self.monitor = monitor
         self.policy = policy
         self.nvpmodel = nvpmodel
         self.fan = fan
-        self.request_rate = request_rate
+        self.asks_perception = asks_perception
         self.policy_enabled = policy_enabled
         self.retry_s = retry_s
         self._log = logger or _LOG
@@ -104,10 +106,10 @@ class PowerManager:
             mode = self._claim(st.power_mode, decision.power_mode,
                                self.nvpmodel is not None, now)
             fan = self._claim(st.fan_pwm, decision.fan_pwm, self.fan is not None, now)
-            rate = self._claim(st.perception_rate_hz, decision.perception_rate_hz,
-                               self.request_rate is not None, now)
+            load = self._claim(st.perception_load, decision.perception_load,
+                               self.asks_perception, now)
         return Actions(power_mode=None if mode is None else int(mode), fan_pwm=fan,
-                       perception_rate_hz=rate)
+                       perception_load=load)
 
     def _claim(self, target: _Target, wanted: float | None, able: bool,
                now: float) -> float | None:
@@ -128,13 +130,13 @@ class PowerManager:
         return Actions(power_mode=mode_id)
 
     def apply(self, actions: Actions) -> list[str]:
-        """Run the actions; returns a line per action that succeeded (failures are logged)."""
+        """Run the hardware actions; returns a line per action that succeeded (failures are
+        logged)."""
         lines = []
         for name, value, run in (
                 ('power_mode', actions.power_mode,
                  lambda v: self.nvpmodel.set_mode(int(v)).message),
-                ('fan_pwm', actions.fan_pwm, lambda v: self.fan.set_pwm(v).message),
-                ('perception_rate_hz', actions.perception_rate_hz, self._send_rate)):
+                ('fan_pwm', actions.fan_pwm, lambda v: self.fan.set_pwm(v).message)):
             if value is None:
                 continue
             target: _Target = getattr(self.state, name)
@@ -145,13 +147,8 @@ class PowerManager:
                 self.mark_failed(name, f'{name} -> {value}: {exc}')
         return lines
 
-    def _send_rate(self, rate: float) -> str:
-        assert self.request_rate is not None
-        self.request_rate(rate)
-        return f'asked perception for at most {rate:.1f} Hz'
-
     def mark_failed(self, name: str, message: str) -> None:
-        """Record that an action applied asynchronously (a service call) failed later."""
+        """Record that an action applied elsewhere (perception's parameter set) failed."""
         target: _Target = getattr(self.state, name)
         with self._lock:
             target.failed_at = time.monotonic()
@@ -162,12 +159,13 @@ class PowerManager:
 
     def errors(self) -> dict[str, str]:
         return {name: getattr(self.state, name).last_error
-                for name in ('power_mode', 'fan_pwm', 'perception_rate_hz')
+                for name in ('power_mode', 'fan_pwm', 'perception_load')
                 if getattr(self.state, name).last_error}
 
 
 class BackgroundApplier:
-    """Applies actions on one worker thread; a newer target replaces a pending older one."""
+    """Applies hardware actions on one worker thread; a newer target replaces a pending older
+    one."""
 
     def __init__(self, manager: PowerManager, *,
                  on_result: Callable[[list[str]], None] | None = None) -> None:
@@ -187,9 +185,7 @@ class BackgroundApplier:
             self._pending = Actions(
                 power_mode=actions.power_mode if actions.power_mode is not None
                 else p.power_mode,
-                fan_pwm=actions.fan_pwm if actions.fan_pwm is not None else p.fan_pwm,
-                perception_rate_hz=actions.perception_rate_hz
-                if actions.perception_rate_hz is not None else p.perception_rate_hz)
+                fan_pwm=actions.fan_pwm if actions.fan_pwm is not None else p.fan_pwm)
             self._cond.notify()
 
     def _run(self) -> None:

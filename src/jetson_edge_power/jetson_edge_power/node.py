@@ -2,8 +2,8 @@
 
 Wiring only: parameters from ``params.py``; a timer at ``sample_rate_hz`` runs
 :meth:`PowerManager.tick`; nvpmodel, fan and jetson_clocks actions go to a worker thread (the
-tools can take seconds and must not stall the executor); the perception rate goes out as an
-asynchronous ``SetParameters`` call on the perception node; ``sensor_msgs/BatteryState`` feeds
+tools can take seconds and must not stall the executor); the load level the policy asks of
+perception goes out as an asynchronous ``SetParameters`` call on the perception node; ``sensor_msgs/BatteryState`` feeds
 the battery level; ``/diagnostics`` and the optional Prometheus endpoint report every metric,
 the policy state and its last decision with the reason.
 """
@@ -27,12 +27,13 @@ from sensor_msgs.msg import BatteryState
 
 from jetson_edge_power.actuators import FanActuator, JetsonClocksActuator, NvpmodelActuator
 from jetson_edge_power.errors import ActuatorError, LayoutError
+from jetson_edge_power.hardware import layout_of
 from jetson_edge_power.manager import Actions, BackgroundApplier, PowerManager
 from jetson_edge_power.monitor import BoardMonitor
 from jetson_edge_power.params import MANAGER_SPECS
 from jetson_edge_power.policy import MemoryLevel, ThermalLevel, ThermalPolicy
 from jetson_edge_power.prometheus_export import MetricsServer
-from jetson_edge_power.settings import POLICY_KEYS, load_layout, policy_config
+from jetson_edge_power.settings import POLICY_KEYS, layout_source, policy_config
 from jetson_edge_power.sim_tools import in_process_runner, tool_command
 from jetson_edge_power.sysfs import SysfsRoot
 from jetson_edge_power.tegrastats import tegrastats_metrics
@@ -70,7 +71,8 @@ class PowerManagerNode(Node):
         self._core_log.setLevel(logging.INFO)
         p = declare_parameters(self, MANAGER_SPECS)
         self._p = p
-        self.layout, problems = load_layout(p)
+        self._layout_source = layout_source(p)
+        self.layout, problems = layout_of(self._layout_source, root=p['sysfs_root'])
         config = policy_config(p, self.layout)
         root = SysfsRoot(p['sysfs_root'])
         self._manager = PowerManager(
@@ -80,13 +82,13 @@ class PowerManagerNode(Node):
             nvpmodel=self._nvpmodel(p) if self.layout.power_modes else None,
             fan=FanActuator(self.layout, root, dry_run=p['actuator_backend'] == 'dry_run')
             if self.layout.fan.pwm_write else None,
-            request_rate=self._send_rate if p['perception_node'] else None,
+            asks_perception=bool(p['perception_node']),
             policy_enabled=p['policy_enabled'], retry_s=p['action_retry_s'])
         self._clocks = self._jetson_clocks(p)
         self._applier = BackgroundApplier(self._manager, on_result=self._log_results)
-        self._rate_client = None
+        self._load_client = None
         if p['perception_node']:
-            self._rate_client = self.create_client(
+            self._load_client = self.create_client(
                 SetParameters, f'{p["perception_node"]}/set_parameters')
         self._battery_at = float('-inf')
         if p['battery_topic']:
@@ -127,7 +129,7 @@ class PowerManagerNode(Node):
     def _nvpmodel(self, p: dict) -> NvpmodelActuator:
         if p['actuator_backend'] == 'sim':
             return NvpmodelActuator(self.layout, command=tool_command(
-                'nvpmodel', root=p['sysfs_root'], model=self.layout.model),
+                'nvpmodel', root=p['sysfs_root'], layout=self._layout_source),
                 runner=in_process_runner)
         return NvpmodelActuator(self.layout, command=p['nvpmodel_command'],
                                 dry_run=p['actuator_backend'] == 'dry_run')
@@ -135,7 +137,7 @@ class PowerManagerNode(Node):
     def _jetson_clocks(self, p: dict) -> JetsonClocksActuator:
         if p['actuator_backend'] == 'sim':
             return JetsonClocksActuator(command=tool_command(
-                'jetson_clocks', root=p['sysfs_root'], model=self.layout.model),
+                'jetson_clocks', root=p['sysfs_root'], layout=self._layout_source),
                 store_file=p['jetson_clocks_store'], runner=in_process_runner)
         return JetsonClocksActuator(command=p['jetson_clocks_command'],
                                     store_file=p['jetson_clocks_store'],
@@ -150,30 +152,32 @@ class PowerManagerNode(Node):
         actions = result.actions
         if result.decision.transition:
             self.get_logger().info(f'policy: {result.decision.reason}')
-        if actions.perception_rate_hz is not None:  # async service call: fine on this thread
-            self._manager.apply(Actions(perception_rate_hz=actions.perception_rate_hz))
+        if actions.perception_load is not None:  # async service call: fine on this thread
+            self._ask_perception(actions.perception_load)
         self._applier.submit(Actions(power_mode=actions.power_mode, fan_pwm=actions.fan_pwm))
 
-    def _send_rate(self, hz: float) -> None:
-        client = self._rate_client
+    def _ask_perception(self, load: float) -> None:
+        name = self._p['perception_load_param']
+        client = self._load_client
         if client is None or not client.service_is_ready():
-            raise ActuatorError(f'perception node {self._p["perception_node"]!r} offers no '
-                                'parameter service (not running yet?)')
-        value = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=float(hz))
-        request = SetParameters.Request(parameters=[
-            ParameterMsg(name=self._p['perception_rate_param'], value=value)])
-        future = client.call_async(request)
-        future.add_done_callback(lambda f: self._on_rate_reply(f, hz))
+            self._manager.mark_failed('perception_load', f'perception node '
+                                      f'{self._p["perception_node"]!r} offers no parameter '
+                                      'service (not running yet?)')
+            return
+        value = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=float(load))
+        future = client.call_async(SetParameters.Request(
+            parameters=[ParameterMsg(name=name, value=value)]))
+        future.add_done_callback(lambda f: self._on_load_reply(f, load))
+        self.get_logger().info(f'asked perception for load level {load:g}')
 
-    def _on_rate_reply(self, future, hz: float) -> None:
+    def _on_load_reply(self, future, load: float) -> None:
         response = future.result()
         results = response.results if response is not None else []
         if results and results[0].successful:
             return
         reason = results[0].reason if results else 'no reply'
-        self._manager.mark_failed('perception_rate_hz',
-                                  f'perception refused {self._p["perception_rate_param"]}='
-                                  f'{hz:.1f}: {reason}')
+        self._manager.mark_failed('perception_load', f'perception refused '
+                                  f'{self._p["perception_load_param"]}={load:g}: {reason}')
 
     def _log_results(self, lines: list[str]) -> None:
         for line in lines:
@@ -233,7 +237,7 @@ class PowerManagerNode(Node):
             'level': d.level.name, 'policy_enabled': self._manager.policy_enabled,
             'power_mode_target': f'{d.power_mode} ({mode.name})' if mode else 'none',
             'fan_pwm_target': 'board control' if d.fan_pwm is None else d.fan_pwm,
-            'perception_rate_hz': d.perception_rate_hz, 'battery_low': d.battery_low,
+            'perception_load': d.perception_load, 'battery_low': d.battery_low,
             'battery_pct': self._manager.battery_pct if self._manager.battery_pct is not None
             else 'unknown', 'last_decision_reason': d.reason, 'last_decision_age_s':
             round(time.monotonic() - last.snapshot.stamp, 3)})
@@ -274,7 +278,7 @@ class PowerManagerNode(Node):
         if errors:
             # Failing to set the mode or the fan leaves the board unprotected (ERROR); an
             # absent perception node only means there is no load to shed (WARN).
-            hardware_failed = set(errors) - {'perception_rate_hz'}
+            hardware_failed = set(errors) - {'perception_load'}
             level = Level.ERROR if hardware_failed and self._manager.policy_enabled \
                 else Level.WARN
             return Status(level, '; '.join(errors.values()), {'backend': backend, **errors})

@@ -1,24 +1,21 @@
 """Parameter schemas of the power manager node and the thermal model (sim) node.
 
-Defaults are the sim profile's; each Jetson profile sets ``hardware_model`` and, where its
-silicon differs, the thresholds (see :data:`jetson_edge_power.models.THRESHOLDS`).
+The board's layout is the profile's ``hardware:`` section, which the plan hands over as
+``layout_file``; the policy's defaults are here, and a profile sets what its model needs
+(thresholds, fan, power mode). The core configuration is built from these values
+(:mod:`jetson_edge_power.settings`), for the node and the closed-loop test alike.
 """
 
 from __future__ import annotations
 
 from jetson_edge_common.params import ParamSpec
 
-from jetson_edge_power.models import HARDWARE
-
-MANAGER = 'power_manager_node'
-MODEL = 'thermal_model_node'
-_MODELS = tuple(sorted(HARDWARE))
+_LAYOUT_FILE = ('YAML file with the board\'s hardware layout, shaped as a profile\'s hardware: '
+                'section (the plan writes the profile\'s; a custom carrier board brings its own). '
+                'Empty: the layout of the profile the device tree under sysfs_root picks')
 
 MANAGER_SPECS = [
-    ParamSpec('hardware_model', 'sim', 'Hardware layout (paths, rails, zones, nvpmodel modes) from '
-              'jetson_edge_power.models', choices=_MODELS, read_only=True),
-    ParamSpec('layout_file', '', 'YAML file with a custom hardware layout (same keys as '
-              'jetson_edge_power.models); overrides hardware_model when set', read_only=True),
+    ParamSpec('layout_file', '', _LAYOUT_FILE, read_only=True),
     ParamSpec('sysfs_root', '/', 'Directory standing in for / when reading sysfs (the sim '
               'profile points it at the thermal model\'s tree)', read_only=True),
     ParamSpec('sample_rate_hz', 2.0, 'Sampling and policy rate', min_value=0.1, max_value=50.0,
@@ -66,18 +63,17 @@ MANAGER_SPECS = [
               max_value=255, dynamic=True),
     ParamSpec('fan_pwm_critical', 255, 'Fan PWM when CRITICAL (-1: leave it)', min_value=-1,
               max_value=255, dynamic=True),
-    ParamSpec('perception_node', 'perception', 'Node whose rate parameter the policy sets '
+    ParamSpec('perception_node', 'perception', 'Node whose load level the policy sets '
               '(empty: never ask perception)', read_only=True),
-    ParamSpec('perception_rate_param', 'max_rate_hz', 'Name of that node\'s rate parameter (Hz)',
+    ParamSpec('perception_load_param', 'load_level', 'Name of that node\'s load-level parameter '
+              '(0..1, a share of the rate it runs at when unloaded; 1 when NOMINAL)',
               read_only=True),
-    ParamSpec('perception_nominal_rate_hz', 30.0, 'Rate asked for when NOMINAL',
-              min_value=0.1, max_value=1000.0, dynamic=True),
-    ParamSpec('rate_scale_warm', 0.75, 'Share of the nominal rate when WARM', min_value=0.0,
-              max_value=1.0, dynamic=True),
-    ParamSpec('rate_scale_hot', 0.5, 'Share of the nominal rate when HOT', min_value=0.0,
-              max_value=1.0, dynamic=True),
-    ParamSpec('rate_scale_critical', 0.25, 'Share of the nominal rate when CRITICAL',
-              min_value=0.0, max_value=1.0, dynamic=True),
+    ParamSpec('rate_scale_warm', 0.75, 'Load level asked of perception when WARM',
+              min_value=0.01, max_value=1.0, dynamic=True),
+    ParamSpec('rate_scale_hot', 0.5, 'Load level asked of perception when HOT',
+              min_value=0.01, max_value=1.0, dynamic=True),
+    ParamSpec('rate_scale_critical', 0.25, 'Load level asked of perception when CRITICAL',
+              min_value=0.01, max_value=1.0, dynamic=True),
     ParamSpec('battery_topic', 'battery_state', 'sensor_msgs/BatteryState input (empty: none)',
               read_only=True),
     ParamSpec('battery_low_pct', 20.0, 'Below this charge: low-power mode', min_value=0.0,
@@ -111,8 +107,8 @@ MANAGER_SPECS = [
 ]
 
 MODEL_SPECS = [
-    ParamSpec('hardware_model', 'sim', 'Layout the model writes its tree in',
-              choices=_MODELS, read_only=True),
+    ParamSpec('layout_file', '', _LAYOUT_FILE + ' (the model writes its tree in it)',
+              read_only=True),
     ParamSpec('sysfs_root', '/tmp/jetson_edge_sim', 'Directory the model writes its tree to',
               read_only=True),
     ParamSpec('step_period_s', 0.1, 'Wall-clock period of a model step', min_value=0.01,
@@ -133,5 +129,3 @@ MODEL_SPECS = [
     ParamSpec('noise_c', 0.3, 'Gaussian noise on each zone reading', min_value=0.0,
               max_value=10.0, read_only=True),
 ]
-
-SCHEMAS = {MANAGER: MANAGER_SPECS, MODEL: MODEL_SPECS}

@@ -8,13 +8,13 @@ transition per dwell period.  The dwell also bounds the reaction time, which is 
 thresholds sit well below the hardware's own throttling point (tens of seconds of thermal
 time constant against a few seconds of dwell).
 
-Actions per level: the fan PWM and the perception rate follow the level directly; the power
+Actions per level: the fan PWM and the load level asked of perception follow the level directly; the power
 mode steps along the layout's ladder: one step down on each entry into HOT (so a mode that
 heats back up is not returned to), one more each dwell period that it stays at or above the
 HOT threshold, straight to the bottom on CRITICAL, and one step back up after each
 ``step_up_dwell_s`` (longer than the dwell: stepping up re-heats) spent NOMINAL.  A battery below ``battery_low_pct``
 floors the mode at ``low_power_mode`` until it recovers above ``battery_recover_pct``.
-Memory pressure raises WARN/ERROR and scales the perception rate down further.
+Memory pressure raises WARN/ERROR and lowers the load level further.
 """
 
 from __future__ import annotations
@@ -37,40 +37,33 @@ class MemoryLevel(IntEnum):
     ERROR = 2
 
 
-def _per_level(nominal: float | None, warm: float | None, hot: float | None,
-               critical: float | None) -> dict[ThermalLevel, float | None]:
-    return {ThermalLevel.NOMINAL: nominal, ThermalLevel.WARM: warm, ThermalLevel.HOT: hot,
-            ThermalLevel.CRITICAL: critical}
-
-
 @dataclass(frozen=True)
 class PolicyConfig:
-    """Thresholds and actions; every field is a node parameter (see ``params.py``)."""
+    """Thresholds and actions. The fields without a default are node parameters: their
+    defaults live in the schema (``params.py``) and :func:`jetson_edge_power.settings.policy_config`
+    builds this from parameter values, for the node and the tests alike."""
 
-    warm_c: float = 70.0
-    hot_c: float = 80.0
-    critical_c: float = 90.0
-    hysteresis_c: float = 5.0
-    min_dwell_s: float = 5.0
-    step_up_dwell_s: float = 30.0
-    ladder: tuple[int, ...] = ()
-    preferred_mode: int | None = None
-    low_power_mode: int | None = None
-    battery_low_pct: float = 20.0
-    battery_recover_pct: float = 25.0
+    warm_c: float
+    hot_c: float
+    critical_c: float
+    hysteresis_c: float
+    min_dwell_s: float
+    step_up_dwell_s: float
+    ladder: tuple[int, ...]
+    preferred_mode: int | None
+    low_power_mode: int | None
+    battery_low_pct: float
+    battery_recover_pct: float
+    mem_warn_fraction: float
+    mem_error_fraction: float
+    suite_warn_bytes: int | None
+    suite_error_bytes: int | None
+    fan_pwm: dict[ThermalLevel, float | None]
+    rate_scale: dict[ThermalLevel, float | None]   # load level asked of perception per level
     battery_rate_scale: float = 0.5
-    mem_warn_fraction: float = 0.85
-    mem_error_fraction: float = 0.95
     mem_hysteresis_fraction: float = 0.02
-    suite_warn_bytes: int | None = None
-    suite_error_bytes: int | None = None
     mem_rate_scale: dict[MemoryLevel, float] = field(default_factory=lambda: {
         MemoryLevel.OK: 1.0, MemoryLevel.WARN: 0.75, MemoryLevel.ERROR: 0.5})
-    fan_pwm: dict[ThermalLevel, float | None] = field(
-        default_factory=lambda: _per_level(None, 160, 255, 255))
-    nominal_rate_hz: float = 30.0
-    rate_scale: dict[ThermalLevel, float | None] = field(
-        default_factory=lambda: _per_level(1.0, 0.75, 0.5, 0.25))
 
     def problems(self) -> list[str]:
         """What is wrong with this configuration, as messages a user can act on."""
@@ -122,7 +115,7 @@ class Decision:
     battery_low: bool
     power_mode: int | None
     fan_pwm: float | None
-    perception_rate_hz: float
+    perception_load: float   # load level asked of perception: a share of its own max rate
     transition: bool
     changed: bool
     reason: str
@@ -300,19 +293,19 @@ class ThermalPolicy:
                 index = len(cfg.ladder) - 1
             mode = cfg.ladder[index]
         scale = cfg.rate_scale.get(self.level)
-        rate = cfg.nominal_rate_hz * (1.0 if scale is None else scale)
-        rate *= cfg.mem_rate_scale.get(self.memory, 1.0)
+        load = 1.0 if scale is None else scale
+        load *= cfg.mem_rate_scale.get(self.memory, 1.0)
         if self.battery_low:
-            rate *= cfg.battery_rate_scale
+            load *= cfg.battery_rate_scale
         decision = Decision(stamp=now, level=self.level, memory=self.memory,
                             battery_low=self.battery_low, power_mode=mode,
-                            fan_pwm=cfg.fan_pwm.get(self.level), perception_rate_hz=rate,
+                            fan_pwm=cfg.fan_pwm.get(self.level), perception_load=round(load, 4),
                             transition=transition, changed=False, reason='; '.join(reasons))
         prev = self.last_decision
         changed = prev is None or any(
             getattr(prev, f) != getattr(decision, f)
             for f in ('level', 'memory', 'battery_low', 'power_mode', 'fan_pwm',
-                      'perception_rate_hz'))
+                      'perception_load'))
         return dataclasses.replace(decision, changed=changed)
 
 

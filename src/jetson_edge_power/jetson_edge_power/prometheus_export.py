@@ -51,8 +51,8 @@ def _families(result: TickResult) -> Iterator[Any]:
          int(decision.level)),
         ('memory_level', 'Memory pressure: 0 ok, 1 warn, 2 error', int(decision.memory)),
         ('battery_low', '1 while the battery is below its threshold', int(decision.battery_low)),
-        ('perception_rate_request_hz', 'Rate the policy asks perception for',
-         decision.perception_rate_hz),
+        ('perception_load_request', 'Load level (0..1) the policy asks of perception',
+         decision.perception_load),
     ]
     if snap.system is not None:
         scalars += [

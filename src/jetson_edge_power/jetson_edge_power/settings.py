@@ -2,34 +2,39 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from jetson_edge_power.errors import LayoutError
-from jetson_edge_power.layout import Layout, layout_from_dict
-from jetson_edge_power.models import hardware
-from jetson_edge_power.policy import MemoryLevel, PolicyConfig, ThermalLevel
+from jetson_edge_power.hardware import layout_of
+from jetson_edge_power.layout import Layout
+from jetson_edge_power.policy import PolicyConfig, ThermalLevel
 
 POLICY_KEYS = frozenset({
     'power_mode', 'mode_ladder', 'low_power_mode', 'warm_c', 'hot_c', 'critical_c',
     'hysteresis_c', 'min_dwell_s', 'step_up_dwell_s', 'fan_pwm_nominal', 'fan_pwm_warm',
-    'fan_pwm_hot', 'fan_pwm_critical', 'perception_nominal_rate_hz', 'rate_scale_warm',
+    'fan_pwm_hot', 'fan_pwm_critical', 'rate_scale_warm',
     'rate_scale_hot', 'rate_scale_critical', 'battery_low_pct', 'battery_recover_pct',
     'mem_warn_fraction', 'mem_error_fraction', 'suite_mem_warn_mb', 'suite_mem_error_mb'})
 
 
-def load_layout(values: Mapping[str, Any]) -> tuple[Layout, list[str]]:
-    """The layout named by ``hardware_model``, or read from ``layout_file`` when set."""
-    path = values.get('layout_file') or ''
-    if not path:
-        return layout_from_dict(hardware(values['hardware_model']))
-    import yaml
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding='utf-8'))
-    except (OSError, yaml.YAMLError) as exc:
-        raise LayoutError(f'cannot read layout_file {path}: {exc}') from exc
-    return layout_from_dict(data)
+def layout_source(values: Mapping[str, Any], *,
+                  logger: logging.Logger | None = None) -> str:
+    """``layout_file`` when set, else the name of the profile the device tree under
+    ``sysfs_root`` picks (``sim`` off a Jetson)."""
+    if values['layout_file']:
+        return values['layout_file']
+    from jetson_edge_common.profiles import detect_profile
+    name, why = detect_profile(root=values['sysfs_root'])
+    (logger or logging.getLogger(__name__)).info('no layout_file: %s', why)
+    return name
+
+
+def load_layout(values: Mapping[str, Any], *,
+                logger: logging.Logger | None = None) -> tuple[Layout, list[str]]:
+    """The board's layout from :func:`layout_source`, for the release under ``sysfs_root``."""
+    return layout_of(layout_source(values, logger=logger), root=values['sysfs_root'],
+                     logger=logger)
 
 
 def policy_config(values: Mapping[str, Any], layout: Layout) -> PolicyConfig:
@@ -58,8 +63,7 @@ def policy_config(values: Mapping[str, Any], layout: Layout) -> PolicyConfig:
         mem_error_fraction=values['mem_error_fraction'],
         suite_warn_bytes=values['suite_mem_warn_mb'] * 2**20 or None,
         suite_error_bytes=values['suite_mem_error_mb'] * 2**20 or None,
-        mem_rate_scale={MemoryLevel.OK: 1.0, MemoryLevel.WARN: 0.75, MemoryLevel.ERROR: 0.5},
-        fan_pwm=fan, nominal_rate_hz=values['perception_nominal_rate_hz'],
+        fan_pwm=fan,
         rate_scale={ThermalLevel.NOMINAL: 1.0, ThermalLevel.WARM: values['rate_scale_warm'],
                     ThermalLevel.HOT: values['rate_scale_hot'],
                     ThermalLevel.CRITICAL: values['rate_scale_critical']})

@@ -3,8 +3,8 @@
 Used by the closed-loop test and the benchmark.  Time is simulated (``step(dt)``), so an hour
 of heating and cooling runs in seconds; the manager still reads the model's tree through its
 production readers and acts through the production actuators (nvpmodel via the emulator).
-Perception is modelled as obeying its ``max_rate_hz`` parameter: the rate the manager requests
-becomes the inference rate that heats the model.
+Perception is modelled as perception_node maps its load level: the level the manager asks for
+times perception's ``max_rate_hz`` becomes the inference rate that heats the model.
 """
 
 from __future__ import annotations
@@ -14,24 +14,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jetson_edge_power.actuators import FanActuator, NvpmodelActuator
-from jetson_edge_power.layout import Layout, layout_from_dict
+from jetson_edge_power.hardware import layout_of
+from jetson_edge_power.layout import Layout
 from jetson_edge_power.manager import PowerManager, TickResult
-from jetson_edge_power.models import THRESHOLDS, hardware
 from jetson_edge_power.monitor import BoardMonitor
-from jetson_edge_power.policy import PolicyConfig, ThermalLevel, ThermalPolicy
+from jetson_edge_power.params import MANAGER_SPECS
+from jetson_edge_power.policy import PolicyConfig, ThermalPolicy
+from jetson_edge_power.settings import policy_config
 from jetson_edge_power.sim_tools import in_process_runner, tool_command
 from jetson_edge_power.sysfs import SysfsRoot
 from jetson_edge_power.thermal_model import ThermalModel, ThermalModelParams
 
 
-def default_policy_config(layout: Layout, model: str = 'sim', **overrides) -> PolicyConfig:
-    ladder = tuple(m.id for m in layout.ladder())
-    base = dict(ladder=ladder, preferred_mode=ladder[0] if ladder else None,
-                fan_pwm={ThermalLevel.NOMINAL: 80, ThermalLevel.WARM: 160, ThermalLevel.HOT: 255,
-                         ThermalLevel.CRITICAL: 255},
-                low_power_mode=ladder[-1] if ladder else None, **THRESHOLDS.get(model, {}))
-    base.update(overrides)
-    return PolicyConfig(**base)
+def manager_values(profile: str = 'sim', **overrides) -> dict:
+    """The power manager's parameter values as the node runs them under ``profile``: the
+    schema's defaults, the profile's parameters, then ``overrides``."""
+    from jetson_edge_common.profiles import load_profile
+
+    node = load_profile(profile, check_parameters=False).nodes.get('power_manager', {})
+    return {**{s.name: s.default for s in MANAGER_SPECS}, **node.get('parameters', {}),
+            **overrides}
+
+
+def default_policy_config(layout: Layout, **overrides) -> PolicyConfig:
+    """The policy configuration of the sim profile's power manager (``overrides`` are
+    parameter values), built as the node builds it."""
+    return policy_config(manager_values(**overrides), layout)
 
 
 @dataclass
@@ -51,9 +59,14 @@ class SimLoop:
     model: ThermalModel
     manager: PowerManager
     cpu_load: float = 0.5
-    rate_hz: float = 30.0
+    max_rate_hz: float = 30.0   # perception's own rate when unloaded
+    load: float = 1.0           # the load level the manager last asked for
     now: float = 0.0
     records: list[SimRecord] = field(default_factory=list)
+
+    @property
+    def rate_hz(self) -> float:
+        return self.max_rate_hz * self.load
 
     def step(self, dt_s: float) -> TickResult:
         self.model.set_load(cpu_load=self.cpu_load, inference_rate_hz=self.rate_hz)
@@ -61,6 +74,8 @@ class SimLoop:
         self.now += dt_s
         result = self.manager.tick(now=self.now)
         self.manager.apply(result.actions)
+        if result.actions.perception_load is not None:
+            self.load = result.actions.perception_load
         d = result.decision
         self.records.append(SimRecord(self.now, self.model.temp_c, self.model.mode_id,
                                       self.model.fan_pwm, self.rate_hz, d.level.name,
@@ -71,17 +86,15 @@ class SimLoop:
 def build_sim_loop(root: str | Path | None = None, *, model_params: ThermalModelParams | None
                    = None, initial_c: float = 45.0, policy: PolicyConfig | None = None,
                    use_psutil: bool = False) -> SimLoop:
-    layout, _ = layout_from_dict(hardware('sim'))
+    layout, _ = layout_of('sim')
     root = str(root) if root is not None else tempfile.mkdtemp(prefix='jetson_edge_sim_')
     model = ThermalModel(layout, root, params=model_params, initial_c=initial_c)
     sysfs = SysfsRoot(root, retry_s=0.0)
-    loop: SimLoop
     manager = PowerManager(
         BoardMonitor(layout, sysfs, use_psutil=use_psutil, use_nvml=False),
         ThermalPolicy(policy or default_policy_config(layout)),
         nvpmodel=NvpmodelActuator(layout, command=tool_command('nvpmodel', root=root),
                                   runner=in_process_runner),
         fan=FanActuator(layout, sysfs),
-        request_rate=lambda hz: setattr(loop, 'rate_hz', hz))
-    loop = SimLoop(model, manager)
-    return loop
+        asks_perception=True)
+    return SimLoop(model, manager)

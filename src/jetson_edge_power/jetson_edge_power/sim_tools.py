@@ -22,8 +22,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from jetson_edge_power.layout import Layout, layout_from_dict
-from jetson_edge_power.models import hardware
+from jetson_edge_power.hardware import layout_of
+from jetson_edge_power.layout import Layout
 from jetson_edge_power.sysfs import SysfsRoot, candidates
 
 
@@ -105,21 +105,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description='nvpmodel / jetson_clocks emulation over a thermal-model tree')
     parser.add_argument('--root', required=True, help='directory holding the sim tree')
-    parser.add_argument('--model', default='sim', help='hardware layout name')
+    parser.add_argument('--layout', default='sim', help='profile name or layout file')
     parser.add_argument('tool', choices=('nvpmodel', 'jetson_clocks'))
     parser.add_argument('args', nargs=argparse.REMAINDER)
     opts = parser.parse_args(argv)
-    layout, _problems = layout_from_dict(hardware(opts.model))
+    layout, _problems = layout_of(opts.layout, root=opts.root)
     root = SysfsRoot(opts.root, retry_s=0.0)
     if opts.tool == 'nvpmodel':
         return _nvpmodel(layout, root, opts.args)
     return _jetson_clocks(layout, root, opts.args)
 
 
-def tool_command(tool: str, *, root: str, model: str = 'sim') -> tuple[str, ...]:
+def tool_command(tool: str, *, root: str, layout: str = 'sim') -> tuple[str, ...]:
     """The command prefix that runs ``tool`` emulated over ``root`` in a new process."""
     return (sys.executable, '-m', 'jetson_edge_power.sim_tools', '--root', root,
-            '--model', model, tool)
+            '--layout', layout, tool)
 
 
 def in_process_runner(argv: Sequence[str], timeout_s: float) -> subprocess.CompletedProcess:

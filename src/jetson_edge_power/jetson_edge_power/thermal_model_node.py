@@ -19,9 +19,8 @@ from jetson_edge_common.params import declare_parameters, on_parameter_change
 from jetson_edge_common.stats import RateMeter
 from rclpy.node import Node
 
-from jetson_edge_power.layout import layout_from_dict
-from jetson_edge_power.models import hardware
 from jetson_edge_power.params import MODEL_SPECS
+from jetson_edge_power.settings import load_layout
 from jetson_edge_power.thermal_model import ThermalModel, ThermalModelParams
 
 
@@ -30,7 +29,7 @@ class ThermalModelNode(Node):
         super().__init__('thermal_model')
         p = declare_parameters(self, MODEL_SPECS)
         self._p = p
-        layout, _ = layout_from_dict(hardware(p['hardware_model']))
+        layout, _ = load_layout(p, logger=self.get_logger())
         self._model = ThermalModel(layout, p['sysfs_root'], initial_c=p['initial_c'],
                                    params=ThermalModelParams(ambient_c=p['ambient_c'],
                                                              noise_c=p['noise_c']))

@@ -15,23 +15,32 @@ from jetson_edge_power.actuators import (FanActuator, JetsonClocksActuator, Nvpm
                                          parse_nvpmodel_query)
 from jetson_edge_power.errors import (ActuatorError, BinaryNotFoundError,
                                       PermissionDeniedError, ReadBackMismatchError)
-from jetson_edge_power.layout import layout_from_dict
-from jetson_edge_power.models import hardware
+from jetson_edge_power.hardware import layout_of
 from jetson_edge_power.monitor import BoardMonitor
-from jetson_edge_power.policy import PolicyConfig, PolicyInputs, ThermalPolicy
+from jetson_edge_power.params import MANAGER_SPECS
+from jetson_edge_power.policy import PolicyInputs, ThermalPolicy
+from jetson_edge_power.settings import policy_config
 from jetson_edge_power.sim_tools import in_process_runner, tool_command
 from jetson_edge_power.sysfs import SysfsRoot
 
 
-def layout(model):
-    return layout_from_dict(hardware(model))[0]
+def layout(profile, *, root='/'):
+    return layout_of(profile, root=root)[0]
 
 
-def hot_policy_modes(model):
-    """The nvpmodel ids a policy on ``model`` sends while heating from cool to critical."""
-    lay = layout(model)
+def jetpack_61_root(tmp_path):
+    """A root whose release file says L4T 36.4.0 (JetPack 6.1)."""
+    (tmp_path / 'jp61/etc').mkdir(parents=True)
+    (tmp_path / 'jp61/etc/nv_tegra_release').write_text(
+        '# R36 (release), REVISION: 4.0, GCID: 37537400, BOARD: generic, EABI: aarch64\n')
+    return tmp_path / 'jp61'
+
+
+def hot_policy_modes(lay):
+    """The nvpmodel ids a policy on layout ``lay`` sends while heating from cool to critical."""
     ladder = tuple(m.id for m in lay.ladder())
-    policy = ThermalPolicy(PolicyConfig(ladder=ladder, preferred_mode=ladder[0]))
+    defaults = {s.name: s.default for s in MANAGER_SPECS}
+    policy = ThermalPolicy(policy_config({**defaults, 'power_mode': ladder[0]}, lay))
     actuator = NvpmodelActuator(lay, dry_run=True)
     applied = None
     for now, temp in [(0, 50), (10, 81), (20, 85), (30, 95)]:
@@ -42,6 +51,7 @@ def hot_policy_modes(model):
     return [argv[-1] for argv in actuator.history]
 
 
+# a profile name with _jp61: that profile on a board running JetPack 6.1
 @pytest.mark.parametrize('model, expected', [
     ('orin_nano', ['2', '1', '0', '3']),        # MAXN_SUPER -> 25W -> 15W -> 7W
     ('orin_nano_jp61', ['0', '1']),              # 15W -> 7W
@@ -52,8 +62,10 @@ def hot_policy_modes(model):
     ('jetson_nano', ['0', '1']),                # MAXN -> 5W
     ('jetson_tx2', ['0', '3', '1']),            # MAXN -> MAXP_CORE_ARM -> MAXQ
 ])
-def test_policy_issues_the_right_mode_ids_per_model(model, expected):
-    assert hot_policy_modes(model) == expected
+def test_policy_issues_the_right_mode_ids_per_model(model, expected, tmp_path):
+    profile, jp61, _ = model.partition('_jp61')
+    lay = layout(profile, root=jetpack_61_root(tmp_path) if jp61 else tmp_path)
+    assert hot_policy_modes(lay) == expected
 
 
 def test_dry_run_records_the_exact_command_and_runs_nothing():
@@ -107,10 +119,10 @@ def test_sim_nvpmodel_round_trip_in_a_real_process(tmp_path):
 
 
 def test_layout_for_another_jetpack_is_caught_by_the_mode_name(tmp_path):
-    # The board runs JetPack 6.2 (id 1 is 25W) but the profile carries the JetPack 5 layout.
-    actuator = NvpmodelActuator(layout('orin_nano_jp61'),
+    # The board runs JetPack 6.2 (id 1 is 25W) but the layout was resolved for JetPack 6.1.
+    actuator = NvpmodelActuator(layout('orin_nano', root=jetpack_61_root(tmp_path)),
                                 command=tool_command('nvpmodel', root=str(tmp_path),
-                                                     model='orin_nano'),
+                                                     layout='orin_nano'),
                                 runner=in_process_runner)
     with pytest.raises(ReadBackMismatchError, match='another module or JetPack'):
         actuator.set_mode(1)
@@ -191,10 +203,10 @@ def test_fan_permission_denied_as_unprivileged_user(tmp_path):
             'from jetson_edge_power.actuators import FanActuator\n'
             'from jetson_edge_power.errors import PermissionDeniedError\n'
             'from jetson_edge_power.layout import layout_from_dict\n'
-            'from jetson_edge_power.models import hardware\n'
             'from jetson_edge_power.sysfs import SysfsRoot\n'
             'try:\n'
-            f'    FanActuator(layout_from_dict(hardware("orin_nano"))[0], '
+            '    fan = {"pwm": "/sys/devices/platform/pwm-fan/hwmon/hwmon*/pwm1"}\n'
+            f'    FanActuator(layout_from_dict({{"fan": fan}})[0], '
             f'SysfsRoot({str(tmp_path)!r})).set_pwm(255)\n'
             'except PermissionDeniedError as exc:\n'
             '    print("DENIED", exc)\n')

@@ -2,13 +2,13 @@
 
 The manager reads the model's tree through the production readers and acts through the
 production actuators (nvpmodel emulated over the tree, the fan written to ``pwm1``); the
-perception rate it requests is the inference rate that heats the model.
+load level it asks of perception, times perception's own 30 Hz, is the inference rate that
+heats the model.
 """
 
 import pytest
 
-from jetson_edge_power.layout import layout_from_dict
-from jetson_edge_power.models import hardware
+from jetson_edge_power.hardware import layout_of
 from jetson_edge_power.sim_loop import build_sim_loop
 from jetson_edge_power.thermal_model import ThermalModel
 
@@ -50,7 +50,7 @@ def test_cooling_steps_back_up_to_the_top_mode(run):
     assert run[-1].mode == TOP and run[-1].rate_hz == 30.0
 
 
-def test_perception_rate_follows_the_level_every_tick(run):
+def test_perception_load_follows_the_level_every_tick(run):
     assert all(r.rate_hz == RATE[r.level] for r in run)
     assert {r.rate_hz for r in run} >= {30.0, 22.5, 15.0}
 
@@ -62,7 +62,7 @@ def test_transitions_respect_the_dwell(run):
 
 
 def test_model_physics_more_fan_or_lower_mode_runs_cooler(tmp_path):
-    layout, _ = layout_from_dict(hardware('sim'))
+    layout, _ = layout_of('sim')
     model = ThermalModel(layout, tmp_path)
     model.set_load(cpu_load=0.8, inference_rate_hz=30)
     model.step(1.0)

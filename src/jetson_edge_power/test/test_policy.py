@@ -1,19 +1,24 @@
 """Thermal/power policy: thresholds, hysteresis, dwell, mode ladder, battery, memory."""
 
+import dataclasses
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 
-from jetson_edge_power.policy import (MemoryLevel, PolicyConfig, PolicyInputs, ThermalLevel,
-                                      ThermalPolicy)
+from jetson_edge_power.hardware import layout_of
+from jetson_edge_power.params import MANAGER_SPECS
+from jetson_edge_power.policy import MemoryLevel, PolicyInputs, ThermalLevel, ThermalPolicy
+from jetson_edge_power.settings import policy_config
 
 LADDER = (2, 1, 0, 3)  # Orin Nano JetPack 6.2: MAXN_SUPER, 25W, 15W, 7W
+# the node's configuration from the schema's defaults on the sim board, starting at the top
+SCHEMA = policy_config({**{s.name: s.default for s in MANAGER_SPECS}, 'power_mode': 2,
+                        'low_power_mode': 3}, layout_of('sim')[0])
 
 
 def make(**overrides):
-    base = dict(ladder=LADDER, preferred_mode=2, low_power_mode=3, min_dwell_s=5.0)
-    base.update(overrides)
-    return ThermalPolicy(PolicyConfig(**base))
+    return ThermalPolicy(dataclasses.replace(SCHEMA, **overrides))
 
 
 def feed(policy, samples):
@@ -29,7 +34,7 @@ def test_levels_rise_with_thresholds_and_actions_follow():
     assert d2.power_mode == 1  # hot: one step down
     assert d3.power_mode == 3  # critical: the bottom of the ladder
     assert d0.fan_pwm is None and d1.fan_pwm == 160 and d2.fan_pwm == 255
-    assert [d.perception_rate_hz for d in (d0, d1, d2, d3)] == [30.0, 22.5, 15.0, 7.5]
+    assert [d.perception_load for d in (d0, d1, d2, d3)] == [1.0, 0.75, 0.5, 0.25]
     assert 'tj 81.0C >= hot 80C: warm -> hot' in d2.reason
 
 
@@ -90,7 +95,7 @@ def test_battery_low_floors_mode_and_recovers_with_hysteresis():
         return policy.update(PolicyInputs(now=t, max_temp_c=50, battery_pct=pct))
     assert battery(0, 50).power_mode == 2
     low = battery(1, 15)
-    assert low.battery_low and low.power_mode == 3 and low.perception_rate_hz == 15.0
+    assert low.battery_low and low.power_mode == 3 and low.perception_load == 0.5
     assert 'battery 15% < 20%' in low.reason
     assert battery(2, 22).battery_low  # between low and recover: still low
     assert battery(3, 26).power_mode == 2
@@ -102,9 +107,9 @@ def test_memory_pressure_warns_errors_and_sheds_rate():
         return policy.update(PolicyInputs(now=t, max_temp_c=50, mem_used_fraction=used))
     assert mem(0, 0.5).memory == MemoryLevel.OK
     warn = mem(1, 0.9)
-    assert warn.memory == MemoryLevel.WARN and warn.perception_rate_hz == 22.5
+    assert warn.memory == MemoryLevel.WARN and warn.perception_load == 0.75
     error = mem(2, 0.97)
-    assert error.memory == MemoryLevel.ERROR and error.perception_rate_hz == 15.0
+    assert error.memory == MemoryLevel.ERROR and error.perception_load == 0.5
     assert 'shedding perception load' in error.reason
     assert mem(3, 0.94).memory == MemoryLevel.ERROR  # within hysteresis of 0.95
     assert mem(4, 0.92).memory == MemoryLevel.WARN

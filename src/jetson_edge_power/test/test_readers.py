@@ -5,15 +5,15 @@ import logging
 import boards
 import pytest
 
+from jetson_edge_power.hardware import layout_of
 from jetson_edge_power.layout import layout_from_dict
-from jetson_edge_power.models import hardware
 from jetson_edge_power.monitor import BoardMonitor
 from jetson_edge_power.readers import zone_key
 from jetson_edge_power.sysfs import SysfsRoot
 
 
 def _monitor(model, root):
-    layout, problems = layout_from_dict(hardware(model))
+    layout, problems = layout_of(model)
     assert problems == []
     return BoardMonitor(layout, SysfsRoot(root, retry_s=0.0), use_psutil=False, use_nvml=False)
 
@@ -134,7 +134,7 @@ def test_model_tree_for_one_board_read_with_another_layout_degrades(tmp_path, ca
 
 
 def test_psutil_stats_are_real(tmp_path):
-    layout, _ = layout_from_dict(hardware('sim'))
+    layout, _ = layout_of('sim')
     monitor = BoardMonitor(layout, SysfsRoot(tmp_path), use_nvml=False,
                            suite_pattern='pytest')
     snap = monitor.sample()

@@ -24,7 +24,7 @@ from .controllers import load_controller
 from .errors import ConfigError, RtError
 from .executor import LoopConfig, LoopRunner, ProcessConfig, RtExecutor
 from .inputs import imu_sample_from_msg
-from .params import node_specs
+from .params import NODE_SPECS
 from .timing import TimingThresholds
 
 _NS = 1e-9
@@ -33,7 +33,7 @@ _NS = 1e-9
 class RtExecutorNode(Node):
     def __init__(self) -> None:
         super().__init__('rt_executor')
-        self._specs = node_specs()
+        self._specs = NODE_SPECS
         p = declare_parameters(self, self._specs)
         self._p = p
         thresholds = TimingThresholds(latency_warn_us=p['latency_warn_us'], latency_error_us=p['latency_error_us'],

@@ -13,8 +13,6 @@ from jetson_edge_common.params import ParamSpec
 from .controllers import GROUP
 from .controllers.balance import BalanceController
 
-EXECUTABLE = 'rt_executor_node'
-
 EXECUTOR = [
     ParamSpec('controller', 'balance', 'Controller of the control loop (entry point group jetson_edge.controllers)',
               read_only=True),
@@ -90,4 +88,4 @@ def node_specs() -> list[ParamSpec]:
     return specs
 
 
-SCHEMAS = {EXECUTABLE: node_specs()}
+NODE_SPECS = node_specs()
