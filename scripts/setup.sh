@@ -75,7 +75,7 @@ colcon_env() {
 
 build_workspace() {
   local want
-  want="$( (cd "$ROOT" && find src colcon.meta -type f -not -path '*/__pycache__/*' \
+  want="$( (cd "$ROOT" && find src config launch colcon.meta -type f -not -path '*/__pycache__/*' \
             -not -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)"
   if [[ -f "$ROOT/install/setup.bash" && "$(cat "$STATE/build" 2>/dev/null)" == "$want" ]]; then
     return
