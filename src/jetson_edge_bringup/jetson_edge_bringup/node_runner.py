@@ -178,9 +178,8 @@ class NodeRunner:
             return None
         self._child = child
         self.counter.started()
-        self._say(f'started {self.options.key} (pid {child.pid}'
-                  f'{f", restart {self.counter.restarts}" if self.counter.restarts else ""}): '
-                  f'{" ".join(self.command)}')
+        again = f' (restart {self.counter.restarts})' if self.counter.restarts else ''
+        self._say(f'started {self.options.key} (pid {child.pid}){again}: {" ".join(self.command)}')
         if self._stop.is_set():  # a stop that came while it was starting
             child.send_signal(signal.SIGINT)
         return child
