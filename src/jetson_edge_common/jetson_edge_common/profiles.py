@@ -355,8 +355,8 @@ def detect_profile(*, root: str | os.PathLike = '/', directory: Path | None = No
         known = ', '.join(available_profiles(directory)) or 'none'
         raise ProfileError(
             f'this board is {model!r} ({model_file}) and no profile in {directory} matches it '
-            f'(profiles: {known}). Name one explicitly if it fits, or add one: copy the profile '
-            f'of the closest model to <name>.yaml (in ${CONFIG_ENV}/profiles or a copy of this '
-            f'folder), set hardware.device_tree_match: [{model!r}] and the board\'s facts, '
-            f'and check it with `jetson-edge profile validate <name>`.')
+            f'(profiles: {known}). Name one explicitly if it fits, or add one: copy the closest '
+            f'model\'s profile to config/profiles/<name>.yaml in the source tree and rebuild (or '
+            f'into a ${CONFIG_ENV}/profiles folder), set hardware.device_tree_match: [{model!r}] '
+            f'and the board\'s facts, and check it with `jetson-edge profile validate <name>`.')
     return name, f'device-tree model {model!r} -> profile {name!r}'
