@@ -186,7 +186,7 @@ class NodeRunner:
 
     def run(self) -> int:
         """Runs the node until it is stopped or given up; returns the runner's exit status."""
-        ok, message = apply_scheduling(self.options)
+        _, message = apply_scheduling(self.options)  # degraded settings are reported, not fatal
         self._say(message)
         while True:
             started_at = self._clock()
