@@ -1,10 +1,13 @@
-"""Starts the suite on a robot: ``ros2 launch launch/jetson_edge.launch.py profile:=orin_nano``.
+"""Starts the suite: ``ros2 launch jetson_edge_bringup jetson_edge.launch.py profile:=orin_nano``.
 
-Thin on purpose: the node list, parameters and respawn policy come from the same plan that
-``jetson-edge up`` supervises (jetson_edge_bringup.plan), so the two cannot drift apart.
-Parameters reach each node as a standard ROS 2 parameter file keyed to the node's name.
+Thin on purpose: the node list comes from the plan that ``jetson-edge up`` supervises
+(jetson_edge_bringup.plan.prepare_plan), and each node runs the same command line as there
+(plan.node_command): ``node_runner`` as the launch prefix applies the plan's nice, CPU affinity,
+environment and respawn policy (so launch's own respawn stays off), then the node with its name,
+namespace, remappings and a standard ROS 2 parameter file keyed to the node's name.
 """
 
+import shlex
 import tempfile
 
 from launch import LaunchDescription
@@ -12,30 +15,32 @@ from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from jetson_edge_bringup.plan import build_plan, write_parameter_files
-from jetson_edge_common.profiles import detect_profile, load_profile
+from jetson_edge_bringup.plan import node_command, prepare_plan, write_parameter_files
 
 
 def _nodes_from_plan(context):
-    name = LaunchConfiguration('profile').perform(context)
-    actions = []
-    if name == 'auto':
-        name, why = detect_profile()
-        actions.append(LogInfo(msg=why))
-    only = [k for k in LaunchConfiguration('only').perform(context).split(',') if k]
-    plan = build_plan(load_profile(name)).select(only or None)
-    write_parameter_files(plan, tempfile.mkdtemp(prefix=f'jetson-edge-{plan.profile}-'))
+    def arg(name):
+        return LaunchConfiguration(name).perform(context)
+
+    plan, notes = prepare_plan(
+        arg('profile'), only=[k for k in arg('only').split(',') if k], root=arg('root'),
+        allow_sim_on_hardware=arg('allow_sim_on_hardware').lower() in ('true', '1', 'yes'))
+    params_dir = tempfile.mkdtemp(prefix=f'jetson-edge-{plan.profile}-')
+    write_parameter_files(plan, params_dir)
+    actions = [LogInfo(msg=note) for note in notes]
+    actions.append(LogInfo(msg=f'profile {plan.profile!r}: parameter files in {params_dir}'))
     for node in plan.nodes:
+        command = node_command(node)
         actions.append(Node(
             package=node.package,
             executable=node.executable,
             name=node.name,
             namespace=node.namespace or None,
+            exec_name=node.key,
             parameters=[str(node.params_file)],
             remappings=list(node.remappings.items()),
-            respawn=node.respawn,
-            respawn_delay=node.respawn_delay_s,
-            additional_env=node.env or None,
+            prefix=shlex.join(command.prefix),
+            respawn=False,
             output='screen',
         ))
     return actions
@@ -45,10 +50,20 @@ def generate_launch_description():
     return LaunchDescription([
         DeclareLaunchArgument(
             'profile', default_value='auto',
-            description='profile in config/profiles (jetson_nano, jetson_tx2, xavier_nx, orin_nano, '
-                        'orin_nx, agx_orin, sim) or auto to read /proc/device-tree/model'),
+            description='profile in the installed config/profiles (jetson_nano, jetson_tx2, '
+                        'xavier_nx, orin_nano, orin_nx, agx_orin, sim), a path to one, or auto: '
+                        'read /proc/device-tree/model (sim where there is none; a board that '
+                        'matches no profile stops the launch)'),
         DeclareLaunchArgument(
             'only', default_value='',
             description='comma-separated node keys to start (default: every enabled node)'),
+        DeclareLaunchArgument(
+            'allow_sim_on_hardware', default_value='false',
+            description='true: start sim-only nodes (virtual sensors, emulators, the thermal '
+                        'model) even on a machine with a device tree (a bench test on purpose)'),
+        DeclareLaunchArgument(
+            'root', default_value='/',
+            description='filesystem root for hardware detection (<root>/proc/device-tree/model); '
+                        'for tests and dress rehearsals'),
         OpaqueFunction(function=_nodes_from_plan),
     ])

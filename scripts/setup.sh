@@ -136,7 +136,7 @@ colcon_env() {
 build_workspace() {
   STEP="colcon build"
   local want
-  want="$( (cd "$ROOT" && find src colcon.meta -type f -not -path '*/__pycache__/*' \
+  want="$( (cd "$ROOT" && find src config launch colcon.meta -type f -not -path '*/__pycache__/*' \
             -not -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)"
   if [[ -f "$ROOT/install/setup.bash" ]] && done_already build "$want"; then return; fi
   log "colcon build"

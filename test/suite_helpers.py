@@ -102,9 +102,11 @@ def current_pids(log: str) -> dict[str, int]:
 
 
 def node_exits(log: str) -> list[str]:
-    """The supervisor's lines about nodes that exited while the suite ran."""
-    return [line for line in log.splitlines() if line.startswith('[supervisor')
-            and ('exited with code' in line or 'keeps dying' in line)]
+    """The lines about nodes that exited while the suite ran: node_runner's (it restarts them)
+    and the supervisor's (a runner that ended)."""
+    return [line for line in log.splitlines()
+            if (line.startswith('[supervisor') or '[node_runner]' in line)
+            and ('exited with' in line or 'keeps dying' in line)]
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str | Callable[[], str],

@@ -90,7 +90,7 @@ def test_each_node_killed_is_restarted_and_its_topics_resume(start_suite, topic_
         assert [key for key, _ in runs].count(node.key) == 2, node.key
     exits = node_exits(suite.output())
     assert len(exits) == len(plan.nodes), exits
-    assert all('exited with code -9' in line for line in exits), exits
+    assert all('exited with signal 9 (SIGKILL)' in line for line in exits), exits
 
 
 # --- (b) the virtual LiDAR frozen --------------------------------------------------------------

@@ -38,20 +38,30 @@ def resolve_profile_name(name: str, *, root: str = '/') -> str:
 # --- up ---------------------------------------------------------------------------------------
 
 def cmd_up(args) -> int:
-    from jetson_edge_bringup.plan import build_plan, executable_path, write_parameter_files
-    from jetson_edge_bringup.supervisor import Supervisor
+    from jetson_edge_bringup.plan import write_parameter_files
+    from jetson_edge_bringup.supervisor import Supervisor, commands_for
 
-    profile = load_profile(resolve_profile_name(args.profile, root=args.root))
-    plan = build_plan(profile).select(_split(args.only))
+    plan = _prepared(args)
     if not plan.nodes:
-        raise CliError(f'profile {profile.name!r} enables no nodes')
+        raise CliError(f'profile {plan.profile!r} enables no nodes')
     params_dir = Path(args.params_dir) if args.params_dir else Path(
-        tempfile.mkdtemp(prefix=f'jetson-edge-{profile.name}-'))
+        tempfile.mkdtemp(prefix=f'jetson-edge-{plan.profile}-'))
     write_parameter_files(plan, params_dir)
-    for node in plan.nodes:
-        executable_path(node)  # fail before starting anything if one is missing
-    supervisor = Supervisor(plan, lambda node: [str(executable_path(node))] + node.ros_arguments())
+    print(f'jetson-edge: parameter files of profile {plan.profile!r} in {params_dir}', file=sys.stderr)
+    commands = commands_for(plan)  # fails before starting anything if an executable is missing
+    supervisor = Supervisor(plan, lambda node: commands[node.key])
     return supervisor.run(duration_s=args.duration)
+
+
+def _prepared(args):
+    """The plan of ``--profile`` / ``--only`` for a verb that starts nodes (hardware-checked)."""
+    from jetson_edge_bringup.plan import prepare_plan
+
+    plan, notes = prepare_plan(args.profile, only=_split(args.only), root=args.root,
+                               allow_sim_on_hardware=args.allow_sim_on_hardware)
+    for note in notes:
+        print(f'jetson-edge: {note}', file=sys.stderr)
+    return plan
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -111,11 +121,9 @@ def cmd_plan(args) -> int:
 
 
 def cmd_soak(args) -> int:
-    from jetson_edge_bringup.plan import build_plan
     from jetson_edge_bringup.soak import run_soak
 
-    profile = load_profile(resolve_profile_name(args.profile, root=args.root))
-    plan = build_plan(profile).select(_split(args.only))
+    plan = _prepared(args)
     log = open(args.log, 'w') if args.log else None
     try:
         return run_soak(plan, minutes=args.minutes, warmup_s=args.warmup, log=log)
@@ -168,11 +176,17 @@ def cmd_bench(args) -> int:
 
 # --- parser -----------------------------------------------------------------------------------
 
+def _allow_sim_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--allow-sim-on-hardware', action='store_true',
+                        help='start sim-only nodes (virtual sensors, emulators, the thermal model) '
+                        'even on a machine with a device tree (a Jetson): a bench test on purpose')
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='jetson-edge', description='Run, inspect and measure the jetson_edge suite.')
     parser.add_argument('--root', default='/', help='filesystem root for hardware detection '
-                        '(reads <root>/proc/device-tree/model; for tests)')
+                        '(reads <root>/proc/device-tree/model; for tests and dress rehearsals)')
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
 
     up = sub.add_parser('up', help='start the profile\'s nodes under the supervisor')
@@ -182,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument('--duration', type=float, help='stop after this many seconds')
     up.add_argument('--params-dir', help='where to write the nodes\' parameter files '
                     '(default: a new temporary directory)')
+    _allow_sim_argument(up)
     up.set_defaults(func=cmd_up)
 
     prof = sub.add_parser('profile', help='inspect profiles')
@@ -208,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     soak.add_argument('--warmup', type=float, help='seconds excluded from the checks '
                       '(default: 20%% of the run, at most 60)')
     soak.add_argument('--log', help='write the nodes\' output here instead of the terminal')
+    _allow_sim_argument(soak)
     soak.set_defaults(func=cmd_soak)
 
     docs = sub.add_parser('docs', help='per-node topic and parameter tables, from the declarations')

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
-from jetson_edge_common.profiles import detect_profile, read_device_tree_model
+from jetson_edge_common.profiles import ProfileError, detect_profile, read_device_tree_model
 
 
 @dataclass
@@ -45,7 +45,10 @@ def check_ros() -> list[Check]:
 
 def check_jetson(root: str = '/') -> list[Check]:
     model = read_device_tree_model(root)
-    profile, why = detect_profile(root=root)
+    try:
+        profile, why = detect_profile(root=root)
+    except ProfileError as exc:
+        return [Check('Jetson', False, f'{model}: matches no profile', str(exc))]
     if model is None:
         return [Check('Jetson', False, 'not a Jetson (no /proc/device-tree/model)',
                       f'fine for development: `--profile auto` uses {profile!r}')]

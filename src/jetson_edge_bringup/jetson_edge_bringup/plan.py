@@ -1,7 +1,9 @@
 """From a profile to a launch plan: the nodes to start and how.
 
 Both ``launch/jetson_edge.launch.py`` (launch_ros) and the supervisor (``jetson-edge up``)
-consume the same :class:`Plan`, so what runs on a robot and what runs here cannot drift apart.
+consume the same :class:`Plan` through :func:`prepare_plan`, and start each node with the command
+of :func:`node_command` (``node_runner`` with the node's scheduling, environment and respawn
+policy, then the node), so what runs on a robot and what runs here cannot drift apart.
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ from pathlib import Path
 
 import yaml
 
-from jetson_edge_common.profiles import Profile, ProfileError
+from jetson_edge_bringup.node_runner import RunnerOptions
+from jetson_edge_bringup.respawn import RespawnPolicy
+from jetson_edge_common.profiles import (Profile, ProfileError, detect_profile, load_profile,
+                                         read_device_tree_model)
+
+RUNNER = 'node_runner'
 
 
 @dataclass
@@ -32,6 +39,7 @@ class NodePlan:
     env: dict[str, str] = field(default_factory=dict)
     expects: dict[str, dict] = field(default_factory=dict)   # topic -> {type, rate_hz, qos}
     companions: list[str] = field(default_factory=list)      # keys started along with this one
+    sim_only: bool = False      # a stand-in for hardware: refused on a detected Jetson
     params_file: Path | None = None
 
     @property
@@ -47,15 +55,22 @@ class NodePlan:
         return f'/{ns}/{topic}' if ns else f'/{topic}'
 
     def ros_arguments(self) -> list[str]:
-        """The ``--ros-args`` part of the command line (the same one launch_ros builds)."""
+        """The ``--ros-args`` part of the command line, in the order launch_ros's ``Node`` builds
+        it (name, namespace, parameter file, remappings)."""
         args = ['--ros-args', '-r', f'__node:={self.name}']
         if self.namespace:
             args += ['-r', f'__ns:=/{self.namespace.strip("/")}']
-        for src, dst in self.remappings.items():
-            args += ['-r', f'{src}:={dst}']
         if self.params_file is not None:
             args += ['--params-file', str(self.params_file)]
+        for src, dst in self.remappings.items():
+            args += ['-r', f'{src}:={dst}']
         return args
+
+    def runner_options(self) -> RunnerOptions:
+        return RunnerOptions(
+            key=self.key, nice=self.nice, cpus=tuple(self.cpu_affinity), env=dict(self.env),
+            policy=RespawnPolicy(respawn=self.respawn, delay_s=self.respawn_delay_s,
+                                 max_restarts=self.max_restarts))
 
 
 @dataclass
@@ -106,6 +121,7 @@ def build_plan(profile: Profile) -> Plan:
             env=dict(spec.get('env', {}) or {}),
             expects=dict(spec.get('expects', {}) or {}),
             companions=list(spec.get('companions', [])),
+            sim_only=bool(spec.get('sim_only', False)),
         ))
     return Plan(profile.name, nodes, dict(profile.hardware))
 
@@ -140,17 +156,74 @@ def write_parameter_files(plan: Plan, directory: str | os.PathLike) -> Plan:
     return plan
 
 
+@dataclass(frozen=True)
+class NodeCommand:
+    """How one node is started: ``prefix`` (``node_runner`` and its options, ending ``--``),
+    then the node's executable and its ``--ros-args``. ``ros2 launch`` gives ``prefix`` to
+    launch_ros's ``Node`` as its launch prefix; ``jetson-edge up`` runs ``argv``."""
+
+    prefix: list[str]
+    executable: Path
+    ros_arguments: list[str]
+
+    @property
+    def argv(self) -> list[str]:
+        return [*self.prefix, str(self.executable), *self.ros_arguments]
+
+
+def node_command(node: NodePlan) -> NodeCommand:
+    """The one command line of ``node`` that both runners use."""
+    runner = _installed(node.key, 'jetson_edge_bringup', RUNNER)
+    return NodeCommand(prefix=[str(runner), *node.runner_options().to_argv()],
+                       executable=executable_path(node), ros_arguments=node.ros_arguments())
+
+
 def executable_path(node: NodePlan) -> Path:
     """Where colcon installed the node's executable (the place ``ros2 run`` looks)."""
+    return _installed(node.key, node.package, node.executable)
+
+
+def _installed(key: str, package: str, executable: str) -> Path:
     from ament_index_python.packages import PackageNotFoundError, get_package_prefix
 
     try:
-        prefix = Path(get_package_prefix(node.package))
+        prefix = Path(get_package_prefix(package))
     except PackageNotFoundError:
-        raise ProfileError(f'nodes.{node.key}: package {node.package!r} is not installed '
+        raise ProfileError(f'nodes.{key}: package {package!r} is not installed '
                            f'(build the workspace and source install/setup.bash)') from None
-    path = prefix / 'lib' / node.package / node.executable
+    path = prefix / 'lib' / package / executable
     if not path.exists():
-        raise ProfileError(f'nodes.{node.key}: {node.package} has no executable '
-                           f'{node.executable!r} (looked for {path})')
+        raise ProfileError(f'nodes.{key}: {package} has no executable '
+                           f'{executable!r} (looked for {path})')
     return path
+
+
+# --- which plan runs here ---------------------------------------------------------------------
+
+def check_hardware(plan: Plan, *, root: str | os.PathLike = '/',
+                   allow_sim_on_hardware: bool = False) -> None:
+    """Refuses a plan with sim-only nodes on a machine with a device tree (a Jetson)."""
+    model = read_device_tree_model(root)
+    simulators = [n.key for n in plan.nodes if n.sim_only]
+    if model is None or not simulators or allow_sim_on_hardware:
+        return
+    raise ProfileError(
+        f'this machine is {model!r} (from {Path(root) / "proc/device-tree/model"}), and profile '
+        f'{plan.profile!r} starts simulators in place of its hardware: {", ".join(simulators)}. '
+        f'They would feed made-up sensor data to a real robot. Use this Jetson\'s profile '
+        f'(profile auto picks it), or, for a bench test on purpose, pass '
+        f'--allow-sim-on-hardware (jetson-edge) or allow_sim_on_hardware:=true (ros2 launch).')
+
+
+def prepare_plan(profile: str, *, only: list[str] | None = None, root: str | os.PathLike = '/',
+                 allow_sim_on_hardware: bool = False) -> tuple[Plan, list[str]]:
+    """The plan both runners start: ``profile`` (a name, a path or ``auto``) resolved, loaded,
+    narrowed to ``only`` and checked against the hardware. Returns it with what was decided on
+    the way (the ``auto`` choice), for the runner to log."""
+    notes = []
+    if profile == 'auto':
+        profile, why = detect_profile(root=root)
+        notes.append(why)
+    plan = build_plan(load_profile(profile)).select(only or None)
+    check_hardware(plan, root=root, allow_sim_on_hardware=allow_sim_on_hardware)
+    return plan, notes

@@ -11,9 +11,9 @@ from typing import TextIO
 
 import psutil
 
-from jetson_edge_bringup.plan import Plan, executable_path, write_parameter_files
+from jetson_edge_bringup.plan import Plan, write_parameter_files
 from jetson_edge_bringup.soak_report import format_report, memory_result, topic_result
-from jetson_edge_bringup.supervisor import Supervisor
+from jetson_edge_bringup.supervisor import Supervisor, commands_for
 from jetson_edge_bringup.topic_monitor import TopicMonitor
 
 SAMPLE_PERIOD_S = 2.0
@@ -32,11 +32,10 @@ def _sample_memory(supervisor: Supervisor, samples: dict[str, list], start: floa
     while not stop.wait(SAMPLE_PERIOD_S):
         now = time.monotonic() - start
         for child in supervisor.children:
-            process = child.process
-            if process is None:
+            if child.process is None or child.node_pid is None:
                 continue
-            try:
-                rss = psutil.Process(process.pid).memory_info().rss
+            try:  # the node's memory, not its runner's
+                rss = psutil.Process(child.node_pid).memory_info().rss
             except psutil.Error:
                 continue
             samples.setdefault(child.node.key, []).append((now, float(rss)))
@@ -48,12 +47,10 @@ def run_soak(plan: Plan, *, minutes: float, warmup_s: float | None = None,
     duration = minutes * 60.0
     warmup = min(60.0, duration * 0.2) if warmup_s is None else warmup_s
     write_parameter_files(plan, tempfile.mkdtemp(prefix=f'jetson-edge-soak-{plan.profile}-'))
-    for node in plan.nodes:
-        executable_path(node)
+    commands = commands_for(plan)
     topics = expected_topics(plan)
     monitor = TopicMonitor({t: (s['type'], s.get('qos', 'reliable')) for t, s in topics.items()})
-    supervisor = Supervisor(plan, lambda n: [str(executable_path(n))] + n.ros_arguments(),
-                            out=log or out)
+    supervisor = Supervisor(plan, lambda n: commands[n.key], out=log or out)
     samples: dict[str, list] = {}
     stop = threading.Event()
     start = time.monotonic()

@@ -1,10 +1,12 @@
 """The process supervisor behind ``jetson-edge up``: what ``ros2 launch`` does, where PyPI has no
 ``launch``.
 
-One child process per node, each in its own session (a terminal's Ctrl-C reaches only the
-supervisor, which stops the children in order), each output line prefixed with the node's key.
-A node that exits is restarted after a back-off that doubles with every quick death; one that
-keeps dying (``max_restarts`` quick deaths in a row) stops the whole run with a non-zero exit.
+One child process per node, each the node's ``plan.node_command``: ``node_runner``, which applies
+the plan's scheduling and environment and restarts the node by its respawn policy, exactly as
+under ``ros2 launch``. Each child has its own session (a terminal's Ctrl-C reaches only the
+supervisor, which stops the children in order) and each output line is prefixed with the node's
+key. A runner that ends (its node given up, or a one-shot node done) is not started again: a
+non-zero end stops the whole run with a non-zero exit.
 """
 
 from __future__ import annotations
@@ -19,40 +21,40 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
-from jetson_edge_bringup.plan import NodePlan, Plan
+from jetson_edge_bringup.node_runner import STARTED
+from jetson_edge_bringup.plan import NodePlan, Plan, node_command
 
-STABLE_AFTER_S = 30.0     # a node that ran this long before dying starts its back-off afresh
-MAX_BACKOFF_S = 30.0
 STOP_GRACE_S = 10.0       # SIGINT first, SIGKILL after this long
 
 _PR_SET_PDEATHSIG = 1
 
 
-def _child_setup(node: NodePlan) -> Callable[[], None]:
-    def setup() -> None:
-        # If the supervisor dies without cleaning up (SIGKILL), the kernel stops the child too.
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        except (OSError, AttributeError):
-            pass
-        if node.nice:
-            os.nice(node.nice)
-        if node.cpu_affinity:
-            os.sched_setaffinity(0, node.cpu_affinity)
-    return setup
+def _die_with_parent() -> None:
+    # If the supervisor dies without cleaning up (SIGKILL), the kernel stops the child too.
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def commands_for(plan: Plan) -> dict[str, list[str]]:
+    """Each node's command line, by key: ``plan.node_command``, the one ``ros2 launch`` runs too."""
+    return {node.key: node_command(node).argv for node in plan.nodes}
 
 
 @dataclass
 class Child:
     node: NodePlan
-    process: subprocess.Popen | None = None
-    started_at: float = 0.0
-    quick_deaths: int = 0
-    restart_at: float | None = None
-    restarts: int = 0
-    finished: bool = False    # exited and will not be restarted
+    process: subprocess.Popen | None = None    # the node's runner
+    node_pid: int | None = None                # the node itself, as its runner last reported
+    starts: int = 0                            # of the node, as its runner reported them
+    finished: bool = False                     # its runner has ended
     reader: threading.Thread | None = None
     exit_codes: list[int] = field(default_factory=list)
+
+    @property
+    def restarts(self) -> int:
+        return max(0, self.starts - 1)
 
 
 class Supervisor:
@@ -80,7 +82,12 @@ class Supervisor:
 
     def _pump(self, child: Child, stream) -> None:
         for raw in iter(stream.readline, b''):
-            self.say(raw.decode(errors='replace').rstrip('\n'), who=child.node.key)
+            line = raw.decode(errors='replace').rstrip('\n')
+            started = STARTED.search(line)
+            if started:
+                child.node_pid = int(started.group(2))
+                child.starts += 1
+            self.say(line, who=child.node.key)
         stream.close()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -88,50 +95,30 @@ class Supervisor:
     def _start(self, child: Child) -> None:
         node = child.node
         env = dict(self._env)
-        env.update(node.env)
         env['PYTHONUNBUFFERED'] = '1'
         env['RCUTILS_COLORIZED_OUTPUT'] = env.get('RCUTILS_COLORIZED_OUTPUT', '0')
         cmd = self._command_for(node)
         try:
             child.process = subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env, start_new_session=True, preexec_fn=_child_setup(node))
+                env=env, start_new_session=True, preexec_fn=_die_with_parent)
         except OSError as exc:
-            self.say(f'cannot start {node.key} ({" ".join(cmd)}): {exc}')
-            child.process = None
-            self._schedule_restart(child, code=None)
+            child.finished = True
+            self._fail(f'cannot start {node.key} ({" ".join(cmd)}): {exc}')
             return
-        child.started_at = self._clock()
-        child.restart_at = None
         child.reader = threading.Thread(target=self._pump, args=(child, child.process.stdout),
                                         daemon=True)
         child.reader.start()
-        self.say(f'started {node.key} (pid {child.process.pid}): {" ".join(cmd)}')
+        self.say(f'running {node.key} (runner pid {child.process.pid}): {" ".join(cmd)}')
 
-    def _schedule_restart(self, child: Child, code: int | None) -> None:
-        node = child.node
-        now = self._clock()
-        if code is not None:
-            child.exit_codes.append(code)
-        if not node.respawn:
-            child.finished = True
-            if code not in (0, None):
-                self._fail(f'{node.key} exited with code {code} and respawn is off')
-            else:
-                self.say(f'{node.key} exited with code {code} (respawn off)')
-            return
-        if child.process is not None and now - child.started_at >= STABLE_AFTER_S:
-            child.quick_deaths = 0
-        child.quick_deaths += 1
-        if child.quick_deaths > node.max_restarts:
-            child.finished = True
-            self._fail(f'{node.key} keeps dying: {node.max_restarts} restarts in a row failed '
-                       f'(last exit code {code})')
-            return
-        delay = min(node.respawn_delay_s * 2 ** (child.quick_deaths - 1), MAX_BACKOFF_S)
-        child.restart_at = now + delay
-        self.say(f'{node.key} exited with code {code}; restarting in {delay:.1f} s '
-                 f'(attempt {child.quick_deaths} of {node.max_restarts})')
+    def _ended(self, child: Child, code: int) -> None:
+        child.exit_codes.append(code)
+        child.finished = True
+        if code != 0:
+            self._fail(f'{child.node.key} exited with code {code} (its runner gave up on it, '
+                       f'or respawn is off)')
+        else:
+            self.say(f'{child.node.key} exited with code 0')
 
     def _fail(self, reason: str) -> None:
         self.say(f'ERROR: {reason}')
@@ -140,20 +127,15 @@ class Supervisor:
         self._stop.set()
 
     def _poll(self) -> None:
-        now = self._clock()
         for child in self.children:
-            if child.finished:
+            if child.finished or child.process is None:
                 continue
-            if child.process is not None:
-                code = child.process.poll()
-                if code is not None:
-                    if child.reader:
-                        child.reader.join(timeout=1.0)
-                    child.process = None
-                    self._schedule_restart(child, code)
-            elif child.restart_at is not None and now >= child.restart_at:
-                child.restarts += 1
-                self._start(child)
+            code = child.process.poll()
+            if code is not None:
+                if child.reader:
+                    child.reader.join(timeout=1.0)
+                child.process = None
+                self._ended(child, code)
 
     def stop(self) -> None:
         """Asks the run to end (safe to call from a signal handler or another thread)."""
@@ -185,7 +167,8 @@ class Supervisor:
 
         ``before_stop`` is called once, while every node still runs, just before they are
         stopped (what a node reports while the others shut down is not the run's state).
-        Returns 0 on a clean stop, 1 when a node kept dying (or a non-respawning one failed).
+        Returns 0 on a clean stop, 1 when a node's runner ended non-zero (the node kept dying,
+        or a non-respawning one failed).
         """
         previous = {}
         if threading.current_thread() is threading.main_thread():

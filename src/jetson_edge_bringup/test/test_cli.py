@@ -46,3 +46,31 @@ def test_bench_json_flag_is_ours_anywhere_before_the_separator():
                                                      '--json', 'theirs'])
     cli._split_bench_args(args)
     assert args.json == 'out.json' and args.bench_args == ['--quick', '--json', 'theirs']
+
+
+def _jetson(tmp_path, model=b'NVIDIA Jetson AGX Xavier Developer Kit\x00'):
+    (tmp_path / 'proc' / 'device-tree').mkdir(parents=True)
+    (tmp_path / 'proc' / 'device-tree' / 'model').write_bytes(model)
+    return str(tmp_path)
+
+
+def test_up_auto_on_an_unknown_jetson_refuses_before_starting_anything(tmp_path, capsys):
+    assert cli.main(['--root', _jetson(tmp_path), 'up', '--profile', 'auto']) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('jetson-edge: error: this board is '
+                          "'NVIDIA Jetson AGX Xavier Developer Kit'")
+    assert 'started' not in err and 'running' not in err
+
+
+def test_up_with_the_sim_on_a_jetson_needs_the_explicit_flag(tmp_path, capsys):
+    root = _jetson(tmp_path, b'NVIDIA Jetson Orin Nano Developer Kit\x00')
+    assert cli.main(['--root', root, 'up', '--profile', 'sim']) == 1
+    assert '--allow-sim-on-hardware' in capsys.readouterr().err
+    args = cli.build_parser().parse_args(['--root', root, 'up', '--profile', 'sim',
+                                          '--allow-sim-on-hardware', '--only', 'lidar'])
+    assert [n.key for n in cli._prepared(args).nodes] == ['lidar', 'lidar_sim']
+
+
+def test_doctor_on_an_unknown_jetson_says_how_to_add_a_profile(tmp_path, capsys):
+    assert cli.main(['--root', _jetson(tmp_path), 'doctor']) == 0
+    assert 'matches no profile' in capsys.readouterr().out

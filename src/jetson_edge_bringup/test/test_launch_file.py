@@ -1,40 +1,114 @@
-"""The launch file for real ROS 2 installs. PyPI has no `launch`/`launch_ros`, so where they are
-absent the file is only parsed; where they exist its description is built for the sim profile."""
+"""One plan, one command line per node, under both runners.
+
+For every profile the supervisor's command lines (``jetson-edge up``) are the plan's
+``node_command`` and carry every scheduling, environment and respawn setting of the plan. Where
+launch_ros is importable (a ROS 2 install: the GitHub Humble and Jazzy jobs) the installed launch
+file is loaded through it too, and the command launch_ros builds for each node is compared with
+the supervisor's, argument by argument. PyPI has no launch_ros, so only that part skips here.
+"""
 
 import ast
 import importlib.util
 from pathlib import Path
 
 import pytest
+from ament_index_python.packages import get_package_share_directory
 
-LAUNCH = Path(__file__).resolve().parents[3] / 'launch' / 'jetson_edge.launch.py'
+from jetson_edge_bringup.node_runner import parse_arguments
+from jetson_edge_bringup.plan import prepare_plan, write_parameter_files
+from jetson_edge_bringup.supervisor import commands_for
+from jetson_edge_common.profiles import available_profiles
+
+SOURCE = Path(__file__).resolve().parents[3] / 'launch' / 'jetson_edge.launch.py'
+PROFILES = available_profiles()
+
+
+def installed_launch_file() -> Path:
+    return Path(get_package_share_directory('jetson_edge_bringup')) / 'launch' / 'jetson_edge.launch.py'
+
+
+def test_the_launch_file_is_installed_from_its_one_source():
+    assert installed_launch_file().read_text() == SOURCE.read_text()
 
 
 def test_launch_file_is_thin_and_uses_the_plan():
-    if not LAUNCH.is_file():
-        pytest.skip('launch/ not found beside the source tree')
-    tree = ast.parse(LAUNCH.read_text())
+    tree = ast.parse(SOURCE.read_text())
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert {'jetson_edge_bringup.plan', 'launch_ros.actions'} <= imported
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     assert 'yaml' not in names, 'parameters reach nodes as files, never hand-loaded YAML'
     declared = [c for c in ast.walk(tree) if isinstance(c, ast.Call)
                 and getattr(c.func, 'id', '') == 'DeclareLaunchArgument']
-    assert {c.args[0].value for c in declared} == {'profile', 'only'}
+    assert {c.args[0].value for c in declared} == {'profile', 'only', 'allow_sim_on_hardware', 'root'}
     assert all(any(k.arg == 'description' for k in c.keywords) for c in declared)
 
 
-def test_launch_description_builds_where_launch_ros_exists():
-    if importlib.util.find_spec('launch_ros') is None:
-        pytest.skip('launch_ros is not installed (not on PyPI); covered on a ROS 2 install')
+def _plan(profile, directory):
+    plan, _ = prepare_plan(profile, root=directory / 'no-device-tree')
+    return write_parameter_files(plan, directory)
+
+
+@pytest.mark.parametrize('profile', PROFILES)
+def test_supervisor_runs_every_node_through_the_runner_with_all_of_the_plan(profile, tmp_path):
+    plan = _plan(profile, tmp_path)
+    commands = commands_for(plan)
+    assert list(commands) == [n.key for n in plan.nodes]
+    for node in plan.nodes:
+        argv = commands[node.key]
+        assert Path(argv[0]).name == 'node_runner' and Path(argv[0]).is_file()
+        options, command = parse_arguments(argv[1:])
+        assert options == node.runner_options()
+        assert (options.nice, list(options.cpus), options.env) == (node.nice, node.cpu_affinity, node.env)
+        assert (options.policy.respawn, options.policy.delay_s, options.policy.max_restarts) == (
+            node.respawn, node.respawn_delay_s, node.max_restarts)
+        assert command[0].endswith(f'/lib/{node.package}/{node.executable}')
+        assert command[1:] == node.ros_arguments()
+        assert ['--params-file', str(node.params_file)] == command[command.index('--params-file'):][:2]
+
+
+def test_the_jetson_profiles_schedule_the_lidar_above_the_rest(tmp_path):
+    """A setting the launch path once dropped (nice -5 of the lidar) is in its command now."""
+    for profile in PROFILES:
+        if profile == 'sim':
+            continue
+        argv = commands_for(_plan(profile, tmp_path / profile))['lidar']
+        assert argv[argv.index('--nice') + 1] == '-5', profile
+
+
+def _launch_commands(profile: str) -> dict[str, list[str]]:
+    """The command launch_ros builds for each node of the installed launch file (not started)."""
     from launch import LaunchContext
-    spec = importlib.util.spec_from_file_location('jetson_edge_launch', LAUNCH)
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+
+    spec = importlib.util.spec_from_file_location('jetson_edge_launch', installed_launch_file())
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     description = module.generate_launch_description()
     context = LaunchContext()
-    context.launch_configurations.update({'profile': 'sim', 'only': 'lidar'})
-    opaque = description.entities[-1]
-    nodes = opaque.execute(context)
-    assert {n.node_executable for n in nodes if hasattr(n, 'node_executable')} == {
-        'velodyne_node', 'virtual_velodyne'}
+    for entity in description.entities:
+        if isinstance(entity, DeclareLaunchArgument):
+            context.launch_configurations[entity.name] = entity.default_value[0].perform(context)
+    context.launch_configurations.update({'profile': profile, 'root': '/nonexistent-root'})
+    opaque = [e for e in description.entities if isinstance(e, OpaqueFunction)][0]
+    nodes = [a for a in opaque.execute(context) if hasattr(a, 'node_executable')]
+    context._set_is_shutdown(True)  # execute() prepares the command, then starts nothing
+    commands = {}
+    for node in nodes:
+        node.execute(context)
+        description = node.process_description
+        commands[description.final_name.rsplit('-', 1)[0]] = list(description.final_cmd)
+    return commands
+
+
+@pytest.mark.parametrize('profile', PROFILES)
+def test_launch_ros_builds_the_supervisors_command_for_every_node(profile, tmp_path):
+    if importlib.util.find_spec('launch_ros') is None:
+        pytest.skip('launch_ros is not importable (PyPI has none); this comparison runs on a '
+                    'ROS 2 install, the GitHub Humble and Jazzy jobs')
+    launched = _launch_commands(profile)
+    some = next(iter(launched.values()))
+    params_dir = Path(some[some.index('--params-file') + 1]).parent
+    supervised = commands_for(_plan(profile, params_dir))
+    assert list(launched) == list(supervised)
+    for key, argv in supervised.items():
+        assert launched[key] == argv, key

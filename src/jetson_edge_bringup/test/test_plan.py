@@ -1,3 +1,4 @@
+import pytest
 import yaml
 
 from jetson_edge_bringup.plan import build_plan, parameters_document, write_parameter_files
@@ -69,3 +70,43 @@ def test_nodes_declaring_layout_file_get_the_profiles_hardware_section(tmp_path)
     assert nodes['thermal_model'].parameters['layout_file'] == path
     assert yaml.safe_load(open(path)) == profile.hardware
     assert 'layout_file' not in nodes['lidar'].parameters  # its schema declares none
+
+
+def _jetson_root(tmp_path, model=b'NVIDIA Jetson Orin Nano Developer Kit\x00'):
+    root = tmp_path / 'jetson'
+    (root / 'proc' / 'device-tree').mkdir(parents=True, exist_ok=True)
+    (root / 'proc' / 'device-tree' / 'model').write_bytes(model)
+    return root
+
+
+def test_sim_plan_refuses_a_detected_jetson_unless_allowed(tmp_path):
+    from jetson_edge_bringup.plan import prepare_plan
+
+    root = _jetson_root(tmp_path)
+    with pytest.raises(ProfileError) as error:
+        prepare_plan('sim', root=root)
+    message = str(error.value)
+    assert "'NVIDIA Jetson Orin Nano Developer Kit'" in message
+    assert 'imu_emulator, lidar_sim' in message and 'thermal_model' in message
+    assert '--allow-sim-on-hardware' in message and 'allow_sim_on_hardware:=true' in message
+    plan, _ = prepare_plan('sim', root=root, allow_sim_on_hardware=True)
+    assert {'imu_emulator', 'lidar_sim', 'thermal_model'} <= {n.key for n in plan.nodes}
+
+
+def test_a_selection_without_simulators_runs_on_a_jetson(tmp_path):
+    from jetson_edge_bringup.plan import prepare_plan
+
+    plan, _ = prepare_plan('sim', only=['rt_executor'], root=_jetson_root(tmp_path))
+    assert [n.key for n in plan.nodes] == ['rt_executor']
+    with pytest.raises(ProfileError, match='lidar_sim'):
+        prepare_plan('sim', only=['lidar'], root=_jetson_root(tmp_path))
+
+
+def test_auto_picks_the_jetsons_profile_and_says_so(tmp_path):
+    from jetson_edge_bringup.plan import prepare_plan
+
+    plan, notes = prepare_plan('auto', root=_jetson_root(tmp_path))
+    assert plan.profile == 'orin_nano' and not any(n.sim_only for n in plan.nodes)
+    assert notes == ["device-tree model 'NVIDIA Jetson Orin Nano Developer Kit' -> profile 'orin_nano'"]
+    plan, notes = prepare_plan('auto', root=tmp_path / 'laptop')
+    assert plan.profile == 'sim' and 'not a Jetson' in notes[0]

@@ -1,6 +1,8 @@
-"""The supervisor against real child processes (small Python scripts standing in for nodes)."""
+"""The supervisor against real child processes (small Python scripts standing in for nodes, run
+directly or, as ``jetson-edge up`` runs them, under node_runner)."""
 
 import io
+import re
 import signal
 import sys
 import threading
@@ -33,22 +35,34 @@ def test_output_is_prefixed_and_duration_stops_cleanly():
     assert 'stopping talker (SIGINT)' in out and time.monotonic() - start < 10
 
 
-def test_crashed_node_is_restarted_with_backoff(monkeypatch):
-    monkeypatch.setattr(sup, 'STABLE_AFTER_S', 100.0)
-    plan = Plan('t', [node('flaky', respawn_delay_s=0.1, max_restarts=10)])
-    code, out, s = run(plan, {'flaky': 'import sys; sys.exit(3)'}, duration_s=2.0)
+def run_under_runner(plan, scripts, **kw):
+    out = io.StringIO()
+    s = sup.Supervisor(plan, lambda n: [sys.executable, '-m', 'jetson_edge_bringup.node_runner',
+                                        *n.runner_options().to_argv(),
+                                        sys.executable, '-c', scripts[n.key]], out=out)
+    code = s.run(**kw)
+    return code, out.getvalue(), s
+
+
+def test_restarts_done_by_the_runner_are_counted_and_the_node_pid_followed():
+    plan = Plan('t', [node('flaky', respawn_delay_s=0.05, max_restarts=50)])
+    script = 'import time; time.sleep(0.2); raise SystemExit(3)'
+    code, out, s = run_under_runner(plan, {'flaky': script}, duration_s=3.0)
     assert code == 0
     child = s.children[0]
-    assert child.restarts >= 2 and set(child.exit_codes) == {3}
-    assert 'restarting in 0.1 s' in out and 'restarting in 0.2 s' in out
+    pids = [int(pid) for _, pid in re.findall(r'\[node_runner\] started (\S+) \(pid (\d+)\)', out)]
+    assert child.restarts == len(pids) - 1 >= 2
+    assert child.node_pid == pids[-1]
+    assert '[flaky] [node_runner] flaky exited with code 3; restarting in 0.1 s' in out
 
 
 def test_node_that_keeps_dying_fails_the_run():
     plan = Plan('t', [node('bad', respawn_delay_s=0.05, max_restarts=2), node('good')])
-    code, out, _ = run(plan, {'bad': 'raise SystemExit(1)', 'good': 'import time; time.sleep(60)'},
-                       duration_s=20)
+    code, out, s = run_under_runner(
+        plan, {'bad': 'raise SystemExit(1)', 'good': 'import time; time.sleep(60)'}, duration_s=60)
     assert code == 1
     assert 'bad keeps dying' in out and 'stopping good' in out
+    assert s.children[0].exit_codes == [1]
 
 
 def test_child_ignoring_sigint_is_killed(monkeypatch):

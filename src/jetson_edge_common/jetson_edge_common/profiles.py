@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 import yaml
 
+from jetson_edge_common.config_location import CONFIG_ENV, ConfigNotFound, config_dir
+
 
 class ProfileError(ValueError):
     """A profile cannot be loaded; the message names the file, the key and what was expected."""
@@ -113,6 +115,9 @@ NODE = {
     # Nodes started along with this one whenever it is selected (`--only`): in the sim, the
     # virtual sensor that feeds a driver.
     'companions': _f(list, items=_f(str)),
+    # A stand-in for hardware (virtual sensor, emulator, thermal model): a plan with one refuses
+    # to start on a detected Jetson unless the user asks for it explicitly.
+    'sim_only': _f(bool),
     'parameters': _f(dict, values=_f((str, int, float, bool, list))),
     # What the node publishes when healthy (topic relative to the node's namespace): the
     # whole-suite tests and `jetson-edge soak` check these rates.
@@ -197,19 +202,11 @@ class Profile:
 
 
 def profiles_dir() -> Path:
-    """Where the profiles live: $JETSON_EDGE_CONFIG/profiles, else the repository's config/."""
-    env = os.environ.get('JETSON_EDGE_CONFIG')
-    if env:
-        return Path(env) / 'profiles'
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / 'config' / 'profiles'
-        if candidate.is_dir():
-            return candidate
+    """``<config>/profiles``: $JETSON_EDGE_CONFIG, else jetson_edge_bringup's installed share."""
     try:
-        from ament_index_python.packages import get_package_share_directory
-        return Path(get_package_share_directory('jetson_edge_bringup')) / 'config' / 'profiles'
-    except (ImportError, LookupError):
-        return Path.cwd() / 'config' / 'profiles'
+        return config_dir() / 'profiles'
+    except ConfigNotFound as exc:
+        raise ProfileError(str(exc)) from None
 
 
 def available_profiles(directory: Path | None = None) -> list[str]:
@@ -342,13 +339,13 @@ def read_device_tree_model(root: str | os.PathLike = '/') -> str | None:
         return None
 
 
-def detect_profile(*, root: str | os.PathLike = '/', directory: Path | None = None,
-                   fallback: str = 'sim') -> tuple[str, str]:
-    """Picks a profile from ``/proc/device-tree/model``. Returns ``(name, explanation)``."""
+def match_device_tree(*, root: str | os.PathLike = '/',
+                      directory: Path | None = None) -> tuple[str | None, str | None]:
+    """``(model, profile)``: the device-tree model string (None without a device tree) and the
+    profile whose ``device_tree_match`` it contains, the longest pattern winning (None if none)."""
     model = read_device_tree_model(root)
     if model is None:
-        return fallback, (f'no {Path(root) / "proc/device-tree/model"}: not a Jetson, '
-                          f'using the {fallback!r} profile')
+        return None, None
     directory = directory or profiles_dir()
     best: tuple[int, str] | None = None
     for name in available_profiles(directory):
@@ -359,6 +356,28 @@ def detect_profile(*, root: str | os.PathLike = '/', directory: Path | None = No
         for pattern in profile.hardware.get('device_tree_match', []):
             if pattern.lower() in model.lower() and (best is None or len(pattern) > best[0]):
                 best = (len(pattern), name)
-    if best is None:
-        return fallback, f'device-tree model {model!r} matches no profile, using {fallback!r}'
-    return best[1], f'device-tree model {model!r} -> profile {best[1]!r}'
+    return model, best[1] if best else None
+
+
+def detect_profile(*, root: str | os.PathLike = '/', directory: Path | None = None,
+                   fallback: str = 'sim') -> tuple[str, str]:
+    """The profile ``auto`` means here: ``(name, explanation)``.
+
+    Without a device tree (a laptop, CI) it is ``fallback``. On a board whose model matches no
+    profile it raises ProfileError with the model string, the profiles there are and how to add
+    one: a robot never gets the simulator by accident.
+    """
+    model_file = Path(root) / 'proc' / 'device-tree' / 'model'
+    directory = directory or profiles_dir()
+    model, name = match_device_tree(root=root, directory=directory)
+    if model is None:
+        return fallback, f'no {model_file}: not a Jetson, using the {fallback!r} profile'
+    if name is None:
+        known = ', '.join(available_profiles(directory)) or 'none'
+        raise ProfileError(
+            f'this board is {model!r} ({model_file}) and no profile in {directory} matches it '
+            f'(profiles: {known}). Name one explicitly if it fits, or add one: copy the closest '
+            f'model\'s profile to config/profiles/<name>.yaml in the source tree and rebuild (or '
+            f'into a ${CONFIG_ENV}/profiles folder), set hardware.device_tree_match: [{model!r}] '
+            f'and the board\'s facts, and check it with `jetson-edge profile validate <name>`.')
+    return name, f'device-tree model {model!r} -> profile {name!r}'

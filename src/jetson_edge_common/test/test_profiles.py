@@ -4,7 +4,8 @@ import pytest
 
 from jetson_edge_common.params import ParamSpec
 from jetson_edge_common.profiles import (ProfileError, available_profiles, check_node_parameters,
-                                         detect_profile, load_profile, profiles_dir)
+                                         detect_profile, load_profile, match_device_tree,
+                                         profiles_dir)
 
 BASE = """
 nodes:
@@ -90,3 +91,55 @@ def test_every_shipped_profile_loads():
         profile = load_profile(name)
         nvpmodel = profile.hardware['nvpmodel']
         assert nvpmodel['default'] in [m['id'] for m in nvpmodel['modes']]
+
+
+def _board(tmp_path, model: bytes):
+    root = tmp_path / 'board'
+    (root / 'proc' / 'device-tree').mkdir(parents=True)
+    (root / 'proc' / 'device-tree' / 'model').write_bytes(model)
+    return root
+
+
+def test_auto_on_a_jetson_that_matches_no_profile_refuses_and_says_how_to_add_one(tmp_path):
+    root = _board(tmp_path, b'NVIDIA Jetson AGX Xavier Developer Kit\x00')
+    with pytest.raises(ProfileError) as error:
+        detect_profile(root=root)
+    message = str(error.value)
+    assert "'NVIDIA Jetson AGX Xavier Developer Kit'" in message
+    assert 'orin_nano' in message and 'sim' in message
+    assert 'device_tree_match' in message and 'jetson-edge profile validate' in message
+
+
+def test_match_device_tree_reports_without_refusing(tmp_path):
+    assert match_device_tree(root=tmp_path / 'nowhere') == (None, None)
+    root = _board(tmp_path, b'NVIDIA Jetson AGX Xavier Developer Kit\x00')
+    assert match_device_tree(root=root) == ('NVIDIA Jetson AGX Xavier Developer Kit', None)
+
+
+def test_profiles_are_found_through_the_ament_index_and_the_environment_overrides(tmp_path,
+                                                                                  monkeypatch):
+    from ament_index_python.packages import get_package_share_directory
+
+    monkeypatch.delenv('JETSON_EDGE_CONFIG', raising=False)
+    share = Path(get_package_share_directory('jetson_edge_bringup'))
+    assert profiles_dir() == share / 'config' / 'profiles'
+    monkeypatch.setenv('JETSON_EDGE_CONFIG', str(tmp_path))
+    assert profiles_dir() == tmp_path / 'profiles'
+
+
+def test_without_an_installed_bringup_the_error_says_what_to_do(monkeypatch):
+    monkeypatch.delenv('JETSON_EDGE_CONFIG', raising=False)
+    monkeypatch.setenv('AMENT_PREFIX_PATH', '/nonexistent')
+    with pytest.raises(ProfileError, match='source install/setup.bash, or set JETSON_EDGE_CONFIG'):
+        profiles_dir()
+
+
+def test_only_the_sims_stand_ins_are_sim_only_and_no_robot_profile_enables_one():
+    sim = load_profile('sim').nodes
+    assert {k for k, n in sim.items() if n.get('sim_only') and n.get('enabled', True)} == {
+        'imu_emulator', 'lidar_sim', 'thermal_model'}
+    for name in available_profiles():
+        if name == 'sim':
+            continue
+        nodes = load_profile(name).nodes
+        assert not [k for k, n in nodes.items() if n.get('enabled', True) and n.get('sim_only')], name

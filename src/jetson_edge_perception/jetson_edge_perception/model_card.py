@@ -14,7 +14,6 @@ the model search path (`JETSON_EDGE_MODEL_PATH`, `os.pathsep`-separated, plus an
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -341,18 +340,22 @@ def load_card(path: str | os.PathLike[str]) -> ModelCard:
 
 
 def card_search_dirs() -> list[Path]:
-    """Where bare card names are looked up: `JETSON_EDGE_MODEL_CARDS`, the source tree's config/models, the install share."""
+    """Where bare card names are looked up: `JETSON_EDGE_MODEL_CARDS`, then `models/` of the
+    suite's installed config (`JETSON_EDGE_CONFIG`, else jetson_edge_bringup's share)."""
+    from jetson_edge_common.config_location import ConfigNotFound, config_dir
+
     dirs = [Path(p) for p in os.environ.get(CARD_PATH_ENV, '').split(os.pathsep) if p]
-    for parent in Path(__file__).resolve().parents:
-        if (parent / 'config' / 'models').is_dir():
-            dirs.append(parent / 'config' / 'models')
-            break
-    dirs.append(Path(sys.prefix) / 'share' / 'jetson_edge_perception' / 'models')
+    try:
+        dirs.append(config_dir() / 'models')
+    except ConfigNotFound:
+        pass  # find_card says why when the name is in none of the other directories
     return dirs
 
 
 def find_card(name_or_path: str) -> Path:
     """Turn a card name (`ssd_mobilenet_v2_coco_tf`) or a path into the card file's path."""
+    from jetson_edge_common.config_location import ConfigNotFound, config_dir
+
     candidate = Path(name_or_path)
     if candidate.suffix in ('.yaml', '.yml') or candidate.parent != Path('.'):
         if candidate.is_file():
@@ -364,9 +367,15 @@ def find_card(name_or_path: str) -> Path:
             path = directory / f'{name_or_path}{suffix}'
             if path.is_file():
                 return path
+    try:
+        config_dir()
+        why = ''
+    except ConfigNotFound as exc:
+        why = f' ({exc})'
     raise ModelCardError(
         name_or_path, None,
-        f'no model card of that name in {", ".join(map(str, searched))}; give a path or set {CARD_PATH_ENV}')
+        f'no model card of that name in {", ".join(map(str, searched)) or "no directory"}{why}; '
+        f'give a path or set {CARD_PATH_ENV}')
 
 
 def model_search_dirs(extra: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:

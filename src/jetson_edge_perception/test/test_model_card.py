@@ -93,8 +93,20 @@ def test_unreadable_and_non_mapping_cards(tmp_path):
         parse_card(['a'], path=bad)
 
 
-def test_find_card_by_name_and_path():
-    assert find_card('ssd_mobilenet_v2_coco_tf') == CARDS / 'ssd_mobilenet_v2_coco_tf.yaml'
+def test_find_card_by_name_and_path(tmp_path, monkeypatch):
+    from ament_index_python.packages import get_package_share_directory
+
+    monkeypatch.delenv('JETSON_EDGE_CONFIG', raising=False)
+    monkeypatch.delenv('JETSON_EDGE_MODEL_CARDS', raising=False)
+    installed = Path(get_package_share_directory('jetson_edge_bringup')) / 'config' / 'models'
+    found = find_card('ssd_mobilenet_v2_coco_tf')
+    assert found == installed / 'ssd_mobilenet_v2_coco_tf.yaml'
+    assert found.read_text() == (CARDS / 'ssd_mobilenet_v2_coco_tf.yaml').read_text()
+    (tmp_path / 'models').mkdir()
+    (tmp_path / 'models' / 'ssd_mobilenet_v2_coco_tf.yaml').write_text('override')
+    monkeypatch.setenv('JETSON_EDGE_CONFIG', str(tmp_path))
+    assert find_card('ssd_mobilenet_v2_coco_tf') == tmp_path / 'models' / 'ssd_mobilenet_v2_coco_tf.yaml'
+    monkeypatch.delenv('JETSON_EDGE_CONFIG')
     assert find_card(str(CARDS / 'selfie_segmentation_onnx.yaml')).is_file()
     with pytest.raises(ModelCardError, match='no model card of that name'):
         find_card('no_such_model')
