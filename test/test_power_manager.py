@@ -30,8 +30,9 @@ nodes:
 
 def test_manager_heats_sheds_load_and_honours_battery(start_suite, tmp_path):
     suite = start_suite(_profile(tmp_path), only=['thermal_model', 'power_manager'])
-    done = subprocess.run([sys.executable, str(HERE / 'power_probe.py'), '--timeout', '90'],
-                          capture_output=True, text=True, timeout=200)
+    # --timeout bounds each of the probe's four waits (discovery, heating, the battery policy)
+    done = subprocess.run([sys.executable, str(HERE / 'power_probe.py'), '--timeout', '120'],
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert suite.alive(), suite.output()[-3000:]
@@ -46,7 +47,8 @@ def test_manager_heats_sheds_load_and_honours_battery(start_suite, tmp_path):
     assert 'thresholds must rise' in result['warm_95']['reason']
 
     rates = [rate for _, rate in result['rate_sets']]
-    assert rates and rates[0] == 30.0, 'the manager sets the nominal rate first'
+    # the stand-in idles until asked, so the board is cool at the manager's first request
+    assert rates and rates[0] == 30.0, f'the manager sets the nominal rate first: {rates}'
     assert min(rates) <= 15.0, f'HOT halves the perception rate: {result["rate_sets"]}'
 
     heated = result['heated']['values']
