@@ -87,8 +87,11 @@ def main() -> int:
             executor.spin_once(timeout_sec=0.02)
 
     result: dict = {}
-    spin_until(lambda: client.service_is_ready() and 'board' in latest, args.timeout)
-    result['first_board'] = latest.get('board')
+    # the manager may start before the thermal model has written its tree: wait for its readings
+    spin_until(lambda: (client.service_is_ready()
+                        and 'temp_c.tj' in latest.get('board', {}).get('values', {})),
+               args.timeout)
+    result['board'] = latest.get('board')
     value = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=95.0)
     future = client.call_async(SetParameters.Request(
         parameters=[Parameter(name='warm_c', value=value)]))

@@ -37,7 +37,7 @@ def test_manager_heats_sheds_load_and_honours_battery(start_suite, tmp_path):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert suite.alive(), suite.output()[-3000:]
 
-    board = result['first_board']['values']
+    board = result['board']['values']
     for key in ('temp_c.tj', 'temp_c.gpu', 'rail.VDD_IN.power_mw', 'power_total_mw',
                 'gpu_load_pct', 'fan_pwm', 'fan_rpm', 'cpu0.load_pct', 'mem_used_fraction',
                 'power_mode_id'):
