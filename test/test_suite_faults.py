@@ -270,14 +270,16 @@ def test_hot_ambient_drives_the_policy_to_critical_and_it_acts(start_suite, topi
         return (values.get('level') == 'CRITICAL' and not values['power_mode_target'].startswith('2 ')
                 and values)
     decision = wait_for(acted, SETTLE_S, 'the policy to step the power mode down')
-    # HOT halves the rate on the way up and CRITICAL quarters it: wait for the last request.
-    rate = wait_for(lambda: (value := float(_get_parameter('/perception', 'max_rate_hz')))
-                    == pytest.approx(5.0 * 0.25) and value, SETTLE_S,
-                    'perception\'s max_rate_hz lowered to a quarter of nominal (CRITICAL)')
-    assert rate == pytest.approx(1.25)
     print(f'decision: {json.dumps(decision)[:600]}')
     assert 'critical' in decision['last_decision_reason'], decision
-    assert float(decision['perception_rate_hz']) == pytest.approx(rate)
+    assert float(decision['perception_rate_hz']) == pytest.approx(5.0 * 0.25)  # a quarter
+    # The lower mode cools the board: within seconds the policy may step back to HOT (half the
+    # rate), so perception is checked against what the policy asks for now, lowered in any case.
+    def obeyed():
+        asked = float(monitor.latest_diagnostics()[policy][3]['perception_rate_hz'])
+        value = float(_get_parameter('/perception', 'max_rate_hz'))
+        return asked <= 5.0 * 0.5 and value == pytest.approx(asked) and value
+    rate = wait_for(obeyed, SETTLE_S, 'perception\'s max_rate_hz lowered to the policy\'s request')
     # the actuator really switched the (emulated) nvpmodel: the board runs in the new mode
     target = decision['power_mode_target'].split()[0]
     wait_for(lambda: monitor.latest_diagnostics()['thermal_model: model'][3]['mode_id'] == target,
@@ -288,5 +290,6 @@ def test_hot_ambient_drives_the_policy_to_critical_and_it_acts(start_suite, topi
     time.sleep(10.0)
     detections = rate_between(monitor.snapshot()['/perception/detections'], slowed_at,
                               time.monotonic())
-    assert detections < 0.6 * 5.0, detections
+    asked = float(_get_parameter('/perception', 'max_rate_hz'))
+    assert detections < 0.8 * 5.0 and detections <= 1.2 * max(rate, asked), (detections, asked)
     assert not node_exits(suite.output()) and suite.alive()
