@@ -53,6 +53,7 @@ def _arrived_since(monitor, since: float, count: int = 1) -> list[str]:
 
 # --- (a) every node killed in turn -------------------------------------------------------------
 
+@pytest.mark.long  # every node killed in turn: about a minute, more on a loaded machine
 def test_each_node_killed_is_restarted_and_its_topics_resume(start_suite, topic_monitor,
                                                             tmp_path):
     plan, monitor, suite = _up(start_suite, topic_monitor, write_profile(tmp_path))
@@ -236,6 +237,7 @@ def _set_parameter(node: str, assignment: str) -> None:
     assert json.loads(done.stdout.strip().splitlines()[-1])[0]['successful'], done.stdout
 
 
+@pytest.mark.long  # heating to CRITICAL and back: 30 s to over 2 minutes
 def test_hot_ambient_drives_the_policy_to_critical_and_it_acts(start_suite, topic_monitor,
                                                               tmp_path):
     ambient_c = 60.0
