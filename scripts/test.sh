@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: every package's tests through colcon, then the system tests in
-# test/ (the suite started as processes, checked over DDS). Sets everything up first.
+# Runs the tests in two sets (see the README's "The two commands"); sets everything up first.
 #
-#   scripts/test.sh [pytest args for the system tests]
+#   scripts/test.sh [pytest args for the system tests]         the default run: every package's
+#       tests through colcon, then the system tests in test/ that are not marked long
+#   scripts/test.sh --long [pytest args for the system tests]  the long set: the system tests
+#       marked long (the soak, long fault runs)
+#
+# The two sets together are every test; .ci/run runs both.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+long=0
+if [[ "${1:-}" == --long ]]; then
+  long=1
+  shift
+fi
 bash scripts/setup.sh --test
 set +u  # the colcon-generated setup scripts read unset variables
 # shellcheck disable=SC1091
@@ -17,10 +26,20 @@ export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-$((1 + $$ % 100))}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 
 status=0
+if (( long )); then
+  echo "== long system tests (test/ --long) =="
+  # pytest exits non-zero (5) when nothing was selected, so an empty set fails too.
+  python -m pytest test --long -p no:cacheprovider -q --durations=25 "$@" || status=1
+  exit $status
+fi
+
 # Sequential: package tests start ROS nodes, and parallel ones would share the DDS domain.
 colcon test --executor sequential --event-handlers console_direct+ --return-code-on-test-failure \
   --pytest-args -p no:cacheprovider || status=1
 colcon test-result --verbose || status=1
-echo "== system tests (test/) =="
-python -m pytest test -p no:cacheprovider -q "$@" || status=1
+
+# Further steps of the default run go here (for example the pure-core tests under Python 3.10).
+
+echo "== system tests (test/, the long set deselected) =="
+python -m pytest test -p no:cacheprovider -q --durations=25 "$@" || status=1
 exit $status

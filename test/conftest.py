@@ -3,6 +3,11 @@
 Every test session gets its own ROS_DOMAIN_ID, so parallel runs on one machine do not hear
 each other, and discovery stays on this host. Helpers shared by the tests are in
 system_helpers.py.
+
+The tests are split in two sets, each run by its own command (see the README):
+the default run (``pytest test``) and the long set (``pytest test --long``), tests marked
+``long`` (the soak, long fault runs).  Every test is in exactly one of them, and the deselected
+ones are reported as deselected, never dropped silently.
 """
 
 from __future__ import annotations
@@ -15,11 +20,26 @@ import pytest
 from system_helpers import ROOT, Suite
 
 
+def pytest_addoption(parser):
+    parser.addoption('--long', action='store_true',
+                     help='run only the long set (tests marked long); without it, the rest')
+
+
 def pytest_configure(config):
     os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 100))
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     os.environ['PYTHONUNBUFFERED'] = '1'
     config.addinivalue_line('markers', 'soak: the minutes-long soak (deselect with -m "not soak")')
+    config.addinivalue_line('markers', 'long: too long for the default run; selected by --long')
+
+
+def pytest_collection_modifyitems(config, items):
+    long = config.getoption('--long')
+    selected = [item for item in items if (item.get_closest_marker('long') is not None) == long]
+    deselected = [item for item in items if item not in selected]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
 
 
 @pytest.fixture

@@ -17,11 +17,11 @@ def main() -> int:
     rclpy.init()
     node = rclpy.create_node('get_param')
     client = node.create_client(GetParameters, f'{node_name}/get_parameters')
-    if not client.wait_for_service(timeout_sec=20.0):
+    if not client.wait_for_service(timeout_sec=60.0):
         print(json.dumps({'error': f'{node_name}/get_parameters not available'}))
         return 1
     future = client.call_async(GetParameters.Request(names=names))
-    rclpy.spin_until_future_complete(node, future, timeout_sec=20.0)
+    rclpy.spin_until_future_complete(node, future, timeout_sec=60.0)
     if future.result() is None:
         print(json.dumps({'error': 'no reply'}))
         return 1

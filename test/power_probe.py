@@ -4,9 +4,13 @@
 
 A node named ``perception`` declares ``max_rate_hz`` (30 Hz) and ``load_level`` and publishes
 DetectionArray at their product (as perception maps its load level to its own rate), so the
-thermal model heats with what the manager allows.  Once the manager has lowered the load level,
-a BatteryState at 10 % is published for a few seconds.  Also
-tries an inconsistent threshold (warm above hot), which the manager must refuse.  Prints JSON.
+thermal model heats with what the manager allows.  It publishes nothing until the manager has
+asked for a load level: without detections the model settles below WARM,
+so the manager's first request is made on a cool board, whenever its discovery of this node
+completes.  Once the manager has halved the load level (HOT), a BatteryState at 10 % is published until
+the policy reports the battery low.  Also tries an inconsistent threshold (warm above hot), which
+the manager must refuse.  Every phase waits for the state it needs, up to ``--timeout`` seconds.
+Prints JSON.
 """
 
 import argparse
@@ -25,7 +29,6 @@ from sensor_msgs.msg import BatteryState
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument('--timeout', type=float, default=90.0)
-    parser.add_argument('--battery-seconds', type=float, default=6.0)
     args = parser.parse_args()
     rclpy.init()
     perception = rclpy.create_node('perception')
@@ -47,6 +50,9 @@ def main() -> int:
 
     def publish():
         now = time.monotonic()
+        if not sets:  # not asked yet: idle, so the board stays cool until the manager acts
+            due[0] = now
+            return
         while rate[0] > 0 and due[0] <= now:
             detections.publish(DetectionArray())
             due[0] += 1.0 / rate[0]
@@ -83,27 +89,37 @@ def main() -> int:
             executor.spin_once(timeout_sec=0.02)
 
     result: dict = {}
-    spin_until(lambda: client.service_is_ready() and 'board' in latest, args.timeout)
-    result['first_board'] = latest.get('board')
+    # the manager may start before the thermal model has written its tree: wait for its readings
+    spin_until(lambda: (client.service_is_ready()
+                        and 'temp_c.tj' in latest.get('board', {}).get('values', {})),
+               args.timeout)
+    result['board'] = latest.get('board')
     value = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=95.0)
     future = client.call_async(SetParameters.Request(
         parameters=[Parameter(name='warm_c', value=value)]))
-    spin_until(future.done, 10.0)
+    spin_until(future.done, args.timeout)
     reply = future.result()
     result['warm_95'] = {'successful': reply.results[0].successful,
                          'reason': reply.results[0].reason} if reply else None
 
-    spin_until(lambda: any(level < 1.0 for _, level in sets), args.timeout)
-    spin_until(lambda: latest.get('thermal policy', {}).get('values', {}).get('level')
-               in ('HOT', 'CRITICAL'), 20.0)
-    result['heated'] = latest.get('thermal policy')
-    battery_end = time.monotonic() + args.battery_seconds
-    msg = BatteryState(percentage=0.10, present=True)
+    def policy_values() -> dict:
+        return latest.get('thermal policy', {}).get('values', {})
 
-    def battery_phase_done():
-        battery.publish(msg)
-        return time.monotonic() > battery_end
-    spin_until(battery_phase_done, args.battery_seconds + 1)
+    spin_until(lambda: (any(level <= 0.5 for _, level in sets)
+                        and policy_values().get('level') in ('HOT', 'CRITICAL')
+                        and policy_values().get('power_mode_target') != '2 (MAXN_SUPER)'),
+               args.timeout)
+    result['heated'] = latest.get('thermal policy')
+    msg = BatteryState(percentage=0.10, present=True)
+    next_battery = [0.0]
+
+    def battery_low_seen():
+        if time.monotonic() >= next_battery[0]:
+            battery.publish(msg)
+            next_battery[0] = time.monotonic() + 0.2
+        return (policy_values().get('battery_low') == 'True'
+                and policy_values().get('power_mode_target') == '3 (7W)')
+    spin_until(battery_low_seen, args.timeout)
     result['battery_low'] = latest.get('thermal policy')
     result['memory'] = latest.get('memory')
     result['actuators'] = latest.get('actuators')

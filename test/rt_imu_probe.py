@@ -2,10 +2,13 @@
 
     python test/rt_imu_probe.py --imu-seconds 4 --silence-seconds 2 --roll 0.1
 
-Publishes sensor_msgs/Imu on imu/data at 200 Hz (torso rolled by --roll radians) for
---imu-seconds, then stays silent for --silence-seconds while still listening, so the executor's
-IMU watchdog can be seen to trip. Prints one JSON line: the commands, timing and diagnostics
-received in each phase.
+Waits for the executor's first command, then publishes sensor_msgs/Imu on imu/data at 200 Hz
+(torso rolled by --roll radians). The ``imu`` phase starts with the first command that answers
+the tilt (discovery of this publisher takes a while on a loaded machine) and lasts --imu-seconds
+and until the controller has reported "balancing". Then it stays silent while still listening,
+for --silence-seconds and until the controller has reported the watchdog's ERROR and a command
+followed, so the IMU watchdog is seen to trip. Every wait gives up after --wait seconds. Prints
+one JSON line: the commands, timing and diagnostics received in each phase.
 """
 
 import argparse
@@ -26,7 +29,7 @@ def main() -> int:
     parser.add_argument('--imu-seconds', type=float, default=4.0)
     parser.add_argument('--silence-seconds', type=float, default=2.0)
     parser.add_argument('--roll', type=float, default=0.1)
-    parser.add_argument('--wait', type=float, default=30.0, help='give up if no command arrives within this long')
+    parser.add_argument('--wait', type=float, default=60.0, help='give up on a phase after this long')
     args = parser.parse_args()
 
     rclpy.init()
@@ -34,7 +37,8 @@ def main() -> int:
     reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
     best_effort = QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT)
     phase = {'name': 'waiting'}
-    record = {p: {'commands': [], 'timing': [], 'diagnostics': []} for p in ('waiting', 'imu', 'silence')}
+    record = {p: {'commands': [], 'timing': [], 'diagnostics': []}
+              for p in ('waiting', 'tilting', 'imu', 'silence')}
 
     def on_command(msg):
         record[phase['name']]['commands'].append({'t': time.monotonic(), 'data': list(msg.data),
@@ -62,23 +66,38 @@ def main() -> int:
     imu.orientation.x = math.sin(args.roll / 2)
     imu.orientation.w = math.cos(args.roll / 2)
 
-    def spin_for(seconds, publish):
-        end = time.monotonic() + seconds
-        next_imu = time.monotonic()
-        while time.monotonic() < end:
-            if publish and time.monotonic() >= next_imu:
+    next_imu = [0.0]
+
+    def spin_until(done, publish, *, at_least=0.0):
+        start = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if (now - start >= at_least and done()) or now - start > args.wait:
+                return
+            if publish and now >= next_imu[0]:
                 imu.header.stamp = node.get_clock().now().to_msg()
                 imu_pub.publish(imu)
-                next_imu += 0.005
+                next_imu[0] = max(next_imu[0] + 0.005, now - 0.05)
             rclpy.spin_once(node, timeout_sec=0.001)
 
-    start = time.monotonic()
-    while not record['waiting']['commands'] and time.monotonic() - start < args.wait:
-        spin_for(0.1, publish=False)
+    def controller(phase_name, level):
+        return any(d['name'] == 'rt_executor: control controller' and d['level'] == level
+                   for d in record[phase_name]['diagnostics'])
+
+    spin_until(lambda: record['waiting']['commands'], publish=False)
+    phase['name'] = 'tilting'
+    spin_until(lambda: any(c['data'] != [0.0] * 6 for c in record['tilting']['commands']),
+               publish=True)
     phase['name'] = 'imu'
-    spin_for(args.imu_seconds, publish=True)
+    spin_until(lambda: controller('imu', 0), publish=True, at_least=args.imu_seconds)
     phase['name'] = 'silence'
-    spin_for(args.silence_seconds, publish=False)
+
+    def tripped_and_answered():
+        diagnostics = record['silence']['diagnostics']
+        trip = next((d['t'] for d in diagnostics if d['name'] == 'rt_executor: control controller'
+                     and d['level'] == 2), None)
+        return trip is not None and any(c['t'] > trip for c in record['silence']['commands'])
+    spin_until(tripped_and_answered, publish=False, at_least=args.silence_seconds)
     for p in record.values():
         p['commands'] = p['commands'][-400:]
     print(json.dumps(record))

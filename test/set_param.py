@@ -23,13 +23,13 @@ def main() -> int:
     rclpy.init()
     node = rclpy.create_node('set_param')
     client = node.create_client(SetParameters, f'{node_name}/set_parameters')
-    if not client.wait_for_service(timeout_sec=20.0):
+    if not client.wait_for_service(timeout_sec=60.0):
         print(json.dumps({'error': 'service not available'}))
         return 1
     request = SetParameters.Request(parameters=[Parameter(name=a.split('=', 1)[0], value=value(a.split('=', 1)[1]))
                                                 for a in assignments])
     future = client.call_async(request)
-    rclpy.spin_until_future_complete(node, future, timeout_sec=20.0)
+    rclpy.spin_until_future_complete(node, future, timeout_sec=60.0)
     print(json.dumps([{'successful': r.successful, 'reason': r.reason} for r in future.result().results]))
     node.destroy_node()
     rclpy.try_shutdown()

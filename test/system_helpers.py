@@ -36,9 +36,10 @@ class Suite:
 
 
 
-def probe(topic: str, msg_type: str, *, seconds: float = 5.0, wait: float = 30.0,
+def probe(topic: str, msg_type: str, *, seconds: float = 5.0, wait: float = 120.0,
           qos: str = 'reliable', keep: int = 3) -> dict:
-    """Listens to ``topic`` from a separate process and returns what arrived."""
+    """Listens to ``topic`` from a separate process for ``seconds`` after the first message
+    (given up on after ``wait`` seconds of nothing) and returns what arrived."""
     cmd = [sys.executable, str(HERE / 'ros_probe.py'), topic, msg_type, '--seconds', str(seconds),
            '--wait', str(wait), '--qos', qos, '--keep', str(keep)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=wait + seconds + 60)

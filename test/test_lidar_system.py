@@ -87,8 +87,7 @@ def test_driver_keeps_publishing_while_receiving_garbage(lidar_processes):
 
 def test_sim_profile_lidar_through_the_supervisor(start_suite):
     suite = start_suite(profile='sim', only=['lidar'])  # the virtual sensor comes as a companion
-    clouds = probe('lidar/points', 'sensor_msgs/msg/PointCloud2', seconds=5.0, qos='sensor',
-                   wait=60.0)
+    clouds = probe('lidar/points', 'sensor_msgs/msg/PointCloud2', seconds=5.0, qos='sensor')
     assert suite.alive()
     assert clouds['count'] >= 20
     assert 8.0 < clouds['rate_hz'] < 12.0

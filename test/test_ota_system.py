@@ -36,7 +36,7 @@ def static_server(tmp_path):
 
 
 def jetson_edge(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(['jetson-edge', *args], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(['jetson-edge', *args], capture_output=True, text=True, timeout=600)
     if check and done.returncode != 0:
         raise AssertionError(f'jetson-edge {" ".join(args)} -> {done.returncode}\n'
                              f'{done.stdout}\n{done.stderr[-3000:]}')
@@ -113,7 +113,7 @@ def test_default_health_check_starts_the_real_suite_from_the_slot(tmp_path, stat
     jetson_edge('ota', 'enroll', '--state-dir', str(state), '--repo-url', url,
                 '--trusted-root', str(repo / 'metadata' / 'root.json'), '--jetson-model',
                 'generic', '--health-check', 'diagnostics:jetson-edge up --profile sim',
-                '--health-timeout', '90')
+                '--health-timeout', '240')
     done = jetson_edge('ota', 'install', '--state-dir', str(state), '--no-progress',
                        check=False)
     assert done.returncode in (0, 4), done.stderr[-3000:]

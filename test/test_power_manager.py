@@ -29,13 +29,14 @@ nodes:
 
 def test_manager_heats_sheds_load_and_honours_battery(start_suite, tmp_path):
     suite = start_suite(_profile(tmp_path), only=['thermal_model', 'power_manager'])
-    done = subprocess.run([sys.executable, str(HERE / 'power_probe.py'), '--timeout', '90'],
-                          capture_output=True, text=True, timeout=200)
+    # --timeout bounds each of the probe's four waits (discovery, heating, the battery policy)
+    done = subprocess.run([sys.executable, str(HERE / 'power_probe.py'), '--timeout', '120'],
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert suite.alive(), suite.output()[-3000:]
 
-    board = result['first_board']['values']
+    board = result['board']['values']
     for key in ('temp_c.tj', 'temp_c.gpu', 'rail.VDD_IN.power_mw', 'power_total_mw',
                 'gpu_load_pct', 'fan_pwm', 'fan_rpm', 'cpu0.load_pct', 'mem_used_fraction',
                 'power_mode_id'):
@@ -45,7 +46,8 @@ def test_manager_heats_sheds_load_and_honours_battery(start_suite, tmp_path):
     assert 'thresholds must rise' in result['warm_95']['reason']
 
     loads = [level for _, level in result['load_sets']]
-    assert loads and loads[0] == 1.0, 'the manager asks for full load first'
+    # the stand-in idles until asked, so the board is cool at the manager's first request
+    assert loads and loads[0] == 1.0, f'the manager asks for full load first: {loads}'
     assert min(loads) <= 0.5, f'HOT halves the load level: {result["load_sets"]}'
 
     heated = result['heated']['values']

@@ -24,7 +24,7 @@ ERROR = 2
 def _play_imu(imu_seconds: float, silence_seconds: float) -> dict:
     cmd = [sys.executable, str(HERE / 'rt_imu_probe.py'), '--imu-seconds', str(imu_seconds),
            '--silence-seconds', str(silence_seconds), '--roll', str(ROLL)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=400)
     if done.returncode != 0:
         raise AssertionError(f'probe failed: {done.stderr[-3000:]}')
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -1,6 +1,6 @@
 """The soak: ``jetson-edge soak`` runs the sim profile for JETSON_EDGE_SOAK_MINUTES (10 by
 default, as in CI) and judges it; this test checks its verdict and reads its report back.
-Marked ``soak``: ``pytest test -m "not soak"`` leaves it out.
+Marked ``long`` (run by ``scripts/test.sh --long``) and ``soak``.
 
 The profile is sim.yaml with this run's own UDP port, pty and sysfs tree (see
 suite_helpers.write_profile), so a soak cannot meet another suite running on the machine.
@@ -34,6 +34,7 @@ def _table(report: str, header: str) -> dict[str, list[str]]:
     return rows
 
 
+@pytest.mark.long
 @pytest.mark.soak
 def test_soak_of_the_sim_profile(tmp_path):
     profile = write_profile(tmp_path, name='soak')

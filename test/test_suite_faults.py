@@ -25,6 +25,7 @@ from suite_helpers import (ERROR, OK, current_pids, healthy, load_plan, monitore
 from system_helpers import HERE
 
 STARTUP_S = 180.0
+SETTLE_S = 120.0         # generous bound of any other wait for a state
 RESTART_S = 90.0         # respawn delay plus a node's start (perception loads two models)
 ERROR_WITHIN_S = 1.0     # the issue's requirement: a silent LiDAR is an ERROR within 1 s
 
@@ -52,6 +53,7 @@ def _arrived_since(monitor, since: float, count: int = 1) -> list[str]:
 
 # --- (a) every node killed in turn -------------------------------------------------------------
 
+@pytest.mark.long  # every node killed in turn: about a minute, more on a loaded machine
 def test_each_node_killed_is_restarted_and_its_topics_resume(start_suite, topic_monitor,
                                                             tmp_path):
     plan, monitor, suite = _up(start_suite, topic_monitor, write_profile(tmp_path))
@@ -81,7 +83,7 @@ def test_each_node_killed_is_restarted_and_its_topics_resume(start_suite, topic_
         latest = monitor.latest_diagnostics()
         return all(healthy(name, level) and when > settled_from
                    for name, (level, _, when, _) in latest.items())
-    wait_for(all_ok, 60, lambda: 'every status OK after the restarts: ' + str(
+    wait_for(all_ok, SETTLE_S, lambda: 'every status OK after the restarts: ' + str(
         {n: m for n, (level, m, _, _) in monitor.latest_diagnostics().items()
          if not healthy(n, level)}))
 
@@ -107,7 +109,8 @@ def test_frozen_lidar_is_an_error_within_a_second_and_clears_on_resume(start_sui
     _, monitor, suite = _up(start_suite, topic_monitor, write_profile(tmp_path), only=['lidar'])
     sensor = current_pids(suite.output())['lidar_sim']
     name = 'lidar: lidar'
-    wait_for(lambda: monitor.latest_diagnostics()[name][0] == OK, 30, 'the LiDAR OK')
+    wait_for(lambda: monitor.latest_diagnostics()[name][0] == OK, SETTLE_S,
+             'the LiDAR OK')
     latencies, recoveries = [], []
     for _ in range(3):
         stopped_at = time.monotonic()
@@ -115,16 +118,16 @@ def test_frozen_lidar_is_an_error_within_a_second_and_clears_on_resume(start_sui
         try:
             error = wait_for(lambda: _first_status(monitor, name, stopped_at,
                                                    lambda level: level == ERROR),
-                             10, 'an ERROR from the LiDAR driver')
+                             SETTLE_S, 'an ERROR from the LiDAR driver')
         finally:
             os.kill(sensor, signal.SIGCONT)
         resumed_at = time.monotonic()
         assert 'no packets for' in error[2], error
         latencies.append(error[0] - stopped_at)
         ok = wait_for(lambda: _first_status(monitor, name, resumed_at, lambda level: level == OK),
-                      10, 'the LiDAR driver back to OK')
+                      SETTLE_S, 'the LiDAR driver back to OK')
         recoveries.append(ok[0] - resumed_at)
-        wait_for(lambda: not _arrived_since(monitor, resumed_at, count=3), 10,
+        wait_for(lambda: not _arrived_since(monitor, resumed_at, count=3), SETTLE_S,
                  'clouds after the sensor resumed')
         time.sleep(1.0)
     print(f'\nstop -> first ERROR: {", ".join(f"{s:.3f}" for s in latencies)} s '
@@ -186,15 +189,27 @@ def test_garbage_on_every_input_is_counted_and_nothing_crashes(start_suite, topi
     # the nodes keep publishing: a drop of a share of the rate is what the garbage costs
     assert all(rate >= 0.5 * expects[topic] for topic, rate in rates.items()), rates
 
-    # every datagram reached the driver and was counted as a drop (none can decode)
-    lidar = latest['lidar: lidar'][3]
-    assert int(lidar['dropped_total']) >= 0.9 * sent[0], (lidar, sent)
-    # the driver's UART layer saw every reply the emulator corrupted, and resynchronized
-    imu, emulator = latest['imu: imu'][3], latest['imu_emulator: emulator'][3]
+    # every datagram reached the driver and was counted as a drop (none can decode); the
+    # counters come with each node's (1 Hz) diagnostics, so wait for the ones after the run
+    def diagnostics_of(status: str) -> dict:
+        return monitor.latest_diagnostics()[status][3]
+
+    lidar = wait_for(lambda: (int((values := diagnostics_of('lidar: lidar'))['dropped_total'])
+                              >= 0.9 * sent[0] and values), SETTLE_S,
+                     lambda: f'the LiDAR driver to count {sent[0]} datagrams as dropped: '
+                             f'{diagnostics_of("lidar: lidar")}')
+    # the driver's UART layer saw every reply the emulator corrupted, and resynchronized (the
+    # emulator keeps corrupting: the two nodes' counters, sampled apart, agree at some moment)
+    def uart_counts() -> tuple[dict, dict] | None:
+        imu, emulator = diagnostics_of('imu: imu'), diagnostics_of('imu_emulator: emulator')
+        corrupted = int(emulator['corrupted_on_purpose'])
+        agree = abs(int(imu['uart_corrupt_frames']) - corrupted) <= max(10, 0.1 * corrupted)
+        return (imu, emulator) if agree else None
+    imu, emulator = wait_for(uart_counts, SETTLE_S, lambda: 'the IMU driver to count the '
+                             f'emulator\'s corrupted replies: {diagnostics_of("imu: imu")} vs '
+                             f'{diagnostics_of("imu_emulator: emulator")}')
     corrupted = int(emulator['corrupted_on_purpose'])
     assert corrupted > 20, emulator
-    assert abs(int(imu['uart_corrupt_frames']) - corrupted) <= max(10, 0.1 * corrupted), \
-        (imu, emulator)
     assert imu['link'].startswith('connected') and int(imu['disconnects']) == 0, imu
     # each kind of malformed image counted under its reason
     perception = latest['perception: inference'][3]
@@ -210,18 +225,19 @@ def test_garbage_on_every_input_is_counted_and_nothing_crashes(start_suite, topi
 
 def _get_parameter(node: str, name: str) -> object:
     done = subprocess.run([sys.executable, str(HERE / 'get_param.py'), node, name],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])[name]
 
 
 def _set_parameter(node: str, assignment: str) -> None:
     done = subprocess.run([sys.executable, str(HERE / 'set_param.py'), node, assignment],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1])[0]['successful'], done.stdout
 
 
+@pytest.mark.long  # heating to CRITICAL and back: 30 s to over 2 minutes
 def test_hot_ambient_drives_the_policy_to_critical_and_it_acts(start_suite, topic_monitor,
                                                               tmp_path):
     ambient_c = 60.0
@@ -238,7 +254,7 @@ def test_hot_ambient_drives_the_policy_to_critical_and_it_acts(start_suite, topi
     policy = 'power_manager: thermal policy'
     nominal = wait_for(lambda: (monitor.latest_diagnostics().get(policy, (None,) * 4)[3]
                                 .get('level') == 'NOMINAL'
-                                and monitor.latest_diagnostics()[policy][3]), 60,
+                                and monitor.latest_diagnostics()[policy][3]), SETTLE_S,
                        'a nominal board at 25 C')
     assert nominal['power_mode_target'].startswith('2 ')
     assert float(_get_parameter('/perception', 'load_level')) == 1.0
@@ -246,7 +262,7 @@ def test_hot_ambient_drives_the_policy_to_critical_and_it_acts(start_suite, topi
     heated_at = time.monotonic()
     _set_parameter('/thermal_model', f'ambient_c={ambient_c}')
     critical = wait_for(lambda: _first_status(monitor, policy, heated_at,
-                                              lambda level: level == ERROR), 120,
+                                              lambda level: level == ERROR), 2 * SETTLE_S,
                         'the thermal policy at CRITICAL')
     print(f'\nCRITICAL {critical[0] - heated_at:.1f} s after ambient {ambient_c:g} C: '
           f'{critical[2]}')
@@ -255,24 +271,29 @@ def test_hot_ambient_drives_the_policy_to_critical_and_it_acts(start_suite, topi
         values = monitor.latest_diagnostics()[policy][3]
         return (values.get('level') == 'CRITICAL' and not values['power_mode_target'].startswith('2 ')
                 and values)
-    decision = wait_for(acted, 30, 'the policy to step the power mode down')
-    # HOT halves the rate on the way up and CRITICAL quarters it: wait for the last request.
-    load = wait_for(lambda: (value := float(_get_parameter('/perception', 'load_level')))
-                    == pytest.approx(0.25) and value, 60,
-                    'perception\'s load level lowered to a quarter (CRITICAL)')
-    assert float(_get_parameter('/perception', 'max_rate_hz')) == 5.0  # its own rate is untouched
+    decision = wait_for(acted, SETTLE_S, 'the policy to step the power mode down')
     print(f'decision: {json.dumps(decision)[:600]}')
     assert 'critical' in decision['last_decision_reason'], decision
-    assert float(decision['perception_load']) == pytest.approx(load)
+    assert float(decision['perception_load']) == pytest.approx(0.25)  # a quarter
+    # The lower mode cools the board: within seconds the policy may step back to HOT (half the
+    # load), so perception is checked against what the policy asks for now, lowered in any case.
+    def obeyed():
+        asked = float(monitor.latest_diagnostics()[policy][3]['perception_load'])
+        value = float(_get_parameter('/perception', 'load_level'))
+        return asked <= 0.5 and value == pytest.approx(asked) and value
+    load = wait_for(obeyed, SETTLE_S, 'perception\'s load_level lowered to the policy\'s request')
+    assert float(_get_parameter('/perception', 'max_rate_hz')) == 5.0  # its own rate is untouched
     # the actuator really switched the (emulated) nvpmodel: the board runs in the new mode
     target = decision['power_mode_target'].split()[0]
     wait_for(lambda: monitor.latest_diagnostics()['thermal_model: model'][3]['mode_id'] == target,
-             30, f'the board in power mode {target}')
+             SETTLE_S, f'the board in power mode {target}')
 
     # perception obeys: detections slow to the lowered rate
     slowed_at = time.monotonic()
     time.sleep(10.0)
     detections = rate_between(monitor.snapshot()['/perception/detections'], slowed_at,
                               time.monotonic())
-    assert detections < 0.6 * 5.0, detections
+    asked = 5.0 * float(_get_parameter('/perception', 'load_level'))
+    assert detections < 0.8 * 5.0 and detections <= 1.2 * 5.0 * max(load, asked / 5.0), (
+        detections, asked)
     assert not node_exits(suite.output()) and suite.alive()
