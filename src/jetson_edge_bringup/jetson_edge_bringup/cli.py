@@ -38,10 +38,15 @@ def resolve_profile_name(name: str, *, root: str = '/') -> str:
 # --- up ---------------------------------------------------------------------------------------
 
 def cmd_up(args) -> int:
+    profile = load_profile(resolve_profile_name(args.profile, root=args.root))
+    return _supervise(profile, args)
+
+
+def _supervise(profile, args) -> int:
+    """Runs the profile's plan (``--only``, ``--params-dir``, ``--duration``) under the supervisor."""
     from jetson_edge_bringup.plan import build_plan, executable_path, write_parameter_files
     from jetson_edge_bringup.supervisor import Supervisor
 
-    profile = load_profile(resolve_profile_name(args.profile, root=args.root))
     plan = build_plan(profile).select(_split(args.only))
     if not plan.nodes:
         raise CliError(f'profile {profile.name!r} enables no nodes')
@@ -52,6 +57,24 @@ def cmd_up(args) -> int:
         executable_path(node)  # fail before starting anything if one is missing
     supervisor = Supervisor(plan, lambda node: [str(executable_path(node))] + node.ros_arguments())
     return supervisor.run(duration_s=args.duration)
+
+
+def cmd_rehearse(args) -> int:
+    from jetson_edge_bringup.rehearsal import card_task, rehearsal_profile
+    from jetson_edge_common.profiles import read_device_tree_model
+
+    rehearsal = rehearsal_profile(
+        load_profile(resolve_profile_name(args.profile, root=args.root)),
+        load_profile(args.stand_ins),
+        device_tree_model=read_device_tree_model(args.root),
+        allow_sim_on_jetson=args.allow_sim, card_task=card_task)
+    print(f'jetson-edge: rehearsing {args.profile!r}: stand-ins from {args.stand_ins!r} '
+          f'({", ".join(rehearsal.stand_ins)}); overrides:', file=sys.stderr)
+    for override in rehearsal.overrides:
+        note = (' (the robot\'s card names a file on its disk; the registry-fetched card of the '
+                'same task runs instead)' if override.kind == 'model_card' else '')
+        print(f'  {override}{note}', file=sys.stderr)
+    return _supervise(rehearsal.profile, args)
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -183,6 +206,18 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument('--params-dir', help='where to write the nodes\' parameter files '
                     '(default: a new temporary directory)')
     up.set_defaults(func=cmd_up)
+
+    rehearse = sub.add_parser('rehearse', help='start a robot profile here, its hardware endpoints '
+                              'on the sim\'s stand-ins (a dress rehearsal)')
+    rehearse.add_argument('profile', help='robot profile name, path, or auto')
+    rehearse.add_argument('--stand-ins', default='sim', help='profile whose endpoint values and '
+                          'sim-only nodes stand in for the hardware (default: sim)')
+    rehearse.add_argument('--allow-sim', action='store_true', help='rehearse even on a detected '
+                          'Jetson (its sensors are replaced by simulators)')
+    rehearse.add_argument('--only', help='comma-separated node keys to start (default: all)')
+    rehearse.add_argument('--duration', type=float, help='stop after this many seconds')
+    rehearse.add_argument('--params-dir', help='where to write the nodes\' parameter files')
+    rehearse.set_defaults(func=cmd_rehearse)
 
     prof = sub.add_parser('profile', help='inspect profiles')
     prof_sub = prof.add_subparsers(dest='profile_command', required=True, metavar='ACTION')
