@@ -80,3 +80,13 @@ def test_a_stand_in_without_the_endpoint_is_refused(sim):
     with pytest.raises(RehearsalError, match="lidar.parameters.sensor_ip: the stand-in profile "
                                              "'sim' sets no value"):
         rehearsal_profile(load_profile('orin_nano'), Profile('sim', sim.path, data))
+
+
+def test_the_cli_refuses_on_a_jetson_root_without_allow_sim(tmp_path, capsys):
+    from jetson_edge_bringup.cli import main
+
+    tree = tmp_path / 'proc' / 'device-tree'
+    tree.mkdir(parents=True)
+    (tree / 'model').write_bytes(b'NVIDIA Jetson Orin Nano Developer Kit\x00')
+    assert main(['--root', str(tmp_path), 'rehearse', 'orin_nano']) == 1
+    assert 'pass --allow-sim' in capsys.readouterr().err
