@@ -38,10 +38,14 @@ def resolve_profile_name(name: str, *, root: str = '/') -> str:
 # --- up ---------------------------------------------------------------------------------------
 
 def cmd_up(args) -> int:
+    return _supervise(_prepared(args, args.profile), args)
+
+
+def _supervise(plan, args) -> int:
+    """Runs ``plan`` (``--params-dir``, ``--duration``) under the supervisor."""
     from jetson_edge_bringup.plan import write_parameter_files
     from jetson_edge_bringup.supervisor import Supervisor, commands_for
 
-    plan = _prepared(args)
     if not plan.nodes:
         raise CliError(f'profile {plan.profile!r} enables no nodes')
     params_dir = Path(args.params_dir) if args.params_dir else Path(
@@ -53,15 +57,30 @@ def cmd_up(args) -> int:
     return supervisor.run(duration_s=args.duration)
 
 
-def _prepared(args):
-    """The plan of ``--profile`` / ``--only`` for a verb that starts nodes (hardware-checked)."""
+def _prepared(args, profile):
+    """The plan of ``profile`` (a name, ``auto`` or a loaded profile) and ``--only`` for a verb
+    that starts nodes (hardware-checked)."""
     from jetson_edge_bringup.plan import prepare_plan
 
-    plan, notes = prepare_plan(args.profile, only=_split(args.only), root=args.root,
+    plan, notes = prepare_plan(profile, only=_split(args.only), root=args.root,
                                allow_sim_on_hardware=args.allow_sim_on_hardware)
     for note in notes:
         print(f'jetson-edge: {note}', file=sys.stderr)
     return plan
+
+
+def cmd_rehearse(args) -> int:
+    from jetson_edge_bringup.rehearsal import card_task, rehearsal_profile
+
+    rehearsal = rehearsal_profile(load_profile(resolve_profile_name(args.profile, root=args.root)),
+                                  load_profile(args.stand_ins), card_task=card_task)
+    print(f'jetson-edge: rehearsing {rehearsal.profile.name!r}: stand-ins from {args.stand_ins!r} '
+          f'({", ".join(rehearsal.stand_ins)}); overrides:', file=sys.stderr)
+    for override in rehearsal.overrides:
+        note = (' (the robot\'s card names a file on its disk; the registry-fetched card of the '
+                'same task runs instead)' if override.kind == 'model_card' else '')
+        print(f'  {override}{note}', file=sys.stderr)
+    return _supervise(_prepared(args, rehearsal.profile), args)
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -123,7 +142,7 @@ def cmd_plan(args) -> int:
 def cmd_soak(args) -> int:
     from jetson_edge_bringup.soak import run_soak
 
-    plan = _prepared(args)
+    plan = _prepared(args, args.profile)
     log = open(args.log, 'w') if args.log else None
     try:
         return run_soak(plan, minutes=args.minutes, warmup_s=args.warmup, log=log)
@@ -198,6 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
                     '(default: a new temporary directory)')
     _allow_sim_argument(up)
     up.set_defaults(func=cmd_up)
+
+    rehearse = sub.add_parser('rehearse', help='start a robot profile here, its hardware endpoints '
+                              'on the sim\'s stand-ins (a dress rehearsal)')
+    rehearse.add_argument('profile', help='robot profile name, path, or auto')
+    rehearse.add_argument('--stand-ins', default='sim', help='profile whose endpoint values and '
+                          'sim-only nodes stand in for the hardware (default: sim)')
+    rehearse.add_argument('--only', help='comma-separated node keys to start (default: all)')
+    rehearse.add_argument('--duration', type=float, help='stop after this many seconds')
+    rehearse.add_argument('--params-dir', help='where to write the nodes\' parameter files')
+    _allow_sim_argument(rehearse)
+    rehearse.set_defaults(func=cmd_rehearse)
 
     prof = sub.add_parser('profile', help='inspect profiles')
     prof_sub = prof.add_subparsers(dest='profile_command', required=True, metavar='ACTION')

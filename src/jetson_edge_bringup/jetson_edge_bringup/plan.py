@@ -215,15 +215,18 @@ def check_hardware(plan: Plan, *, root: str | os.PathLike = '/',
         f'--allow-sim-on-hardware (jetson-edge) or allow_sim_on_hardware:=true (ros2 launch).')
 
 
-def prepare_plan(profile: str, *, only: list[str] | None = None, root: str | os.PathLike = '/',
+def prepare_plan(profile: str | Profile, *, only: list[str] | None = None,
+                 root: str | os.PathLike = '/',
                  allow_sim_on_hardware: bool = False) -> tuple[Plan, list[str]]:
-    """The plan both runners start: ``profile`` (a name, a path or ``auto``) resolved, loaded,
-    narrowed to ``only`` and checked against the hardware. Returns it with what was decided on
-    the way (the ``auto`` choice), for the runner to log."""
+    """The plan both runners start: ``profile`` (a name, a path, ``auto`` or a loaded profile)
+    resolved, loaded, narrowed to ``only`` and checked against the hardware. Returns it with what
+    was decided on the way (the ``auto`` choice), for the runner to log."""
     notes = []
     if profile == 'auto':
         profile, why = detect_profile(root=root)
         notes.append(why)
-    plan = build_plan(load_profile(profile)).select(only or None)
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile)
+    plan = build_plan(profile).select(only or None)
     check_hardware(plan, root=root, allow_sim_on_hardware=allow_sim_on_hardware)
     return plan, notes

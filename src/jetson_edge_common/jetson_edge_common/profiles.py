@@ -122,6 +122,11 @@ NODE = {
     # What the node publishes when healthy (topic relative to the node's namespace): the
     # whole-suite tests and `jetson-edge soak` check these rates.
     'expects': _f(dict, values=_f(dict, schema=EXPECTED_TOPIC)),
+    # Parameters that reach real hardware, by kind (the catalogue declares them; a dress
+    # rehearsal, jetson_edge_bringup.rehearsal, points them at the sim's stand-ins).
+    'endpoints': _f(dict, values=_f(str, choices=('address', 'model_card', 'device', 'timing'))),
+    # A stand-in's parameters copied from the node it stands in for: {parameter: node.parameter}.
+    'mirrors': _f(dict, values=_f(str)),
 }
 
 PROFILE = {

@@ -11,7 +11,9 @@ file, the fan PWM from ``pwm1`` and clock locking from the GPU devfreq ``min_fre
 files are written by the real actuators (and by :mod:`jetson_edge_power.sim_tools` standing in
 for ``nvpmodel`` and ``jetson_clocks``).  It writes thermal zones, INA3221 rails, GPU load and
 clocks, EMC, fan speed and cpufreq at the layout's paths, so the manager reads it through its
-production readers.  Files are replaced atomically, so readers never see half a value.
+production readers: rails on each of the layout's power monitors in its driver's format (three
+channels per INA3221, hwmon or JetPack 4's IIO), the fan's PWM also where the layout reads it
+(``cur_pwm`` beside ``target_pwm`` on JetPack 4).  Files are replaced atomically, so readers never see half a value.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from jetson_edge_power.layout import Layout
+from jetson_edge_power.layout import Layout, RailMonitor
 from jetson_edge_power.sysfs import candidates
 
 
@@ -68,6 +70,7 @@ class ThermalModel:
         self._written: dict[Path, str] = {}
         self._dirs: set[Path] = set()
         self._paths = self._choose_paths()
+        self._rails = self._rail_channels()
         self._initialise(initial_pwm)
 
     # --- inputs read from the tree (written by the actuators) -------------------------------
@@ -138,14 +141,12 @@ class ThermalModel:
             return self.root / board.replace('hwmon*', 'hwmon3').replace(
                 'iio:device*', 'iio:device0').lstrip('/')
         lay = self.layout
-        monitor = lay.rail_monitors[0].path if lay.rail_monitors else \
-            '/sys/bus/i2c/drivers/ina3221/1-0040/hwmon/hwmon*'
         gpu_freq = first(lay.gpu_freq, '/sys/class/devfreq/17000000.gpu/cur_freq')
         return {
             'nvpmodel': first(lay.nvpmodel_status, '/var/lib/nvpmodel/status'),
             'pwm': first(lay.fan.pwm_write, '/sys/devices/platform/pwm-fan/hwmon/hwmon*/pwm1'),
+            'pwm_read': first(lay.fan.pwm_read, '/sys/devices/platform/pwm-fan/hwmon/hwmon*/pwm1'),
             'rpm': first(lay.fan.rpm, '/sys/devices/platform/tachometer/hwmon/hwmon*/rpm'),
-            'rails': first(monitor, ''),
             'gpu_load': first(lay.gpu_load, '/sys/devices/gpu.0/load'),
             'gpu_cur': gpu_freq,
             'gpu_max': gpu_freq.with_name('max_freq'),
@@ -155,6 +156,22 @@ class ThermalModel:
             'thermal': self.root / os.path.dirname(lay.thermal.zones_glob).lstrip('/'),
             'cpu': self.root / 'sys/devices/system/cpu',
         }
+
+    def _rail_channels(self) -> list[tuple[str, str, Path, int]]:
+        """(rail label, driver, monitor directory, channel index) for each rail, filling the
+        layout's monitors three channels at a time (a monitor listed as another driver's
+        fallback at the same address is left empty once the rails are placed)."""
+        monitors = self.layout.rail_monitors or (
+            RailMonitor('ina3221', '/sys/bus/i2c/drivers/ina3221/1-0040/hwmon/hwmon*'),)
+        labels = list(self.layout.expected_rails) or ['VDD_IN', 'VDD_CPU_GPU_CV', 'VDD_SOC']
+        channels = []
+        for number, label in enumerate(labels):
+            monitor = monitors[min(number // 3, len(monitors) - 1)]
+            directory = self.root / candidates(monitor.path)[0].replace(
+                'hwmon*', 'hwmon3').replace('iio:device*', 'iio:device0').lstrip('/')
+            index = number % 3 if monitor.driver == 'ina3221x' else number % 3 + 1
+            channels.append((label, monitor.driver, directory, index))
+        return channels
 
     def _zone_names(self) -> list[str]:
         wanted = [z for z in self.layout.thermal.policy_zones
@@ -168,17 +185,16 @@ class ThermalModel:
             self._write(paths['nvpmodel'], f'pmode:{mode:04d} fmode:quiet\n')
         if not paths['pwm'].exists():
             self._write(paths['pwm'], f'{initial_pwm}\n')
-        rails = paths['rails']
-        self._write(rails / 'name', 'ina3221\n')
-        for idx, label in enumerate(self._rail_labels(), start=1):
-            self._write(rails / f'in{idx}_label', label + '\n')
-        self._write(rails / 'in7_label', 'sum of shunt voltages\n')
+        for label, driver, directory, idx in self._rails:
+            if driver == 'ina3221x':
+                self._write(directory / f'rail_name_{idx}', label + '\n')
+            else:
+                self._write(directory / 'name', 'ina3221\n')
+                self._write(directory / f'in{idx}_label', label + '\n')
+                self._write(directory / 'in7_label', 'sum of shunt voltages\n')
         for idx, zone in enumerate(self._zone_names()):
             self._write(paths['thermal'] / f'thermal_zone{idx}' / 'type', f'{zone}-thermal\n')
         self._write_state(self._scale.get(self.mode_id, 1.0), 0.0, 0.0)
-
-    def _rail_labels(self) -> list[str]:
-        return list(self.layout.expected_rails[:3]) or ['VDD_IN', 'VDD_CPU_GPU_CV', 'VDD_SOC']
 
     def _write_state(self, scale: float, cpu_w: float, gpu_w: float) -> None:
         p = self.params
@@ -196,11 +212,17 @@ class ThermalModel:
             self._write(paths['thermal'] / f'thermal_zone{idx}' / 'temp',
                           f'{int(round(temps[zone] * 1000))}\n')
         volt = p.rail_voltage_mv
-        split = [self.power_w, cpu_w + gpu_w, p.static_w * 0.5]
-        for idx, watts in enumerate(split[:len(self._rail_labels())], start=1):
-            self._write(paths['rails'] / f'in{idx}_input', f'{int(volt)}\n')
-            self._write(paths['rails'] / f'curr{idx}_input',
-                          f'{int(round(watts * 1e6 / volt))}\n')
+        rest_w = p.static_w * 0.5 / max(1, len(self._rails) - 2)
+        for number, (_label, driver, directory, idx) in enumerate(self._rails):
+            watts = (self.power_w, cpu_w + gpu_w)[number] if number < 2 else rest_w
+            milliamps = int(round(watts * 1e6 / volt))
+            if driver == 'ina3221x':
+                self._write(directory / f'in_voltage{idx}_input', f'{int(volt)}\n')
+                self._write(directory / f'in_current{idx}_input', f'{milliamps}\n')
+                self._write(directory / f'in_power{idx}_input', f'{int(round(watts * 1000))}\n')
+            else:
+                self._write(directory / f'in{idx}_input', f'{int(volt)}\n')
+                self._write(directory / f'curr{idx}_input', f'{milliamps}\n')
         capacity = p.peak_inference_hz * scale
         load = 0.0 if capacity <= 0 else min(1.0, self.achieved_rate_hz / capacity)
         self._write(paths['gpu_load'], f'{int(round(load * 1000))}\n')
@@ -215,6 +237,8 @@ class ThermalModel:
         self._write(paths['emc_rate'], f'{int(p.emc_freq_hz)}\n')
         self._write(paths['emc_util'],
                       f'{int(p.emc_freq_hz / 1000 * (0.1 + 0.5 * load))}\n')
+        if paths['pwm_read'] != paths['pwm']:
+            self._write(paths['pwm_read'], f'{int(self.fan_pwm)}\n')
         self._write(paths['rpm'], f'{int(self.fan_pwm / self.layout.fan.pwm_max * p.fan_max_rpm)}\n')
         khz = int(p.cpu_max_freq_khz * scale * (0.5 + 0.5 * self.cpu_load))
         for core in range(p.cpu_count):
