@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
+from jetson_edge_common.runtimes import runtime_present
 
 from ..errors import BackendError, BackendUnavailableError
-from .base import Backend, module_available
+from .base import Backend
 
 _TARGETS = ('cpu', 'cuda', 'cuda_fp16')
 
@@ -21,7 +22,7 @@ class OpenCvDnnBackend(Backend):
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
-        return module_available('cv2')
+        return runtime_present('opencv')
 
     def _read_net(self, cv2: object) -> object:
         card = self.card
