@@ -12,15 +12,14 @@ import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from jetson_edge_common.dds import LARGE_DATA_PROFILE
+from jetson_edge_common.testing import committed_fixture, fixture_path
 from system_helpers import HERE, ROOT, probe
 
-FIXTURES = ROOT.parent / 'shared' / 'fixtures'
 # Whole camera frames over shared memory: with Fast DDS's default transports most best-effort
 # 1.3 MB images are lost on a busy host without the suite's large-data transport.
 ENV = {**os.environ, 'FASTRTPS_DEFAULT_PROFILES_FILE': str(LARGE_DATA_PROFILE)}
@@ -32,12 +31,11 @@ def _labels(result: dict) -> list[list[str]]:
 
 @pytest.fixture
 def perception_node(tmp_path):
-    if not (FIXTURES / 'models' / 'ssd_mobilenet_v2_coco_raw.onnx').is_file():
-        pytest.skip(f'fixture models absent under {FIXTURES}')
+    models = fixture_path('models/ssd_mobilenet_v2_coco_raw.onnx').parent
     params = tmp_path / 'perception.yaml'
     params.write_text(yaml.safe_dump({'/perception': {'ros__parameters': {
         'detection_model': 'ssd_mobilenet_v2_coco_onnx', 'segmentation_model': 'selfie_segmentation_onnx',
-        'backends': ['onnxruntime'], 'model_path': [str(FIXTURES / 'models')], 'diagnostics_period_s': 0.5}}}))
+        'backends': ['onnxruntime'], 'model_path': [str(models)], 'diagnostics_period_s': 0.5}}}))
     log = open(tmp_path / 'node.log', 'wb')
     node = subprocess.Popen([sys.executable, '-m', 'jetson_edge_perception.node', '--ros-args',
                              '--params-file', str(params)], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=ENV)
@@ -54,7 +52,7 @@ def perception_node(tmp_path):
 def _publish(image: str, *, bad: int = 0) -> subprocess.Popen:
     # runs until the test stops it (--seconds is only a bound): the node may take long to start
     return subprocess.Popen([sys.executable, str(HERE / 'image_publisher.py'), 'camera/image_raw',
-                             str(FIXTURES / 'images' / image), '--rate', '5', '--seconds', '600',
+                             str(committed_fixture('images') / image), '--rate', '5', '--seconds', '600',
                              '--bad', str(bad)], env=ENV)
 
 
@@ -124,8 +122,6 @@ def test_sim_profile_shows_detections_and_masks_on_registry_photos(start_suite):
 
 
 def test_camera_source_publishes_images_and_camera_info(tmp_path):
-    if not (FIXTURES / 'images').is_dir():
-        pytest.skip(f'fixture images absent under {FIXTURES}')
     calibration = tmp_path / 'camera.yaml'
     calibration.write_text('image_width: 768\nimage_height: 576\ncamera_name: front\n'
                            'camera_matrix: {rows: 3, cols: 3, data: [600, 0, 384, 0, 600, 288, 0, 0, 1]}\n'
@@ -133,7 +129,7 @@ def test_camera_source_publishes_images_and_camera_info(tmp_path):
                            'distortion_coefficients: {rows: 1, cols: 5, data: [0, 0, 0, 0, 0]}\n')
     params = tmp_path / 'camera.yaml.params'
     params.write_text(yaml.safe_dump({'/camera_source': {'ros__parameters': {
-        'source': str(FIXTURES / 'images' / 'dog.jpg'), 'rate_hz': 10.0, 'width': 384,
+        'source': str(committed_fixture('images/dog.jpg')), 'rate_hz': 10.0, 'width': 384,
         'calibration_file': str(calibration), 'frame_id': 'front_camera_optical_frame'}}}))
     node = subprocess.Popen([sys.executable, '-m', 'jetson_edge_perception.camera_node', '--ros-args',
                              '--params-file', str(params)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import copy
 import re
+from pathlib import PurePosixPath
 
 import pytest
+from jetson_edge_common.profiles import available_profiles, load_profile
 
 from deploy_checks import (DOCKER, ROOT, MissingVariable, interpolate, load_yaml, schema_errors,
                            vendored_schema)
@@ -214,3 +216,19 @@ def test_rt_cpuset_notes_match_the_orin_profiles(resolved):
         assert re.search(rf'\b{model} {cpu}\b', text), f'compose notes a wrong rt core for {model}'
         if model == 'orin_nano':
             assert resolved['rt']['cpuset'] == str(cpu)
+
+
+@pytest.mark.parametrize('profile', [p for p in available_profiles() if p != 'sim'])
+def test_imu_calibration_directory_is_a_writable_volume(profile, services, compose):
+    """The root filesystem is read-only: the directory the profile saves the IMU's calibration
+    to must be a volume of the imu service, or every save fails (and the offsets are lost at
+    each power cycle)."""
+    calibration = load_profile(profile).data['nodes']['imu']['parameters'].get('calibration_file')
+    if not calibration:
+        pytest.skip(f'{profile} saves no IMU calibration')
+    directory = str(PurePosixPath(calibration).parent)
+    mounts = {str(v).split(':')[1]: str(v) for v in services['imu']['volumes']}
+    assert directory in mounts, f'imu has no volume at {directory} ({profile}: {calibration})'
+    source, _, rest = mounts[directory].partition(':')
+    assert not rest.endswith(':ro'), mounts[directory]
+    assert source in (compose.get('volumes') or {}), f'{source} is not a named volume'

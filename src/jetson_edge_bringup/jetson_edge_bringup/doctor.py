@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 from jetson_edge_common.profiles import ProfileError, detect_profile, read_device_tree_model
+from jetson_edge_common.runtimes import RUNTIME_MODULES, detect_runtimes, module_present
 
 
 @dataclass
@@ -55,36 +56,40 @@ def check_jetson(root: str = '/') -> list[Check]:
     return [Check('Jetson', True, f'{model}; {why}')]
 
 
-def _module_version(name: str) -> str | None:
+def _module_version(name: str) -> str:
     try:
         module = importlib.import_module(name)
-    except Exception:  # broken native libraries raise more than ImportError
-        return None
+    except Exception as exc:  # broken native libraries raise more than ImportError
+        return f'present but does not import: {exc}'
     return str(getattr(module, '__version__', 'present'))
 
 
+def _runtime_check(name: str, runtime: str, found: dict[str, tuple[bool, str]],
+                   advice: str) -> Check:
+    """One runtime as :func:`detect_runtimes` found it (the detection the perception backends
+    use too), with its version when present."""
+    if not found[runtime][0]:
+        return Check(name, False, 'not installed', advice)
+    module = next(m for m in RUNTIME_MODULES[runtime] if module_present(m)[0])
+    return Check(name, True, _module_version(module))
+
+
 def check_runtimes() -> list[Check]:
-    checks = []
-    trt = _module_version('tensorrt')
-    checks.append(Check('TensorRT', trt is not None, trt or 'not installed',
-                        '' if trt else 'on a Jetson it comes with JetPack (python3-libnvinfer); '
-                                       'the suite uses ONNX Runtime or OpenCV DNN meanwhile'))
-    ort = _module_version('onnxruntime')
-    if ort:
+    found = detect_runtimes()
+    checks = [
+        _runtime_check('TensorRT', 'tensorrt', found,
+                       'on a Jetson it comes with JetPack (python3-libnvinfer); the suite uses '
+                       'ONNX Runtime or OpenCV DNN meanwhile'),
+        _runtime_check('ONNX Runtime', 'onnxruntime', found, 'pip install -r requirements.txt'),
+        _runtime_check('OpenCV DNN', 'opencv', found, 'pip install -r requirements.txt'),
+        _runtime_check('jetson-inference', 'jetson_inference', found,
+                       'optional; on a Jetson build dusty-nv/jetson-inference'),
+        _runtime_check('CUDA from Python', 'cuda_python', found,
+                       'needed by the TensorRT backend: pip install cuda-python'),
+    ]
+    if found['onnxruntime'][0]:
         import onnxruntime
-        providers = ', '.join(onnxruntime.get_available_providers())
-        checks.append(Check('ONNX Runtime', True, f'{ort} ({providers})'))
-    else:
-        checks.append(Check('ONNX Runtime', False, 'not installed', 'pip install -r requirements.txt'))
-    cv = _module_version('cv2')
-    checks.append(Check('OpenCV DNN', cv is not None, cv or 'not installed',
-                        '' if cv else 'pip install -r requirements.txt'))
-    ji = _module_version('jetson_inference') or _module_version('jetson.inference')
-    checks.append(Check('jetson-inference', ji is not None, ji or 'not installed',
-                        '' if ji else 'optional; on a Jetson build dusty-nv/jetson-inference'))
-    cuda = _module_version('cuda') or _module_version('pycuda.driver')
-    checks.append(Check('CUDA from Python', cuda is not None, cuda or 'neither cuda-python nor pycuda',
-                        '' if cuda else 'needed by the TensorRT backend: pip install cuda-python'))
+        checks[1].found += f' ({", ".join(onnxruntime.get_available_providers())})'
     return checks
 
 

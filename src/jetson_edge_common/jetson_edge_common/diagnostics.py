@@ -122,3 +122,11 @@ class DiagnosticsPublisher:
             )
             msg.status.append(entry)
         self._pub.publish(msg)
+
+    def flush(self, *, timeout_s: float) -> bool:
+        """Publish now and wait until the subscribers have acknowledged it (the topic is
+        reliable): the last word of a node about to exit. False if that timed out."""
+        from rclpy.duration import Duration
+
+        self.publish()
+        return self._pub.wait_for_all_acked(Duration(seconds=timeout_s))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from jetson_edge_common.files import atomic_write_bytes
 from jetson_edge_imu.bno055_registers import CALIBRATION_BLOCK_LENGTH
-from jetson_edge_imu.errors import CalibrationFileError
+from jetson_edge_imu.errors import CalibrationFileError, CalibrationSaveError
 
 _LAYOUT = struct.Struct('<11h')
 FILE_FORMAT = 'jetson_edge_imu/bno055_calibration/1'
@@ -61,11 +61,18 @@ class CalibrationOffsets:
 
 
 def save_offsets(path: Path | str, offsets: CalibrationOffsets, *, device_id: str = '') -> None:
-    """Write offsets to ``path`` atomically (temp file in the same directory, then rename)."""
+    """Write offsets to ``path`` atomically (temp file in the same directory, then rename);
+    ``CalibrationSaveError`` names the path and the OS error when that fails."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     document = {'format': FILE_FORMAT, 'device_id': device_id, 'offsets': asdict(offsets)}
-    atomic_write_bytes(path, json.dumps(document, indent=2).encode())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, json.dumps(document, indent=2).encode())
+    except OSError as exc:
+        code = f'[Errno {exc.errno}] ' if exc.errno else ''
+        where = f' ({exc.filename})' if exc.filename and str(exc.filename) != str(path) else ''
+        raise CalibrationSaveError(f'cannot save calibration to {path}: '
+                                   f'{code}{exc.strerror or exc}{where}') from exc
 
 
 def load_offsets(path: Path | str) -> CalibrationOffsets | None:

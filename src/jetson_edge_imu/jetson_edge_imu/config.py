@@ -39,6 +39,7 @@ class DriverConfig:
     use_fifo: bool = True
     fifo_poll_hz: float = 100.0
     stuck_after_s: float = 0.5
+    stale_after_periods: int = 10
     fixed_latency_s: float = 0.0
     status_period_s: float = 1.0
     max_consecutive_frame_errors: int = 25
@@ -73,6 +74,8 @@ class DriverConfig:
             raise ConfigError('filter_gain must be >= 0')
         if len(self.mount_rpy) != 3:
             raise ConfigError('mount_rpy needs three angles (roll, pitch, yaw) in radians')
+        if self.stale_after_periods < 1:
+            raise ConfigError(f'stale_after_periods must be >= 1, got {self.stale_after_periods}')
         if self.bias_window_s <= 0 or self.bias_timeout_s < 0:
             raise ConfigError('bias_window_s must be > 0 and bias_timeout_s >= 0')
         return self

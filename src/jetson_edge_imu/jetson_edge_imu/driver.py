@@ -30,7 +30,8 @@ from jetson_edge_imu.bno055 import Bno055
 from jetson_edge_imu.bno055_uart import Bno055UartIO
 from jetson_edge_imu.calibration import CalibrationStatus, load_offsets, save_offsets
 from jetson_edge_imu.config import DriverConfig
-from jetson_edge_imu.errors import ImuError, ProtocolError, TransportError
+from jetson_edge_imu.errors import (CalibrationFileError, CalibrationSaveError, ImuError,
+                                    ProtocolError, TransportError)
 from jetson_edge_imu.filters import make_filter
 from jetson_edge_imu.health import HealthLevel, HealthMonitor
 from jetson_edge_imu.backoff import Backoff
@@ -64,6 +65,11 @@ PHASE_RETRY_DIVISOR = 8
 PHASE_SEARCH_DIVISOR = 16
 PHASE_CREEP_DIVISOR = 1024
 
+# A calibration save that failed (unwritable path, full disk, read-only filesystem) is tried
+# again after this back-off: the environment may be repaired while the driver runs.
+CALIBRATION_RETRY_INITIAL_S = 10.0
+CALIBRATION_RETRY_MAX_S = 600.0
+
 
 class ImuDriver:
     """One device, its link state and its processing chain. Not thread-safe: one thread owns it
@@ -76,7 +82,10 @@ class ImuDriver:
         open_io: Callable[[DriverConfig], RegisterIO] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_warning: Callable[[str], None] | None = None,
+        clock_ns: Callable[[], int] = time.monotonic_ns,
     ) -> None:
+        """``clock_ns`` is the monotonic clock of staleness and retry schedules (``step``'s
+        ``now_ns`` is the stamp clock, which may be the ROS clock)."""
         self.config = config.validate()
         self._warn = on_warning or (lambda message: None)
         self._open_io = open_io or (lambda c: open_register_io(c, on_error=self._warn))
@@ -87,6 +96,17 @@ class ImuDriver:
                                fixed_latency_ns=int(config.fixed_latency_s * 1e9))
         self.health = HealthMonitor(stuck_after=max(3, int(config.stuck_after_s * config.rate_hz)))
         self.backoff = Backoff(initial_s=config.reconnect_initial_s, max_s=config.reconnect_max_s)
+        self._clock_ns = clock_ns
+        # The bound is in input periods: a FIFO polled slower than the sample rate delivers
+        # its samples in batches, one batch per poll.
+        self.stale_after_ns = config.stale_after_periods * max(
+            self.period_ns, int(self.poll_period_s() * 1e9))
+        self._last_input_ns: int | None = None
+        self.calibration_problem = ''  # why the calibration file could not be read or written
+        self.calibration_save_failures = 0
+        self._calibration_backoff = Backoff(initial_s=CALIBRATION_RETRY_INITIAL_S,
+                                            max_s=CALIBRATION_RETRY_MAX_S)
+        self._next_calibration_save_ns = 0
         self.filter = (make_filter(config.filter, gain=config.filter_gain)
                        if config.uses_host_filter else None)
         self.bias: GyroBiasEstimator | None = None
@@ -121,7 +141,7 @@ class ImuDriver:
             if c.device_type == 'bno055':
                 device = Bno055(self.io, mode=c.bno055_mode, sleep=self._sleep)
                 device.probe()
-                offsets = load_offsets(c.calibration_file) if c.calibration_file else None
+                offsets = self._load_calibration()
                 device.configure(offsets=offsets)
                 self.calibration_saved = offsets is not None
                 bandwidths = _BNO055_BANDWIDTHS
@@ -145,8 +165,22 @@ class ImuDriver:
         self.backoff.reset()
         self._consecutive_frame_errors = 0
         self.health.link_up()
+        self._last_input_ns = self._clock_ns()
         self.connect_message = f'connected to {c.device_type} over {c.interface}'
         return True
+
+    def _load_calibration(self):
+        """The saved offsets, or ``None`` (none saved yet, or a file that cannot be used: the
+        device then calibrates itself from scratch, and the status says why)."""
+        path = self.config.calibration_file
+        if not path:
+            return None
+        try:
+            return load_offsets(path)
+        except CalibrationFileError as exc:
+            self.calibration_problem = f'{exc}; running uncalibrated until a new save'
+            self._warn(self.calibration_problem)
+            return None
 
     def _setup_noise(self, device: Bno055 | Mpu, bandwidths: tuple[float, float],
                      accel_lsb: float, gyro_lsb: float) -> None:
@@ -213,6 +247,8 @@ class ImuDriver:
             self._drop_link(now_ns, str(exc))
             return []
         self._consecutive_frame_errors = 0
+        if samples:
+            self._last_input_ns = self._clock_ns()
         # now_ns was taken before the request went out: the device latched the answer once the
         # request arrived, and the newest sample was then on average half a period old (half
         # a retry step once the schedule sits just after the device's updates).
@@ -247,8 +283,21 @@ class ImuDriver:
         if (not c.calibration_file or not c.calibration_autosave or self.calibration_saved
                 or not device.has_fusion or self.calibration is None):
             return
-        if self.calibration.fully_calibrated(need_mag=c.bno055_mode.startswith('ndof')):
+        now = self._clock_ns()
+        if (now < self._next_calibration_save_ns
+                or not self.calibration.fully_calibrated(need_mag=c.bno055_mode.startswith('ndof'))):
+            return
+        try:
             self.save_calibration()
+        except CalibrationSaveError as exc:
+            self.calibration_save_failures += 1
+            delay = self._calibration_backoff.next_delay()
+            self._next_calibration_save_ns = now + int(delay * 1e9)
+            self.calibration_problem = f'{exc}; retrying in {delay:.0f} s'
+            self._warn(self.calibration_problem)
+            return
+        self._calibration_backoff.reset()
+        self.calibration_problem = ''
 
     def save_calibration(self) -> None:
         """Read the BNO055 offsets and persist them (CONFIG mode for ~30 ms)."""
@@ -296,8 +345,23 @@ class ImuDriver:
         return min(max(dt, 0.25 * nominal), 4 * nominal)
 
     # -- status ----------------------------------------------------------------------------
+    def input_age_ns(self) -> int | None:
+        """How long since the device last delivered a sample (or the link came up); ``None``
+        while there is no link."""
+        if self.device is None or self._last_input_ns is None:
+            return None
+        return self._clock_ns() - self._last_input_ns
+
     def status(self) -> tuple[HealthLevel, str, dict[str, str]]:
         level, message = self.health.summary()
+        age = self.input_age_ns()
+        if age is not None and age > self.stale_after_ns and level < HealthLevel.ERROR:
+            level, message = HealthLevel.ERROR, (
+                f'no sample from the device for {age / 1e6:.0f} ms (bound: '
+                f'{self.config.stale_after_periods} input periods = '
+                f'{self.stale_after_ns / 1e6:.0f} ms)')
+        if self.calibration_problem and level == HealthLevel.OK:
+            level, message = HealthLevel.WARN, self.calibration_problem
         values = {k: str(v) for k, v in self.health.values().items()}
         values['frame_errors'] = str(self.frame_errors)
         if isinstance(self.device, Bno055):
@@ -319,6 +383,12 @@ class ImuDriver:
         if self.calibration is not None:
             c = self.calibration
             values['calibration'] = f'sys {c.system} gyro {c.gyro} accel {c.accel} mag {c.mag}'
+        if self.config.calibration_file:
+            values['calibration_file'] = (self.calibration_problem or
+                                          ('saved' if self.calibration_saved else 'not saved yet'))
+            values['calibration_save_failures'] = str(self.calibration_save_failures)
+        if age is not None:
+            values['input_age_ms'] = f'{age / 1e6:.1f}'
         if self.temperature is not None:
             values['temperature_c'] = f'{self.temperature:.1f}'
         return level, message, values

@@ -35,3 +35,8 @@ class DeviceIdentityError(ImuError):
 
 class CalibrationFileError(ImuError):
     """The calibration offsets file exists but cannot be read or does not validate."""
+
+
+class CalibrationSaveError(CalibrationFileError):
+    """The offsets could not be written (unwritable path, full disk, read-only filesystem):
+    the environment's fault, reported and retried; the readings go on."""

@@ -3,7 +3,10 @@
 A reader thread owns the driver and the device (``ImuDriver.run``) and publishes each reading;
 the executor thread only serves diagnostics and parameter sets. Publishing from the reader
 thread keeps the 1 kHz path off the executor, whose timer dispatch would cost more than the
-work itself.
+work itself. The driver handles the faults of its environment itself (a link that drops, a
+calibration file that cannot be written); an exception it did not foresee ends the reader
+thread, and with it the process (``thread_guard``), after an ERROR on /diagnostics, so that
+respawn restarts the node instead of leaving it alive with no data.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from jetson_edge_common import qos
 from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
+from jetson_edge_common.thread_guard import ThreadDeath, install_fatal_thread_hook
 from jetson_edge_common.throttle import Throttled
 
 from jetson_edge_imu.driver import ImuDriver
@@ -56,6 +60,8 @@ class ImuNode(Node):
         self._diagnostics = DiagnosticsPublisher(self, hardware_id=hardware_id,
                                                  period_s=v['diagnostics_period_s'])
         self._diagnostics.add('imu', self._status)
+        self._death: ThreadDeath | None = None
+        install_fatal_thread_hook(self._report_death)
         on_parameter_change(self, IMU_NODE, self._apply)
         self._stop = threading.Event()
         clock = self.get_clock()
@@ -81,6 +87,12 @@ class ImuNode(Node):
         if not self._scheduling[0]:
             self.get_logger().warning(self._scheduling[1])
         self.driver.run(self._stop, self._publish, stamp_clock_ns=stamp_clock)
+
+    def _report_death(self, death: ThreadDeath) -> None:
+        """Called by the fatal thread hook, on the dying thread, before the process exits."""
+        self._death = death
+        self.get_logger().error(f'{death.message}; exiting so that respawn restarts the node')
+        self._diagnostics.flush(timeout_s=1.0)
 
     def _apply(self, name: str, value) -> None:
         if name == 'filter_gain' and self.driver.filter is not None:
@@ -133,6 +145,8 @@ class ImuNode(Node):
             self._pub_temp.publish(self._temp)
 
     def _status(self) -> Status:
+        if self._death is not None:
+            return Status.error(f'{self._death.message}; the node exits to be restarted')
         level, message, values = self.driver.status()
         values['overruns'] = str(self.driver.overruns)
         values['scheduling'] = self._scheduling[1]

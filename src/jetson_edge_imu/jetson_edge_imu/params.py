@@ -65,6 +65,10 @@ IMU_NODE = [
     ParamSpec('stuck_after_s', _D.stuck_after_s, 'Identical samples for this long mean a '
               'stuck sensor (ERROR, not published).', min_value=0.01, max_value=60.0,
               read_only=True),
+    ParamSpec('stale_after_periods', _D.stale_after_periods, 'No sample from the device for '
+              'this many input periods (1/rate_hz, or the MPU FIFO poll period when longer) is '
+              'an ERROR on /diagnostics: a device that stopped answering.', min_value=1,
+              max_value=100_000, read_only=True),
     ParamSpec('fixed_latency_s', _D.fixed_latency_s, 'Extra latency subtracted from stamps '
               '(adapter, driver); the wire time is computed.', min_value=0.0, max_value=0.1,
               read_only=True),

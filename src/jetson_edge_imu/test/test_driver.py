@@ -213,3 +213,53 @@ def test_stamps_match_when_the_device_took_each_sample(mpu_emulator, sim_clock):
     period = driver.period_ns
     assert all(abs(e) <= period // 2 + 100_000 for e in errors)
     assert abs(sum(errors) / len(errors)) < 0.1 * period
+
+
+def _stop_answering(rig) -> None:
+    rig.stop.set()
+    rig.thread.join(2)
+
+
+def _answer_again(rig) -> None:
+    rig.stop.clear()
+    rig.thread = threading.Thread(target=rig.server.serve, args=(rig.stop,), daemon=True)
+    rig.thread.start()
+
+
+@pytest.mark.parametrize('periods', [10, 3])
+def test_a_device_that_stops_answering_is_an_error_within_the_staleness_bound(bno_rig, periods):
+    """The bound is counted in input periods on the driver's injected clock: OK just inside
+    it, ERROR just past it (100 ms at 100 Hz by default), OK again once samples return."""
+    rig = bno_rig()
+    now = [0]
+    config = DriverConfig(port=rig.link.path, baud=2_000_000, bno055_mode='ndof',
+                          filter='device', rate_hz=100, stale_after_periods=periods)
+    driver = ImuDriver(config, sleep=lambda s: None, clock_ns=lambda: now[0])
+
+    def step(n):
+        out = []
+        for _ in range(n):
+            out += driver.step(now[0])
+            now[0] += 10_000_000
+        return out
+
+    assert step(20) and driver.status()[0] == HealthLevel.OK
+    _stop_answering(rig)  # frozen: every read times out, no sample arrives
+    step(periods - 1)
+    assert driver.connected and driver.status()[0] == HealthLevel.OK, driver.status()
+    step(2)
+    level, message, values = driver.status()
+    assert driver.connected  # the link is not yet given up: only staleness can tell
+    assert level == HealthLevel.ERROR
+    assert message.startswith('no sample from the device for ')
+    assert f'bound: {periods} input periods = {periods * 10} ms' in message
+    assert float(values['input_age_ms']) > periods * 10
+    _answer_again(rig)
+    assert step(5)
+    assert driver.status()[0] == HealthLevel.OK
+
+
+def test_the_staleness_bound_follows_a_fifo_polled_slower_than_the_sample_rate(mpu_emulator):
+    emu = mpu_emulator()
+    driver = _mpu_driver(emu, estimate_bias=False, fifo_poll_hz=50)
+    assert driver.stale_after_ns == 10 * 20_000_000  # ten polls, not ten 5 ms samples

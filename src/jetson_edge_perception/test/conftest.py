@@ -1,31 +1,27 @@
-"""Shared paths: the fixtures folder beside the repository, the shipped model cards, the asset cache."""
+"""Shared paths: the real-data fixtures (photos committed, models beside the repository), the shipped
+model cards, the asset cache."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from jetson_edge_common.testing import committed_fixture, fixture_path
 
 REPO = Path(__file__).resolve().parents[3]
-FIXTURES = REPO.parent / 'shared' / 'fixtures'
 CARDS = REPO / 'config' / 'models'
-
-
-def fixture_file(*parts: str) -> Path:
-    path = FIXTURES.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f'fixture {path} is absent (the shared fixtures folder sits beside the repository)')
-    return path
 
 
 @pytest.fixture
 def models_dir() -> Path:
-    return fixture_file('models')
+    """The real models: too large to commit, skipped where ../shared/fixtures is absent."""
+    return fixture_path('models')
 
 
 @pytest.fixture
 def images_dir() -> Path:
-    return fixture_file('images')
+    """The six real photos, committed under test/data."""
+    return committed_fixture('images')
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """Backend interface behaviour: explicit providers, clear failures, context management."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -25,11 +28,15 @@ def test_onnxruntime_reports_the_providers_it_actually_uses(selfie):
 
 
 def test_onnxruntime_never_falls_back_silently_from_a_requested_gpu_provider(selfie):
+    """A provider this build of ONNX Runtime lacks (whichever that is here: CUDA on a CPU
+    machine, another vendor's on a Jetson) is refused, not quietly replaced by the CPU."""
+    import onnxruntime
     card, options = selfie
     from dataclasses import replace
-    cuda = replace(options, onnxruntime_providers=('CUDAExecutionProvider', 'CPUExecutionProvider'))
-    with pytest.raises(BackendUnavailableError, match='has no CUDAExecutionProvider .*available: '):
-        create_backend('onnxruntime', card, options=cuda).activate()
+    missing = sorted(set(onnxruntime.get_all_providers()) - set(onnxruntime.get_available_providers()))
+    wanted = replace(options, onnxruntime_providers=(missing[0], 'CPUExecutionProvider'))
+    with pytest.raises(BackendUnavailableError, match=f'has no {missing[0]} .*available: '):
+        create_backend('onnxruntime', card, options=wanted).activate()
 
 
 def test_wrong_input_name_in_card_is_reported(selfie):
@@ -53,14 +60,19 @@ def test_format_the_backend_cannot_run(models_dir):
         create_backend('onnxruntime', replace(card, backends=('onnxruntime',)), options=BackendOptions()).activate()
 
 
-def test_opencv_cuda_target_without_cuda_fails_plainly(selfie):
+def test_opencv_cuda_target_without_cuda_fails_plainly(selfie, monkeypatch):
+    import cv2
     card, options = selfie
     from dataclasses import replace
+    if hasattr(cv2, 'cuda'):  # an OpenCV built with CUDA (a Jetson's): no GPU it can use
+        monkeypatch.setattr(cv2.cuda, 'getCudaEnabledDeviceCount', lambda: 0)
     with pytest.raises(BackendUnavailableError, match='needs OpenCV built with CUDA'):
         create_backend('opencv_dnn', card, options=replace(options, opencv_target='cuda')).activate()
 
 
 def test_jetson_inference_absent_fails_plainly(tmp_path, monkeypatch):
+    for module in ('jetson_inference', 'jetson', 'jetson.inference', 'jetson_utils'):
+        monkeypatch.setitem(sys.modules, module, None)  # absent, even on a Jetson that has it
     (tmp_path / 'labels.txt').write_text('BACKGROUND\nthing\n')
     monkeypatch.setenv('JETSON_EDGE_MODEL_PATH', str(tmp_path))
     card = load_card(CARDS / 'ssd_mobilenet_v1_jetson_inference.yaml')
@@ -68,12 +80,27 @@ def test_jetson_inference_absent_fails_plainly(tmp_path, monkeypatch):
         create_backend('jetson_inference', card).activate()
 
 
-def test_availability_imports_nothing_heavy():
-    import sys
+def test_availability_agrees_with_jetson_edge_doctor():
+    """Whatever this machine has: the backends and `jetson-edge doctor` see the same runtimes."""
+    from jetson_edge_bringup.doctor import check_runtimes
+    doctor = {check.name: check.ok for check in check_runtimes()}
     table = availability()
-    assert table['onnxruntime'][0] and table['opencv_dnn'][0]
-    assert not table['tensorrt'][0] and not table['jetson_inference'][0]
-    assert 'tensorrt' not in sys.modules
+    assert table['tensorrt'][0] == (doctor['TensorRT'] and doctor['CUDA from Python'])
+    assert table['onnxruntime'][0] == doctor['ONNX Runtime']
+    assert table['opencv_dnn'][0] == doctor['OpenCV DNN']
+    assert table['jetson_inference'][0] == doctor['jetson-inference']
+
+
+def test_availability_imports_nothing_heavy():
+    """Asked in a fresh interpreter: no inference runtime is imported (TensorRT and CUDA take
+    seconds and initialize the GPU), whether or not it is installed. (OpenCV is imported by the
+    package itself, for preprocessing.)"""
+    script = ('import sys; from jetson_edge_perception.backends import availability; availability(); '
+              "print(sorted(m for m in ('tensorrt', 'onnxruntime', 'pycuda', 'cuda', "
+              "'jetson_inference', 'jetson.inference', 'jetson_utils') if m in sys.modules))")
+    done = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == '[]'
 
 
 def test_unknown_backend_name():

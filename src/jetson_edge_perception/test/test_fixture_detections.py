@@ -9,6 +9,7 @@ The person mask on person.jpg must lie mostly inside the person's box.
 import cv2
 import numpy as np
 import pytest
+from jetson_edge_common.testing import committed_fixture, fixture_path
 
 from conftest import CARDS
 from expected_detections import EXPECTED, check_detections
@@ -33,9 +34,8 @@ def _run_all(card_name, backend_name, options, images_dir):
 
 
 @pytest.fixture(scope='module')
-def onnx_results(request):
-    from conftest import fixture_file
-    models, images = fixture_file('models'), fixture_file('images')
+def onnx_results():
+    models, images = fixture_path('models'), committed_fixture('images')
     return _run_all('ssd_mobilenet_v2_coco_onnx', 'onnxruntime', BackendOptions(search_dirs=(str(models),)), images)
 
 

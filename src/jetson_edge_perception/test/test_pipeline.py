@@ -3,6 +3,7 @@
 import cv2
 import numpy as np
 import pytest
+from jetson_edge_common.testing import fixture_path
 
 from conftest import CARDS
 from jetson_edge_perception.backends import BackendOptions, create_backend
@@ -13,9 +14,8 @@ from jetson_edge_perception.pipeline import DetectionSettings, ModelPipeline, cl
 
 @pytest.fixture(scope='module')
 def ssd():
-    from conftest import fixture_file
     card = load_card(CARDS / 'ssd_mobilenet_v2_coco_onnx.yaml')
-    backend = create_backend('onnxruntime', card, options=BackendOptions(search_dirs=(str(fixture_file('models')),)))
+    backend = create_backend('onnxruntime', card, options=BackendOptions(search_dirs=(str(fixture_path('models')),)))
     backend.activate()
     yield card, ModelPipeline(card, backend)
     backend.close()

@@ -7,9 +7,11 @@ background the next backend serves, and the runner switches when the engine is r
 
 import functools
 import json
+import sys
 import threading
 
 import cv2
+
 import pytest
 
 from conftest import CARDS
@@ -38,7 +40,8 @@ def selfie(models_dir, tmp_path):
     return card, options
 
 
-def test_without_tensorrt_every_entry_point_says_so(tmp_path, selfie):
+def test_without_tensorrt_every_entry_point_says_so(tmp_path, selfie, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'tensorrt', None)  # absent, even on a Jetson that has it
     card, options = selfie
     ok, why = TensorRTBackend.available()
     assert not ok and 'TensorRT is not installed' in why

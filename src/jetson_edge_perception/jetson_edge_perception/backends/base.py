@@ -9,7 +9,6 @@ inside `activate`, never at module import, so a missing library fails there with
 from __future__ import annotations
 
 import abc
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Mapping
@@ -42,17 +41,6 @@ class BackendOptions:
     search_dirs: tuple[str, ...] = ()
     assets_dir: Path | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
-
-
-def module_available(*names: str) -> tuple[bool, str]:
-    """(ok, reason) for whether any of the modules `names` can be imported, without importing them."""
-    for name in names:
-        try:
-            if importlib.util.find_spec(name) is not None:
-                return True, f'{name} found'
-        except (ImportError, ValueError):
-            continue
-    return False, f'{" / ".join(names)} not importable'
 
 
 class Backend(abc.ABC):

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
+from jetson_edge_common.runtimes import runtime_present
 
 from ..errors import BackendError, BackendUnavailableError
 from ..pipeline import DetectionSettings
 from ..postprocess import Detections
-from .base import Backend, module_available
+from .base import Backend
 
 
 def import_jetson_inference() -> tuple[object, object]:
@@ -44,7 +45,7 @@ class JetsonInferenceBackend(Backend):
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
-        ok, _ = module_available('jetson_inference', 'jetson.inference')
+        ok, _ = runtime_present('jetson_inference')
         return (True, 'jetson_inference found') if ok else (False, 'jetson-inference is not installed')
 
     def _argv(self) -> list[str]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
+from jetson_edge_common.runtimes import runtime_present
 
 from ..errors import BackendError, BackendUnavailableError
-from .base import Backend, module_available
+from .base import Backend
 
 
 class OnnxRuntimeBackend(Backend):
@@ -20,7 +21,7 @@ class OnnxRuntimeBackend(Backend):
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
-        return module_available('onnxruntime')
+        return runtime_present('onnxruntime')
 
     def _activate(self) -> None:
         if self.card.format != 'onnx':

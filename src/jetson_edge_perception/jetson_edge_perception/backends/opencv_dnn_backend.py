@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
+from jetson_edge_common.runtimes import runtime_present
 
 from ..errors import BackendError, BackendUnavailableError
 from ..onnx_initializers import read_initializers
-from .base import Backend, module_available
+from .base import Backend
 
 _TARGETS = ('cpu', 'cuda', 'cuda_fp16')
 
@@ -22,7 +23,7 @@ class OpenCvDnnBackend(Backend):
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
-        return module_available('cv2')
+        return runtime_present('opencv')
 
     def _read_net(self, cv2: object) -> object:
         card = self.card

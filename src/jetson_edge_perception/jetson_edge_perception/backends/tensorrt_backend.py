@@ -17,10 +17,11 @@ from typing import Callable, Mapping
 
 import numpy as np
 import platformdirs
+from jetson_edge_common.runtimes import runtime_present
 
 from ..errors import BackendError
 from ..model_card import resolve_model_file
-from .base import Backend, module_available
+from .base import Backend
 from .engine_cache import BuildSettings, EngineCache, EngineManager
 
 _LOG = logging.getLogger(__name__)
@@ -40,10 +41,10 @@ class TensorRTBackend(Backend):
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
-        ok, why = module_available('tensorrt')
+        ok, why = runtime_present('tensorrt')
         if not ok:
             return False, 'TensorRT is not installed (tensorrt not importable)'
-        cuda_ok, cuda_why = module_available('cuda', 'pycuda')
+        cuda_ok, cuda_why = runtime_present('cuda_python')
         return (True, 'tensorrt found') if cuda_ok else (False, f'TensorRT needs cuda-python or pycuda: {cuda_why}')
 
     def build_settings(self) -> BuildSettings:
