@@ -43,9 +43,13 @@ class ReturnMode(enum.IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SensorModel:
-    """Geometry and timing of one Velodyne model (all tables indexed by laser id)."""
+    """Geometry and timing of one Velodyne model (all tables indexed by laser id).
+
+    Each model is one module-level instance, compared and hashed by identity: the decoder
+    looks tables up by model for every batch, and hashing all the tables would cost more.
+    """
 
     name: str
     product_id: int

@@ -48,6 +48,7 @@ MAX_LOST_PACKETS = 8
 #: run's first packet survives this many foreign packets before its second one arrives.
 CANDIDATES = 16
 _HALF_TURN = AZIMUTH_UNITS // 2
+_SCALAR_BELOW = 8
 _RECORD = np.dtype((np.void, PACKET_SIZE))
 
 
@@ -114,7 +115,8 @@ class AzimuthSequence:
         steady = (np.abs(offsets - expect.offsets) <= expect.tolerance).all(axis=1)
         first, last = columns[:, 0], columns[:, -1]
 
-        if key == self._anchor and steady.all():
+        # A few packets (the node under a flood of foreign packets) cost less one by one.
+        if key == self._anchor and len(first) > _SCALAR_BELOW and steady.all():
             previous_last = np.concatenate(([self._anchor_last], last[:-1]))
             previous_stamp = np.concatenate(([self._anchor_timestamp], timestamps[:-1]))
             if self._continues(expect, previous_last, previous_stamp, first,
@@ -166,6 +168,7 @@ class AzimuthSequence:
         """One packet at a time: accept, hold as a candidate, or drop."""
         records = run.packets.view(_RECORD)
         recv_times = run.recv_times.tolist()
+        accepted: list[int] = []
         out: list[np.void] = []
         out_times: list[float] = []
         unsteady, example = 0, 0
@@ -179,6 +182,7 @@ class AzimuthSequence:
                     expect, self._anchor_last, self._anchor_timestamp, first[i],
                     timestamps[i]):
                 self._accept(last[i], timestamps[i])
+                accepted.append(i)
                 out.append(records[i])
                 out_times.append(recv_times[i])
                 continue
@@ -197,7 +201,14 @@ class AzimuthSequence:
             self._stats.drop(reasons.OUT_OF_SEQUENCE,
                              f'block azimuths step {np.round(steps, 2).tolist()} deg, not '
                              f'the rotation of a {expect.describe}', unsteady)
-        return self._as_run(key, out, out_times) if out else None
+        if not out:
+            return None
+        if len(accepted) == len(out):  # nothing released: no copy when nothing was dropped
+            if len(accepted) == len(records):
+                return run
+            return PacketRun(records[accepted].view(PACKET_DTYPE), run.recv_times[accepted],
+                             *key)
+        return self._as_run(key, out, out_times)
 
     def _hold(self, key, expect: _Expectation, record: np.void, recv_time: float,
               first: int, last: int, timestamp: int) -> _Candidate | None:
