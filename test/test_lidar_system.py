@@ -151,6 +151,8 @@ def test_foreign_packets_beside_the_sensor_neither_cut_scans_nor_go_unseen(lidar
             if s['name'].endswith(': lidar')]
     assert len(ours) >= 2, 'no velodyne diagnostics'
     rejected = [int(s['values'].get('dropped_out_of_sequence', 0)) for s in ours]
+    print(f'{sent[0]} foreign packets sent; {clouds["count"]} clouds in {seconds:g} s '
+          f'(sensor: {sensor_rate_hz:g}/s), out_of_sequence {rejected[0]} -> {rejected[-1]}')
     assert rejected[0] > 0 and rejected[-1] > rejected[0]
     assert int(ours[-1]['values']['packets_decoded']) > 1000
 
