@@ -66,6 +66,13 @@ class _Expectation:
         self.describe = f'{model.name} at rpm {rpm:g} ({self.step / 100:.3f} deg per block)'
 
 
+def _lands(expect: _Expectation, previous_last, first, lost):
+    """Does a packet start where one ``lost`` packets after ``previous_last`` would?"""
+    advance = (1 + lost * expect.columns) * expect.step
+    error = (first - previous_last - advance + _HALF_TURN) % AZIMUTH_UNITS - _HALF_TURN
+    return abs(error) <= JITTER + RATE_TOLERANCE * advance
+
+
 @dataclass
 class _Candidate:
     key: tuple[SensorModel, ReturnMode]
@@ -109,23 +116,30 @@ class AzimuthSequence:
         expect = self._expectation(key)
         columns = run.packets['blocks']['azimuth'][:, ::expect.blocks_per_column].astype(
             np.int64)
-        timestamps = run.packets['timestamp'].astype(np.int64)
         # Each packet's own blocks must step like one rotation (random azimuths do not).
         offsets = (columns - columns[:, :1]) % AZIMUTH_UNITS
         steady = (np.abs(offsets - expect.offsets) <= expect.tolerance).all(axis=1)
         first, last = columns[:, 0], columns[:, -1]
+        timestamps = run.packets['timestamp']
 
-        # A few packets (the node under a flood of foreign packets) cost less one by one.
-        if key == self._anchor and len(first) > _SCALAR_BELOW and steady.all():
-            previous_last = np.concatenate(([self._anchor_last], last[:-1]))
-            previous_stamp = np.concatenate(([self._anchor_timestamp], timestamps[:-1]))
-            if self._continues(expect, previous_last, previous_stamp, first,
-                               timestamps).all():
+        # Does each packet continue the one before it in this batch? A few packets (the
+        # node under a flood of foreign packets) cost less one by one, without this.
+        linked = np.zeros(len(first), dtype=bool)
+        if len(first) > _SCALAR_BELOW:
+            linked[1:] = steady[1:] & steady[:-1] & _lands(expect, last[:-1], first[1:], 0)
+            if not linked[1:].all():  # lost packets: ask the timestamps how many
+                timestamps = timestamps.astype(np.int64)
+                linked[1:] = steady[1:] & steady[:-1] & self._continues(
+                    expect, last[:-1], timestamps[:-1], first[1:], timestamps[1:])
+            if (key == self._anchor and steady[0] and linked[1:].all()
+                    and self._continues(expect, self._anchor_last,
+                                        self._anchor_timestamp, int(first[0]),
+                                        int(timestamps[0]))):
                 self._seq += len(run.packets)
                 self._accept(int(last[-1]), int(timestamps[-1]))
                 return run
-        return self._walk(run, key, expect, steady, first.tolist(), last.tolist(),
-                          timestamps.tolist())
+        return self._walk(run, key, expect, steady, linked, first.tolist(), last.tolist(),
+                          timestamps.astype(np.int64).tolist())
 
     def finish(self) -> PacketRun | None:
         """End of stream: release the longest candidate run that the anchor did not
@@ -150,29 +164,40 @@ class AzimuthSequence:
         Works on numpy arrays and on plain numbers alike (only operators, so a single packet
         costs scalar arithmetic). Lost packets in between are counted from the timestamps;
         a timestamp that jumps (clock reset, replay loop) or claims a long gap counts as no
-        loss, so only the azimuths decide.
+        loss, and a packet one step on is taken whatever its timestamp says.
         """
         elapsed = (stamp - previous_stamp) % TIMESTAMP_WRAP_US
         lost = (elapsed / expect.period_us + 0.5) // 1 - 1
         lost = lost * ((lost >= 0) & (lost <= self._max_lost) & (elapsed <= self._max_gap_us))
-        advance = (1 + lost * expect.columns) * expect.step
-        error = (first - previous_last - advance + _HALF_TURN) % AZIMUTH_UNITS - _HALF_TURN
-        return abs(error) <= JITTER + RATE_TOLERANCE * advance
+        return _lands(expect, previous_last, first, 0) | _lands(expect, previous_last, first,
+                                                                 lost)
 
     def _accept(self, last: int, timestamp: int) -> None:
         self._anchor_last, self._anchor_timestamp = last, timestamp
         self._anchor_seq = self._seq
 
     def _walk(self, run: PacketRun, key, expect: _Expectation, steady: np.ndarray,
-              first: list[int], last: list[int], timestamps: list[int]) -> PacketRun | None:
-        """One packet at a time: accept, hold as a candidate, or drop."""
+              linked: np.ndarray, first: list[int], last: list[int], timestamps: list[int]
+              ) -> PacketRun | None:
+        """One packet at a time (accept, hold as a candidate, or drop) until the anchor is
+        a packet of this batch that all the ones after it continue."""
         records = run.packets.view(_RECORD)
         recv_times = run.recv_times.tolist()
+        n = len(records)
+        # rest_linked[i]: packets i.. each continue the one before them.
+        rest_linked = np.append(np.logical_and.accumulate(linked[::-1])[::-1], True).tolist()
         accepted: list[int] = []
         out: list[np.void] = []
         out_times: list[float] = []
         unsteady, example = 0, 0
+        rest = n
         for i, is_steady in enumerate(steady.tolist()):
+            if i and rest_linked[i] and key == self._anchor and self._anchor_seq == self._seq:
+                # The previous packet is the anchor and the rest continue it.
+                rest = i
+                self._seq += n - i
+                self._accept(last[-1], timestamps[-1])
+                break
             self._seq += 1
             if not is_steady:
                 unsteady += 1
@@ -201,14 +226,16 @@ class AzimuthSequence:
             self._stats.drop(reasons.OUT_OF_SEQUENCE,
                              f'block azimuths step {np.round(steps, 2).tolist()} deg, not '
                              f'the rotation of a {expect.describe}', unsteady)
-        if not out:
+        if not out and rest == n:
             return None
         if len(accepted) == len(out):  # nothing released: no copy when nothing was dropped
-            if len(accepted) == len(records):
+            if len(accepted) == rest:
                 return run
-            return PacketRun(records[accepted].view(PACKET_DTYPE), run.recv_times[accepted],
-                             *key)
-        return self._as_run(key, out, out_times)
+            index = accepted + list(range(rest, n))
+            return PacketRun(records[index].view(PACKET_DTYPE), run.recv_times[index], *key)
+        held = np.array(out, dtype=_RECORD)
+        return PacketRun(np.concatenate([held, records[rest:]]).view(PACKET_DTYPE),
+                         np.concatenate([out_times, run.recv_times[rest:]]), *key)
 
     def _hold(self, key, expect: _Expectation, record: np.void, recv_time: float,
               first: int, last: int, timestamp: int) -> _Candidate | None:
