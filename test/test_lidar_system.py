@@ -1,8 +1,8 @@
 """The LiDAR driver as a process: real UDP in, PointCloud2 out over DDS, garbage shrugged off.
 
 The driver (velodyne_node) and the virtual sensor run as separate processes; a thread here
-sprays malformed datagrams at the driver's socket the whole time; another process
-(ros_probe.py) receives the clouds and the diagnostics.
+sprays malformed datagrams, or well-formed foreign packets, at the driver's socket the whole
+time; another process (ros_probe.py) receives the clouds and the diagnostics.
 """
 
 from __future__ import annotations
@@ -15,10 +15,20 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
+import numpy as np
 import pytest
 
+from jetson_edge_lidar.encoder import packets_to_bytes
+from jetson_edge_lidar.models import VLP16, ReturnMode
+from jetson_edge_lidar.packet import BLOCK_FLAG, PACKET_DTYPE
+
 from system_helpers import probe
+
+
+#: Motor speed of the virtual sensor, and the driver's rpm.
+RPM = 600
 
 
 def _command(executable: str, module: str) -> list[str]:
@@ -32,10 +42,12 @@ def lidar_processes(tmp_path):
     log = open(tmp_path / 'lidar.log', 'wb')
     node = subprocess.Popen(
         _command('velodyne_node', 'jetson_edge_lidar.node')
-        + ['--ros-args', '-p', f'port:={port}', '-p', 'address:=127.0.0.1'],
+        + ['--ros-args', '-p', f'port:={port}', '-p', 'address:=127.0.0.1',
+           '-p', f'rpm:={RPM}'],
         stdout=log, stderr=subprocess.STDOUT)
     sensor = subprocess.Popen(
-        [sys.executable, '-m', 'jetson_edge_lidar.virtual_sensor', '--port', str(port)],
+        [sys.executable, '-m', 'jetson_edge_lidar.virtual_sensor', '--port', str(port),
+         '--rpm', str(RPM)],
         stdout=log, stderr=subprocess.STDOUT)
     yield node, port
     for process in (sensor, node):
@@ -83,6 +95,66 @@ def test_driver_keeps_publishing_while_receiving_garbage(lidar_processes):
     assert int(values['dropped_total']) > 0
     assert int(values['packets_decoded']) > 1000
     assert ours[-1]['level'] in (1, 2) and 'bad datagrams' in ours[-1]['message']
+
+
+def _foreign_packets(rng: np.random.Generator, count: int) -> list[bytes]:
+    """Well-formed VLP-16 packets as the red team sent them: valid flags and factory bytes,
+    the current top-of-hour timestamp, 131 m ranges, random azimuths (half with every block
+    random, half from a random start stepping like a real rotation)."""
+    packets = np.zeros(count, dtype=PACKET_DTYPE)
+    blocks = packets['blocks']
+    blocks['flag'] = BLOCK_FLAG
+    start = rng.integers(0, 36000, (count, 1))
+    stepping = (start + 40 * np.arange(12)) % 36000
+    blocks['azimuth'] = np.where(rng.random((count, 1)) < 0.5, stepping,
+                                 rng.integers(0, 36000, (count, 12)))
+    blocks['returns']['distance'] = int(131 / VLP16.distance_resolution_m)
+    blocks['returns']['reflectivity'] = rng.integers(0, 256, (count, 12, 32))
+    packets['timestamp'] = int(time.time() % 3600 * 1e6)
+    packets['return_mode'] = int(ReturnMode.STRONGEST)
+    packets['product_id'] = VLP16.product_id
+    return packets_to_bytes(packets)
+
+
+def test_foreign_packets_beside_the_sensor_neither_cut_scans_nor_go_unseen(lidar_processes):
+    node, port = lidar_processes
+    stop = threading.Event()
+    sent = [0]
+
+    def spoof():
+        rng = np.random.default_rng(13)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            while not stop.wait(0.01):  # about 500 foreign packets/s, the attack's rate
+                for packet in _foreign_packets(rng, 5):
+                    tx.sendto(packet, ('127.0.0.1', port))
+                sent[0] += 5
+
+    spoofer = threading.Thread(target=spoof, daemon=True)
+    spoofer.start()
+    try:
+        seconds = 5.0
+        clouds = probe('lidar/points', 'sensor_msgs/msg/PointCloud2', seconds=seconds,
+                       qos='sensor')
+        diagnostics = probe('/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray',
+                            seconds=3.0, keep=10)
+    finally:
+        stop.set()
+        spoofer.join(5)
+    assert node.poll() is None, 'velodyne_node died'
+    assert sent[0] > 1000
+    # The virtual sensor turns at RPM: 10 clouds/s. Fragments would be hundreds a second;
+    # a loaded machine may lose a few whole clouds, never split them.
+    sensor_rate_hz = RPM / 60
+    assert 0.5 * sensor_rate_hz * seconds <= clouds['count'] <= 1.2 * sensor_rate_hz * seconds
+    assert all(20_000 < m['width'] < 40_000 for m in clouds['messages'])
+    ours = [s for m in diagnostics['messages'] for s in m['status']
+            if s['name'].endswith(': lidar')]
+    assert len(ours) >= 2, 'no velodyne diagnostics'
+    rejected = [int(s['values'].get('dropped_out_of_sequence', 0)) for s in ours]
+    print(f'{sent[0]} foreign packets sent; {clouds["count"]} clouds in {seconds:g} s '
+          f'(sensor: {sensor_rate_hz:g}/s), out_of_sequence {rejected[0]} -> {rejected[-1]}')
+    assert rejected[0] > 0 and rejected[-1] > rejected[0]
+    assert int(ours[-1]['values']['packets_decoded']) > 1000
 
 
 def test_sim_profile_lidar_through_the_supervisor(start_suite):

@@ -81,8 +81,8 @@ def _theirs(packets: list[bytes], model_name: str, config: DecoderConfig
     models = {'VLP-16': vd.Model.VLP16, 'Puck Hi-Res': vd.Model.PuckHiRes,
               'VLP-32C': vd.Model.VLP32C, 'HDL-32E': vd.Model.HDL32E}
     decoder = vd.StreamDecoder(vd.Config(
-        model=models[model_name], min_range=config.min_range, max_range=config.max_range,
-        cut_angle=config.cut_angle))
+        model=models[model_name], min_range=config.min_range,
+        max_range=config.range_limit_m(model_by_name(model_name)), cut_angle=config.cut_angle))
     scans = points = 0
     for i, packet in enumerate(packets):
         result = decoder.decode(i * 1e-3, packet, True)

@@ -27,6 +27,7 @@ from .input_stats import InputStats
 from .models import BLOCKS_PER_PACKET, SLOTS_PER_BLOCK, ReturnMode, SensorModel
 from .packet import AZIMUTH_UNITS, PACKET_SIZE, TIMESTAMP_WRAP_US, PacketRun, validate
 from .scan import POINT_DTYPE, Scan, StampSource, join_top_of_hour
+from .sequence import AzimuthSequence
 
 POINTS_PER_PACKET = BLOCKS_PER_PACKET * SLOTS_PER_BLOCK
 #: Longest scan handed out; the slowest supported rotation (300 RPM) takes 0.2 s.
@@ -64,7 +65,7 @@ class _Tables:
         self.last_firing_us = float(self.point_time_us.max())
         self.period_us = model.packet_period_us(mode)
         self.min_raw = max(1, math.ceil(config.min_range / resolution - 1e-9))
-        self.max_raw = math.floor(config.max_range / resolution + 1e-9)
+        self.max_raw = math.floor(config.range_limit_m(model) / resolution + 1e-9)
         self.step = 2 if mode is ReturnMode.DUAL else 1
 
 
@@ -85,6 +86,9 @@ class VelodyneDecoder:
         self._cut = self._config.cut_angle * 100.0
         self._model_filter = self._config.sensor_model
         self._mode_filter = self._config.expected_return_mode
+        self._sequence = AzimuthSequence(rpm=self._config.rpm,
+                                         resync_packets=self._config.resync_packets,
+                                         max_gap_s=self._config.max_gap_s, stats=self._stats)
         self._tables: dict[tuple[SensorModel, ReturnMode], _Tables] = {}
         self._buffer: list[bytes] = []
         self._buffer_times: list[float] = []
@@ -153,6 +157,9 @@ class VelodyneDecoder:
     def finish(self) -> list[Scan]:
         """End of stream: decode what is buffered and return the remaining (partial) scans."""
         self._process_buffer()
+        held = self._sequence.finish()
+        if held is not None:
+            self._decode_run(held)
         self._finish_scan(complete=False)
         self._reset_continuity()
         self._trigger_azimuth = None
@@ -170,7 +177,9 @@ class VelodyneDecoder:
         self._buffer, self._buffer_times = [], []
         for run in validate(packets, times, stats=self._stats, model=self._model_filter,
                             mode=self._mode_filter):
-            self._decode_run(run)
+            run = self._sequence.follow(run)
+            if run is not None:
+                self._decode_run(run)
 
     def _tables_for(self, model: SensorModel, mode: ReturnMode) -> _Tables:
         key = (model, mode)

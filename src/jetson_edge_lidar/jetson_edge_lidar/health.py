@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from . import input_stats as reasons
 from .input_stats import StatsSnapshot
 from .models import ReturnMode, SensorModel
 
@@ -74,6 +75,7 @@ class LidarHealth:
             'gaps': str(snap.gaps),
             'missing_packets': str(snap.missing_packets),
             'clock_jumps': str(snap.clock_jumps),
+            'resyncs': str(snap.resyncs),
         }
         for reason, count in sorted(snap.drops.items()):
             values[f'dropped_{reason}'] = str(count)
@@ -118,8 +120,10 @@ class LidarHealth:
         if received and decoded == 0 and dropped:
             new = {r: n - previous.drops.get(r, 0) for r, n in snap.drops.items()}
             worst = max(new, key=new.get)
+            hint = (f'; check that rpm ({self._rpm:g}) is the sensor\'s motor speed'
+                    if worst == reasons.OUT_OF_SEQUENCE else '')
             problems.append((Level.ERROR, f'all {received} datagrams in the last {span:.1f} s '
-                             f'were unusable (mostly {worst})'))
+                             f'were unusable (mostly {worst}){hint}'))
         elif dropped:
             problems.append((Level.WARN, f'{dropped} bad datagrams skipped in the last '
                              f'{span:.1f} s'))

@@ -22,6 +22,7 @@ UNKNOWN_PRODUCT = 'unknown_product'
 UNKNOWN_RETURN_MODE = 'unknown_return_mode'
 MODEL_MISMATCH = 'model_mismatch'
 RETURN_MODE_MISMATCH = 'return_mode_mismatch'
+OUT_OF_SEQUENCE = 'out_of_sequence'
 WRONG_SENDER = 'wrong_sender'
 NOT_UDP = 'not_udp'
 WRONG_PORT = 'wrong_port'
@@ -29,7 +30,8 @@ UNSUPPORTED_LINK_TYPE = 'unsupported_link_type'
 TRUNCATED_FILE = 'truncated_file'
 
 DROP_REASONS = (WRONG_LENGTH, BAD_BLOCK_FLAG, BAD_AZIMUTH, UNKNOWN_PRODUCT,
-                UNKNOWN_RETURN_MODE, MODEL_MISMATCH, RETURN_MODE_MISMATCH, WRONG_SENDER,
+                UNKNOWN_RETURN_MODE, MODEL_MISMATCH, RETURN_MODE_MISMATCH, OUT_OF_SEQUENCE,
+                WRONG_SENDER,
                 NOT_UDP, WRONG_PORT, UNSUPPORTED_LINK_TYPE, TRUNCATED_FILE)
 
 
@@ -53,6 +55,8 @@ class StatsSnapshot:
     clock_jumps: int
     partial_scans: int
     device_time_s: float | None = None
+    #: Times the azimuth sequence was re-anchored (start-up, sensor restart, long gap).
+    resyncs: int = 0
 
     @property
     def dropped(self) -> int:
@@ -81,6 +85,7 @@ class InputStats:
         self.missing_packets = 0
         self.clock_jumps = 0
         self.partial_scans = 0
+        self.resyncs = 0
         self.last_packet_at: float | None = None
         self.device_time_s: float | None = None
 
@@ -122,6 +127,10 @@ class InputStats:
             self.gaps += 1
             self.missing_packets += missing_packets
 
+    def add_resync(self) -> None:
+        with self._lock:
+            self.resyncs += 1
+
     def add_clock_jumps(self, count: int) -> None:
         with self._lock:
             self.clock_jumps += count
@@ -134,7 +143,8 @@ class InputStats:
                 points=self.points, last_packet_at=self.last_packet_at,
                 drops=dict(self._drops), gaps=self.gaps,
                 missing_packets=self.missing_packets, clock_jumps=self.clock_jumps,
-                partial_scans=self.partial_scans, device_time_s=self.device_time_s)
+                partial_scans=self.partial_scans, device_time_s=self.device_time_s,
+                resyncs=self.resyncs)
 
     def flush_log(self) -> None:
         """Log the pending drop summary now, whatever the rate limit (e.g. at shutdown)."""

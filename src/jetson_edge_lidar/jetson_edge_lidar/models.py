@@ -43,9 +43,13 @@ class ReturnMode(enum.IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SensorModel:
-    """Geometry and timing of one Velodyne model (all tables indexed by laser id)."""
+    """Geometry and timing of one Velodyne model (all tables indexed by laser id).
+
+    Each model is one module-level instance, compared and hashed by identity: the decoder
+    looks tables up by model for every batch, and hashing all the tables would cost more.
+    """
 
     name: str
     product_id: int
@@ -61,6 +65,7 @@ class SensorModel:
     lasers_per_firing: int
     #: Time of the packet's first firing relative to the packet timestamp, in microseconds.
     first_firing_offset_us: float
+    #: Rated range from the data sheet; the decoder's ``max_range`` may not exceed it.
     max_range_m: float
     rpm_range: tuple[int, int] = (300, 1200)
     aliases: tuple[str, ...] = field(default=())
@@ -107,12 +112,19 @@ class SensorModel:
                 + self.slot_time_us[None, :])
 
     def packet_period_us(self, mode: ReturnMode) -> float:
-        firings = BLOCKS_PER_PACKET // 2 if mode is ReturnMode.DUAL else BLOCKS_PER_PACKET
-        return firings * self.block_period_us
+        return self.columns_per_packet(mode) * self.block_period_us
 
     def packet_rate_hz(self, mode: ReturnMode) -> float:
         """Data packets per second; fixed by the firing timing, independent of RPM."""
         return 1e6 / self.packet_period_us(mode)
+
+    def columns_per_packet(self, mode: ReturnMode) -> int:
+        """Distinct block azimuths in a packet (dual-return blocks come in pairs)."""
+        return BLOCKS_PER_PACKET // 2 if mode is ReturnMode.DUAL else BLOCKS_PER_PACKET
+
+    def column_step(self, rpm: float) -> float:
+        """Azimuth advance from one block's firings to the next, in 0.01 deg, at ``rpm``."""
+        return rpm * 6.0 * self.block_period_us * 1e-6 * 100.0
 
     def check_rpm(self, rpm: float) -> None:
         low, high = self.rpm_range

@@ -48,9 +48,10 @@ class VelodyneNode(Node):
         stats = InputStats(log=self.get_logger().warning)
         decoder = VelodyneDecoder(DecoderConfig(
             model=p['model'], return_mode=p['return_mode'], min_range=p['min_range'],
-            max_range=p['max_range'], min_azimuth=p['min_azimuth'],
+            max_range=p['max_range'] or None, min_azimuth=p['min_azimuth'],
             max_azimuth=p['max_azimuth'], cut_angle=p['cut_angle'],
-            stamp_source=p['stamp_source']), stats=stats)
+            stamp_source=p['stamp_source'], rpm=p['rpm'],
+            resync_packets=p['resync_packets']), stats=stats)
         source = self._open_source(p, stats)
         self._driver = LidarDriver(source, decoder)
         self._health = LidarHealth(

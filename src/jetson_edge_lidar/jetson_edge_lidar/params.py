@@ -8,6 +8,7 @@ from .models import MODEL_CHOICES, RETURN_MODE_CHOICES, MODELS
 from .sources import DEFAULT_PORT, DEFAULT_RCVBUF_BYTES
 
 _SENSOR_MODELS = tuple(m.name for m in MODELS)
+_RATED_RANGES = ', '.join(f'{m.name} {m.max_range_m:g} m' for m in MODELS)
 
 VELODYNE_NODE = [
     ParamSpec('model', 'auto', 'Velodyne model; "auto" reads it from every packet\'s factory '
@@ -15,8 +16,14 @@ VELODYNE_NODE = [
               choices=MODEL_CHOICES),
     ParamSpec('return_mode', 'auto', 'Return mode the sensor is configured for; "auto" '
               'follows the packets.', choices=RETURN_MODE_CHOICES),
-    ParamSpec('rpm', 600, 'Motor speed configured on the sensor (sets the expected scan '
-              'rate in diagnostics).', min_value=300, max_value=1200),
+    ParamSpec('rpm', 600, 'Motor speed configured on the sensor: sets how '
+              'far the azimuth advances per packet (packets that do not continue the '
+              'sequence are dropped as out_of_sequence) and the expected scan rate in '
+              'diagnostics.', min_value=300, max_value=1200),
+    ParamSpec('resync_packets', 8, 'Consecutive packets that continue '
+              'each other needed to re-anchor the azimuth sequence (start-up, sensor '
+              'restart, a gap of more than a few packets); they are passed on, late, not '
+              'lost.', min_value=2, max_value=64),
     ParamSpec('address', '0.0.0.0', 'Local address to bind the UDP socket to.'),
     ParamSpec('port', DEFAULT_PORT, 'UDP port the sensor sends data packets to.',
               min_value=1, max_value=65535),
@@ -32,8 +39,10 @@ VELODYNE_NODE = [
               max_value=359.99),
     ParamSpec('min_range', 0.4, 'Drop returns closer than this (metres).', min_value=0.0,
               max_value=300.0),
-    ParamSpec('max_range', 200.0, 'Drop returns farther than this (metres).', min_value=0.1,
-              max_value=300.0),
+    ParamSpec('max_range', 0.0, 'Drop returns farther than this (metres); 0 = the model\'s '
+              f'rated range ({_RATED_RANGES}; with model "auto" the detected one\'s). A value '
+              'above the rated range is refused.', min_value=0.0,
+              max_value=max(m.max_range_m for m in MODELS)),
     ParamSpec('min_azimuth', 0.0, 'Keep azimuths from here (degrees) ...', min_value=0.0,
               max_value=360.0),
     ParamSpec('max_azimuth', 360.0, '... to here; wraps through 0 when smaller than '

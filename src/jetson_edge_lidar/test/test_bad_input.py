@@ -100,24 +100,26 @@ def test_random_bytes_never_crash_the_decoder():
     assert scans == []
 
 
-def test_motionless_azimuth_still_hands_out_scans(good_packets):
+def test_a_stopped_motor_is_out_of_sequence_not_a_scan(good_packets):
     frozen = []
     for packet in good_packets * 3:  # 0.8 s of a sensor whose motor stopped
         raw = bytearray(packet)
         for block in range(12):
             raw[100 * block + 2:100 * block + 4] = (1234).to_bytes(2, 'little')
         frozen.append(bytes(raw))
-    decoder, scans, _ = _decode_with(frozen)
-    assert len(scans) >= 2
-    # Closed after 0.5 s, checked once per decoded batch (at most 256 packets here).
-    assert all(s.points['time'].max() < 0.5 + 256 * 0.00133 for s in scans)
+    decoder, scans, log = _decode_with(frozen)
+    assert scans == []
+    assert decoder.stats.snapshot().drops == {'out_of_sequence': 600}
+    assert 'not the rotation of a VLP-16 at rpm 600' in log.lines[0]
 
 
 @pytest.mark.parametrize('bad', [
     {'cut_angle': 360.0}, {'cut_angle': -0.5}, {'cut_angle': float('nan')},
     {'min_range': 5.0, 'max_range': 1.0}, {'min_azimuth': 10.0, 'max_azimuth': 10.0},
     {'model': 'HDL-64E'}, {'return_mode': 'triple'}, {'stamp_source': 'gps'},
-    {'max_azimuth': 400.0},
+    {'max_azimuth': 400.0}, {'rpm': 200}, {'resync_packets': 1},
+    {'model': 'VLP-16', 'max_range': 100.5}, {'model': 'HDL-32E', 'max_range': 120.0},
+    {'max_range': 150.0}, {'model': 'VLP-16', 'min_range': 100.0},
 ])
 def test_bad_configuration_is_refused_not_rewritten(bad):
     with pytest.raises(ConfigError) as info:

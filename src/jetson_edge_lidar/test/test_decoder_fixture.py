@@ -22,7 +22,8 @@ def test_fixture_revolutions_match_the_readme(fixture_packets):
     assert np.unique(points['ring']).tolist() == list(range(16))
     ranges = np.sqrt(points['x'] ** 2 + points['y'] ** 2 + points['z'] ** 2)
     assert ranges.min() == pytest.approx(2.4, abs=0.05)
-    assert ranges.max() == pytest.approx(108.4, abs=0.1)
+    # The capture holds returns up to 108.4 m; the default keeps the VLP-16's rated 100 m.
+    assert 96.0 < ranges.max() <= 100.0 + 1e-3
     assert decoder.model.name == 'VLP-16' and decoder.return_mode is ReturnMode.STRONGEST
     assert decoder.stats.snapshot().dropped == 0
 
@@ -60,6 +61,8 @@ def test_same_points_as_velodyne_decoder(fixture_pcap, fixture_packets):
     theirs = next(iter(vd.read_pcap(str(fixture_pcap), vd.Config(model=vd.Model.VLP16,
                                                                    cut_angle=0.0),
                                     as_pcl_structs=True))).points
+    # Theirs keeps returns past the VLP-16's rated 100 m, ours stops there.
+    theirs = theirs[np.sqrt(theirs['x'] ** 2 + theirs['y'] ** 2 + theirs['z'] ** 2) <= 100.0]
     _, scans = _decode(fixture_packets[:75], cut_angle=0.0, min_range=0.1)
     ours = np.concatenate([s.points for s in scans])
     assert len(ours) == len(theirs)

@@ -51,7 +51,7 @@ def test_encode_decode_round_trip(model, mode, rpm, start_azimuth, start_time, c
                                   seed):
     firings, distance, reflectivity, packets = _scenario(model, mode, rpm, start_azimuth,
                                                          start_time, count, seed)
-    decoder = VelodyneDecoder(DecoderConfig(min_range=0.0, max_range=1000.0, cut_angle=cut))
+    decoder = VelodyneDecoder(DecoderConfig(min_range=0.0, cut_angle=cut, rpm=rpm))
     recv = firings.time_s[:, -1, -1]  # each packet "arrives" after its last firing
     scans = decoder.decode_batch(packets, recv_times=recv) + decoder.finish()
     assert decoder.stats.snapshot().dropped == 0

@@ -103,5 +103,6 @@ def test_decoder_defaults_are_the_nodes_parameter_defaults():
     schema = {s.name: s.default for s in VELODYNE_NODE}
     defaults = DecoderConfig()
     assert defaults.stamp_source == schema['stamp_source'] == 'host'
-    assert (defaults.min_range, defaults.max_range, defaults.cut_angle) == (
-        schema['min_range'], schema['max_range'], schema['cut_angle'])
+    assert (defaults.min_range, defaults.cut_angle, defaults.rpm, defaults.resync_packets) == (
+        schema['min_range'], schema['cut_angle'], schema['rpm'], schema['resync_packets'])
+    assert defaults.max_range is None and schema['max_range'] == 0.0  # both: the rated range
