@@ -38,7 +38,12 @@ colcon test --executor sequential --event-handlers console_direct+ --return-code
   --pytest-args -p no:cacheprovider || status=1
 colcon test-result --verbose || status=1
 
-# Further steps of the default run go here (for example the pure-core tests under Python 3.10).
+# The pure cores again under a robot's Python stack (JetPack 6: Python 3.10, numpy 1.26,
+# OpenCV 4.8). With a sourced distro its own Python already ran them above.
+if [[ -z "${ROS_DISTRO:-}" ]]; then
+  echo "== pure-core tests under JetPack 6's Python stack =="
+  bash scripts/test-jetpack-python.sh || status=1
+fi
 
 echo "== system tests (test/, the long set deselected) =="
 python -m pytest test -p no:cacheprovider -q --durations=25 "$@" || status=1
