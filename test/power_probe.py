@@ -2,7 +2,7 @@
 
     python test/power_probe.py --timeout 90
 
-A node named ``perception`` declares ``max_rate_hz`` and publishes DetectionArray at that rate
+A node named ``perception`` declares ``max_rate_hz`` and publishes Detection2DArray at that rate
 (as perception obeys it), so the thermal model heats with what the manager allows.  Once the
 manager has lowered the rate, a BatteryState at 10 % is published for a few seconds.  Also
 tries an inconsistent threshold (warm above hot), which the manager must refuse.  Prints JSON.
@@ -14,11 +14,11 @@ import time
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from jetson_edge_msgs.msg import DetectionArray
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue, SetParametersResult
 from rcl_interfaces.srv import SetParameters
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import BatteryState
+from vision_msgs.msg import Detection2DArray
 
 
 def main() -> int:
@@ -40,13 +40,13 @@ def main() -> int:
                 sets.append((round(time.monotonic() - start, 2), rate[0]))
         return SetParametersResult(successful=True)
     perception.add_on_set_parameters_callback(on_set)
-    detections = perception.create_publisher(DetectionArray, 'perception/detections', 10)
+    detections = perception.create_publisher(Detection2DArray, 'perception/detections', 10)
     due = [time.monotonic()]
 
     def publish():
         now = time.monotonic()
         while rate[0] > 0 and due[0] <= now:
-            detections.publish(DetectionArray())
+            detections.publish(Detection2DArray())
             due[0] += 1.0 / rate[0]
         if due[0] < now - 1.0:
             due[0] = now
