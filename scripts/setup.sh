@@ -168,13 +168,37 @@ choose_base_paths() {
   BASE_PATHS+=(third_party/vision_msgs)
 }
 
+# rosidl regenerates nothing for an interface package whose message list lost a file: the
+# rebuilt Python extension still names the removed messages and fails to import. So the list
+# each build folder was made from is recorded, and a folder made from another list (or from an
+# unrecorded one) is removed: that package is built from scratch.
+interface_packages() {  # prints "name folder" for each interface package being built
+  local base
+  for base in "${BASE_PATHS[@]/#/$ROOT/}"; do
+    find "$base" -mindepth 1 -maxdepth 2 -type d -name msg -printf '%h\n'
+  done | while read -r dir; do echo "$(basename "$dir") $dir"; done
+}
+
+clean_changed_interfaces() {
+  local name dir messages
+  while read -r name dir; do
+    messages="$(cd "$dir/msg" && ls | tr '\n' ' ')"
+    if [[ -d "$ROOT/build/$name" ]] && ! done_already "messages-$name" "$messages"; then
+      log "$name: message list changed since its last build; building it from scratch"
+      rm -rf "${ROOT:?}/build/$name" "${ROOT:?}/install/$name"
+    fi
+    mark_done "messages-$name" "$messages"
+  done < <(interface_packages)
+}
+
 build_workspace() {
   STEP="colcon build"
   local want
   want="$( (cd "$ROOT" && echo "${BASE_PATHS[*]}" && find "${BASE_PATHS[@]}" colcon.meta -type f \
-            -not -path '*/__pycache__/*' -not -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum) \
-          | sha256sum | cut -d' ' -f1)"
+            -not -path '*/__pycache__/*' -not -name '*.pyc' -print0 | sort -z \
+            | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)"
   if [[ -f "$ROOT/install/setup.bash" ]] && done_already build "$want"; then return; fi
+  clean_changed_interfaces
   log "colcon build (${BASE_PATHS[*]})"
   cd "$ROOT"
   colcon build --symlink-install --base-paths "${BASE_PATHS[@]}" \

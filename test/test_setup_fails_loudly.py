@@ -216,3 +216,36 @@ def test_no_vision_msgs_anywhere_and_no_copy_to_build_stops_setup_unmarked(clone
     assert 'no vision_msgs installed and third_party/vision_msgs/package.xml missing' in done.stderr
     assert 'FAILED in step "find vision_msgs"' in done.stderr
     assert markers(clone) == {'ros', 'python'}
+
+
+def test_an_interface_package_that_lost_a_message_is_built_from_scratch(clone):
+    """rosidl would leave the removed message's entry points in the rebuilt Python extension."""
+    (clone / 'requirements-ros.txt').write_text('jetson_edge_installable\n')
+    for name in ['requirements.txt', 'requirements-build.txt']:
+        (clone / name).write_text('')
+    messages = clone / 'src' / 'jetson_edge_probe_msgs' / 'msg'  # no package.xml: colcon skips it
+    messages.mkdir(parents=True)
+    (messages / 'Kept.msg').write_text('int32 a\n')
+    (messages / 'Removed.msg').write_text('int32 b\n')
+    stale = clone / 'build' / 'jetson_edge_probe_msgs' / 'stale'
+    tools = Path(sys.executable).parent
+    env = {'PATH': f'{os.environ["PATH"]}{os.pathsep}{tools}',
+           'AMENT_PREFIX_PATH': os.environ['AMENT_PREFIX_PATH']}
+
+    stale.parent.mkdir(parents=True)
+    stale.touch()
+    first = run_setup(clone, extra_env=env)  # built before its list was recorded: from scratch
+    assert first.returncode == 0, first.stderr
+    assert 'jetson_edge_probe_msgs: message list changed' in first.stderr and not stale.exists()
+
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.touch()
+    (clone / 'src' / 'jetson_edge_probe_msgs' / 'README').write_text('a change, same messages\n')
+    same = run_setup(clone, extra_env=env)
+    assert same.returncode == 0 and '[setup] colcon build' in same.stderr, same.stderr
+    assert 'message list changed' not in same.stderr and stale.exists()
+
+    (messages / 'Removed.msg').unlink()
+    shrunk = run_setup(clone, extra_env=env)
+    assert shrunk.returncode == 0, shrunk.stderr
+    assert 'jetson_edge_probe_msgs: message list changed' in shrunk.stderr and not stale.exists()
