@@ -52,6 +52,7 @@ ROSDEP_KEYS = {
     'std_msgs': 'std_msgs',
     'sensor_msgs': 'sensor_msgs',
     'diagnostic_msgs': 'diagnostic_msgs',
+    'vision_msgs': 'vision_msgs',
 }
 
 # Import name -> PyPI distribution, for what rosdep has no usable key for. setup.sh installs
