@@ -8,6 +8,7 @@ import time
 from typing import TextIO
 
 import rclpy
+from rclpy.executors import ExternalShutdownException
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosidl_runtime_py.utilities import get_message
 
@@ -53,21 +54,19 @@ def run_play(directory: str, *, rate: float = 1.0, loop: bool = False, delay_s: 
         print(f'jetson-edge: playing {directory}: {len(bag.topics)} topics, '
               f'{bag.duration_ns / 1e9:.1f} s at rate {rate}', file=out)
         time.sleep(delay_s)  # lets subscribers discover the publishers before the first message
-        try:
-            while True:
-                start, first = time.monotonic(), None
-                for message in bag.messages():
-                    first = message.time_ns if first is None else first
-                    wait = start + (message.time_ns - first) / 1e9 / rate - time.monotonic()
-                    if wait > 0:
-                        time.sleep(wait)
-                    publishers[message.topic].publish(message.data)
-                    published += 1
-                if not loop:
-                    break
-        except KeyboardInterrupt:
-            pass
-        node.destroy_node()
+        while context.ok():
+            start, first = time.monotonic(), None
+            for message in bag.messages():
+                first = message.time_ns if first is None else first
+                wait = start + (message.time_ns - first) / 1e9 / rate - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                publishers[message.topic].publish(message.data)
+                published += 1
+            if not loop:
+                break
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
     finally:
         if context.ok():
             rclpy.shutdown(context=context)

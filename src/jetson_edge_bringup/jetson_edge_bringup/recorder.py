@@ -14,6 +14,7 @@ import time
 from typing import Callable, TextIO
 
 import rclpy
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosidl_runtime_py.utilities import get_message
@@ -115,6 +116,7 @@ def run_record(directory: str, *, topics: list[str] | None = None,
     writer = BagWriter(directory, ros_distro=os.environ.get('ROS_DISTRO', ''))
     context = rclpy.Context()
     rclpy.init(context=context)
+    recorder = None
     try:
         node = rclpy.create_node('jetson_edge_recorder', context=context)
         recorder = Recorder(node, writer, topics=topics,
@@ -122,13 +124,10 @@ def run_record(directory: str, *, topics: list[str] | None = None,
         executor = rclpy.executors.SingleThreadedExecutor(context=context)
         executor.add_node(node)
         end = None if duration_s is None else time.monotonic() + duration_s
-        try:
-            while end is None or time.monotonic() < end:
-                executor.spin_once(timeout_sec=0.1)
-        except KeyboardInterrupt:
-            pass
-        executor.shutdown()
-        node.destroy_node()
+        while context.ok() and (end is None or time.monotonic() < end):
+            executor.spin_once(timeout_sec=0.1)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # Ctrl-C: the recording so far is kept
     finally:
         writer.close()
         if context.ok():
@@ -136,6 +135,6 @@ def run_record(directory: str, *, topics: list[str] | None = None,
     counts = writer.counts()
     print(f'jetson-edge: {sum(counts.values())} messages on {len(counts)} topics in {directory}',
           file=out)
-    for name, why in recorder.unrecordable.items():
+    for name, why in (recorder.unrecordable if recorder else {}).items():
         print(f'jetson-edge: not recorded: {name}: {why}', file=out)
     return counts
