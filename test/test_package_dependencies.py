@@ -47,7 +47,6 @@ ROSDEP_KEYS = {
     'launch': 'launch',
     'launch_ros': 'launch_ros',
     'ament_index_python': 'ament_index_python',
-    'rosidl_runtime_py': 'rosidl_runtime_py',
     'builtin_interfaces': 'builtin_interfaces',
     'rcl_interfaces': 'rcl_interfaces',
     'std_msgs': 'std_msgs',

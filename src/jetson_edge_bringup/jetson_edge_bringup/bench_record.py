@@ -26,11 +26,11 @@ from pathlib import Path
 
 import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from rosidl_runtime_py.utilities import get_message
 
 from jetson_edge_bringup.bag import BagReader
 from jetson_edge_bringup.plan import build_plan
 from jetson_edge_bringup.soak import expected_topics
+from jetson_edge_bringup.topic_monitor import message_type
 from jetson_edge_common.dds import use_large_data_transport
 from jetson_edge_common.profiles import load_profile
 
@@ -59,7 +59,7 @@ class RawTap:
         for topic, (type_name, qos) in topics.items():
             profile = QoSProfile(depth=200, reliability=ReliabilityPolicy.BEST_EFFORT
                                  if qos == 'sensor' else ReliabilityPolicy.RELIABLE)
-            self._node.create_subscription(get_message(type_name), topic, self._keeper(topic),
+            self._node.create_subscription(message_type(type_name), topic, self._keeper(topic),
                                            profile, raw=True)
         self._executor = rclpy.executors.SingleThreadedExecutor(context=self._context)
         self._executor.add_node(self._node)

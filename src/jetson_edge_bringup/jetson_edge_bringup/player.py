@@ -10,10 +10,10 @@ from typing import TextIO
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rosidl_runtime_py.utilities import get_message
 
 from jetson_edge_bringup.bag import BagError, BagReader
 from jetson_edge_bringup.bag_metadata import parse_qos_yaml
+from jetson_edge_bringup.topic_monitor import message_type
 from jetson_edge_common.dds import use_large_data_transport
 
 DEPTH = 100
@@ -45,7 +45,7 @@ def run_play(directory: str, *, rate: float = 1.0, loop: bool = False, delay_s: 
         publishers = {}
         for topic in bag.topics:
             try:
-                msg_type = get_message(topic.type)
+                msg_type = message_type(topic.type)
             except (AttributeError, ModuleNotFoundError, ValueError) as exc:
                 raise BagError(f'{topic.name}: type {topic.type} is not installed here ({exc}); '
                                f'source the workspace that has it') from None

@@ -17,11 +17,11 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rosidl_runtime_py.utilities import get_message
 
 from jetson_edge_bringup.bag import BagWriter
 from jetson_edge_bringup.bag_metadata import Qos, qos_yaml
 from jetson_edge_bringup.msg_definitions import DefinitionError
+from jetson_edge_bringup.topic_monitor import message_type
 from jetson_edge_common.dds import use_large_data_transport
 
 DISCOVERY_PERIOD_S = 0.5
@@ -86,7 +86,7 @@ class Recorder:
         type_name = types[0]
         offers = [offered(info) for info in publishers]
         try:
-            msg_type = get_message(type_name)
+            msg_type = message_type(type_name)
             self._writer.add_topic(name, type_name, offered_qos_profiles=qos_yaml(offers),
                                    type_hash=type_hash(publishers[0]))
         except (DefinitionError, AttributeError, ModuleNotFoundError, ValueError) as exc:
