@@ -49,8 +49,8 @@ def subscription_qos(offers: list[Qos]) -> QoSProfile:
 
 def type_hash(info) -> str:
     """The publisher's type hash where the distro reports one (Jazzy, not Humble)."""
-    value = getattr(info, 'topic_type_hash', None)
-    return str(value) if value else ''
+    text = str(getattr(info, 'topic_type_hash', ''))
+    return text if text.startswith('RIHS') else ''
 
 
 class Recorder:
