@@ -31,6 +31,16 @@ class Qos:
     depth: int = 0
 
 
+def matching_policies(offers: list[Qos]) -> tuple[str, str]:
+    """(reliability, durability) of an endpoint that matches every one of ``offers``, as rosbag2
+    chooses them: best effort if any publisher is (a reliable reader would not match it),
+    transient local only if every publisher is."""
+    best_effort = any(q.reliability == 'best_effort' for q in offers)
+    latched = bool(offers) and all(q.durability == 'transient_local' for q in offers)
+    return ('best_effort' if best_effort else 'reliable',
+            'transient_local' if latched else 'volatile')
+
+
 def qos_yaml(profiles: list[Qos]) -> str:
     """``offered_qos_profiles`` of a topic: rosbag2's YAML list of publisher profiles."""
     return yaml.safe_dump([{

@@ -9,10 +9,11 @@ from typing import TextIO
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import QoSProfile
 
 from jetson_edge_bringup.bag import BagError, BagReader
 from jetson_edge_bringup.bag_metadata import parse_qos_yaml
+from jetson_edge_bringup.recorder import matching_qos
 from jetson_edge_bringup.topic_monitor import message_type
 from jetson_edge_common.dds import use_large_data_transport
 
@@ -20,14 +21,9 @@ DEPTH = 100
 
 
 def publisher_qos(offered_qos_profiles: str) -> QoSProfile:
+    """The recorded publishers' reliability and durability (reliable when none were recorded)."""
     offers = parse_qos_yaml(offered_qos_profiles) if offered_qos_profiles else []
-    best_effort = any(q.reliability == 'best_effort' for q in offers)
-    latched = bool(offers) and all(q.durability == 'transient_local' for q in offers)
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=DEPTH,
-                      reliability=ReliabilityPolicy.BEST_EFFORT if best_effort
-                      else ReliabilityPolicy.RELIABLE,
-                      durability=DurabilityPolicy.TRANSIENT_LOCAL if latched
-                      else DurabilityPolicy.VOLATILE)
+    return matching_qos(offers, depth=DEPTH)
 
 
 def run_play(directory: str, *, rate: float = 1.0, loop: bool = False, delay_s: float = 1.0,

@@ -1,9 +1,8 @@
 """``jetson-edge record``: subscribes to topics as serialized bytes and writes them to a bag.
 
 Topics are found by polling the graph, so a topic that appears while recording is added. Each
-subscription's QoS matches the topic's publishers the way rosbag2 chooses it: best effort if any
-publisher is best effort (a reliable reader would not match it), reliable otherwise; transient
-local only if every publisher is. Messages are never deserialized (``raw=True``).
+subscription's QoS matches the topic's publishers the way rosbag2 chooses it
+(``bag_metadata.matching_policies``). Messages are never deserialized (``raw=True``).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from jetson_edge_bringup.bag import BagWriter
-from jetson_edge_bringup.bag_metadata import Qos, qos_yaml
+from jetson_edge_bringup.bag_metadata import Qos, matching_policies, qos_yaml
 from jetson_edge_bringup.msg_definitions import DefinitionError
 from jetson_edge_bringup.topic_monitor import message_type
 from jetson_edge_common.dds import use_large_data_transport
@@ -37,14 +36,12 @@ def offered(info) -> Qos:
                history=int(profile.history), depth=int(profile.depth))
 
 
-def subscription_qos(offers: list[Qos]) -> QoSProfile:
-    best_effort = any(q.reliability == 'best_effort' for q in offers)
-    latched = bool(offers) and all(q.durability == 'transient_local' for q in offers)
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=DEPTH,
-                      reliability=ReliabilityPolicy.BEST_EFFORT if best_effort
-                      else ReliabilityPolicy.RELIABLE,
-                      durability=DurabilityPolicy.TRANSIENT_LOCAL if latched
-                      else DurabilityPolicy.VOLATILE)
+def matching_qos(offers: list[Qos], *, depth: int) -> QoSProfile:
+    """A profile that matches every publisher of ``offers`` (see ``matching_policies``)."""
+    reliability, durability = matching_policies(offers)
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
+                      reliability=ReliabilityPolicy[reliability.upper()],
+                      durability=DurabilityPolicy[durability.upper()])
 
 
 def type_hash(info) -> str:
@@ -92,7 +89,7 @@ class Recorder:
         except (DefinitionError, AttributeError, ModuleNotFoundError, ValueError) as exc:
             self._refuse(name, f'type {type_name} is not available here: {exc}')
             return
-        qos = subscription_qos(offers)
+        qos = matching_qos(offers, depth=DEPTH)
         self._subscriptions[name] = self._node.create_subscription(
             msg_type, name, self._writer_for(name), qos, raw=True)
         self._log(f'recording {name} ({type_name}, {qos.reliability.name.lower()})')
