@@ -129,12 +129,17 @@ def read_recording(directory: str | Path) -> dict[str, Stamped]:
     return found
 
 
-def format_table(rows: list[TopicComparison], *, seconds: float) -> str:
-    lines = [f'{"topic":<30} {"qos":<9} {"subscriber":>10} {"recorded":>9} {"missed":>7} '
-             f'{"extra":>6}  over {seconds:.0f} s']
+def format_table(rows: list[TopicComparison], *, seconds: float,
+                 rates: dict[str, float] | None = None) -> str:
+    """One line per topic; ``published`` is the plan's rate times the window (nodes do not count
+    what they publish), the other columns are counted."""
+    rates = rates or {}
+    lines = [f'{"topic":<30} {"qos":<9} {"published":>9} {"subscriber":>10} {"recorded":>9} '
+             f'{"missed":>7} {"extra":>6}  over {seconds:.1f} s']
     for r in rows:
-        lines.append(f'{r.topic:<30} {r.qos:<9} {r.subscriber:>10} {r.recorded:>9} {r.missed:>7} '
-                     f'{r.extra:>6}')
+        published = f'~{rates[r.topic] * seconds:.0f}' if r.topic in rates else '-'
+        lines.append(f'{r.topic:<30} {r.qos:<9} {published:>9} {r.subscriber:>10} {r.recorded:>9} '
+                     f'{r.missed:>7} {r.extra:>6}')
     return '\n'.join(lines)
 
 
@@ -154,8 +159,9 @@ def main(argv: list[str]) -> dict:
     args = parser.parse_args(argv)
 
     use_large_data_transport()
-    topics = {t: (s['type'], s.get('qos', 'reliable'))
-              for t, s in expected_topics(build_plan(load_profile(args.profile))).items()}
+    expects = expected_topics(build_plan(load_profile(args.profile)))
+    topics = {t: (s['type'], s.get('qos', 'reliable')) for t, s in expects.items()}
+    rates = {t: float(s['rate_hz']) for t, s in expects.items() if 'rate_hz' in s}
     work = Path(tempfile.mkdtemp(prefix='jetson-edge-bench-record-'))
     directory = Path(args.keep) if args.keep else work / 'bag'
     tap = RawTap(topics)
@@ -179,7 +185,7 @@ def main(argv: list[str]) -> dict:
     bag = BagReader(directory)
     start, end = recording_window(bag.start_ns, bag.start_ns + bag.duration_ns)
     rows = compare(tap.seen(), read_recording(directory), tap.qos, start_ns=start, end_ns=end)
-    print(format_table(rows, seconds=(end - start) / 1e9))
+    print(format_table(rows, seconds=(end - start) / 1e9, rates=rates))
     problems = failures(rows)
     for problem in problems:
         print(f'FAIL {problem}', file=sys.stderr)
