@@ -67,8 +67,9 @@ PYPI_ONLY = {
 }
 
 # Only the lidar benchmark's comparison with the C++ decoder imports it (lazily, and says how
-# to get it); installed with the test requirements.
-TEST_REQUIREMENTS_ONLY = {'velodyne_decoder': 'velodyne-decoder'}
+# to get it); the fuzzing helper imports atheris in its child process, where it has wheels.
+# Both are installed with the test requirements.
+TEST_REQUIREMENTS_ONLY = {'velodyne_decoder': 'velodyne-decoder', 'atheris': 'atheris'}
 
 # Optional GPU stacks that come with JetPack or are built on the Jetson: no key, no PyPI line;
 # the backends import them lazily and report what is missing. docs/dependencies.md names each.
