@@ -87,9 +87,10 @@ class FuzzReport:
         if self.returncode == 0 and self.executions > 0:
             return None
         saved = f'; input saved at {self.crash_input}' if self.crash_input else ''
+        crash = self.output.find('=== Uncaught Python exception')
+        details = self.output[crash:crash + 4000] if crash >= 0 else self.output[-4000:]
         return (f'{self.summary()}: exit {self.returncode}{saved}. Fix the parser, then add '
-                f'the input to the package\'s test/fuzz_corpus/{self.target}/.\n'
-                f'{self.output[-6000:]}')
+                f'the input to the package\'s test/fuzz_corpus/{self.target}/.\n{details}')
 
 
 def corpus_inputs(test_file: str | Path, target: Target) -> list[Path]:

@@ -86,7 +86,7 @@ def bno055_uart(data: bytes) -> None:
     except BlockingIOError:
         pass
     device.responses.extend(_split_responses(data[1:]))
-    port = SimpleNamespace(fileno=device.near.fileno, timeout=0.005, close=lambda: None)
+    port = SimpleNamespace(fileno=device.near.fileno, timeout=0.002, close=lambda: None)
     io = Bno055UartIO(port, baud=2_000_000, retries=2)
     bno = Bno055(io, mode=BNO_MODES[data[0] % 3], sleep=lambda s: None)
     operation = (data[0] >> 2) % 3
