@@ -7,6 +7,7 @@ header says or raise :class:`ImageFormatError` with one of its documented reason
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -41,6 +42,7 @@ def profile_yaml(data: bytes) -> None:
     global _PROFILES
     if _PROFILES is None:
         _PROFILES = Path(tempfile.mkdtemp(prefix='jetson_edge_fuzz_profiles_'))
+        atexit.register(shutil.rmtree, _PROFILES, True)
         shutil.copytree(profiles_dir(), _PROFILES, dirs_exist_ok=True)
     path = _PROFILES / '_fuzzed.yaml'
     path.write_bytes(data)

@@ -9,6 +9,7 @@ Contracts: ``extract_bundle`` and ``verify_slot`` write nothing outside the slot
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -36,6 +37,7 @@ def _scratch() -> Path:
     global _SCRATCH
     if _SCRATCH is None:
         _SCRATCH = Path(tempfile.mkdtemp(prefix='jetson_edge_fuzz_ota_'))
+        atexit.register(shutil.rmtree, _SCRATCH, True)
     return _SCRATCH
 
 
