@@ -20,6 +20,7 @@ starts from and :func:`corpus_inputs` hands to a plain test that replays it on e
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import importlib.util
 import inspect
@@ -86,7 +87,12 @@ class FuzzReport:
         """Why the run failed (crash, hang, memory, nothing run), or None."""
         if self.returncode == 0 and self.executions > 0:
             return None
-        saved = f'; input saved at {self.crash_input}' if self.crash_input else ''
+        saved = ''
+        if self.crash_input is not None:
+            # The work directory may be gone by the time someone reads a CI log.
+            data = self.crash_input.read_bytes()
+            inline = f' (base64: {base64.b64encode(data).decode()})' if len(data) <= 4096 else ''
+            saved = f'; input saved at {self.crash_input}{inline}'
         crash = self.output.find('=== Uncaught Python exception')
         details = self.output[crash:crash + 4000] if crash >= 0 else self.output[-4000:]
         return (f'{self.summary()}: exit {self.returncode}{saved}. Fix the parser, then add '
@@ -170,7 +176,10 @@ def _run_atheris(source: str, name: str, instrument: list[str], libfuzzer_args: 
                  ) -> None:
     import atheris
 
-    with atheris.instrument_imports(include=instrument):
+    if instrument:
+        with atheris.instrument_imports(include=instrument):
+            target = _load_target(source, name)
+    else:  # an empty include list would instrument every module imported
         target = _load_target(source, name)
     atheris.Setup([sys.argv[0], *libfuzzer_args], target)
     atheris.Fuzz()
