@@ -69,8 +69,9 @@ PYPI_ONLY = {
 }
 
 # Only the lidar benchmark's comparison with the C++ decoder imports it (lazily, and says how
-# to get it); installed with the test requirements.
-TEST_REQUIREMENTS_ONLY = {'velodyne_decoder': 'velodyne-decoder',
+# to get it); the fuzzing helper imports atheris in its child process, where it has wheels.
+# Installed with the test requirements.
+TEST_REQUIREMENTS_ONLY = {'velodyne_decoder': 'velodyne-decoder', 'atheris': 'atheris',
                           # independent readers of the recordings jetson-edge record writes
                           'rosbags': 'rosbags', 'mcap_ros2': 'mcap-ros2-support'}
 

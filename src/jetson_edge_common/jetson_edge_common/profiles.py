@@ -231,11 +231,16 @@ def _merge(base: dict, override: dict) -> dict:
 
 def _read(path: Path) -> dict:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding='utf-8')
     except OSError as exc:
         raise ProfileError(f'{path}: cannot read ({exc.strerror})') from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f'{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8') \
+            from None
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ProfileError(f'{path}: nested too deeply to be a profile') from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, 'problem_mark', None)
         where = f' line {mark.line + 1}, column {mark.column + 1}' if mark else ''

@@ -35,6 +35,9 @@ def node_schema(package: str, executable: str) -> list:
 
     Raises :class:`SchemaNotInstalled` naming what is installed when none is registered.
     """
+    if not isinstance(package, str) or not isinstance(executable, str):
+        raise SchemaNotInstalled(f'package and executable must be names, not {package!r} and '
+                                 f'{executable!r}')
     for ep in _entries():
         if ep.name == executable and ep.dist is not None and \
                 _normalized(ep.dist.name) == _normalized(package):

@@ -160,7 +160,26 @@ def read_manifest(slot: Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get('format') != BUNDLE_FORMAT or \
             not isinstance(manifest.get('files'), dict):
         raise UnsafeBundleError(f'{MANIFEST_NAME} is not a format-{BUNDLE_FORMAT} manifest')
+    for name, meta in manifest['files'].items():
+        problem = _file_entry_problem(name, meta)
+        if problem:
+            raise UnsafeBundleError(f'{MANIFEST_NAME}: file {name!r} {problem}')
     return manifest
+
+
+def _file_entry_problem(name: str, meta: object) -> str | None:
+    parts = name.split('/')
+    if not name or '\x00' in name or name.startswith('/') or '..' in parts:
+        return 'is not a relative path inside the bundle'
+    if not isinstance(meta, dict):
+        return 'has no size and sha256'
+    size, digest = meta.get('size'), meta.get('sha256')
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        return f'has size {size!r}, not a byte count'
+    if not isinstance(digest, str) or len(digest) != 64 or \
+            digest.strip('0123456789abcdef') != '':
+        return f'has sha256 {digest!r}, not 64 hex digits'
+    return None
 
 
 def verify_slot(slot: Path, *, hashes: bool = False) -> list[str]:

@@ -123,8 +123,10 @@ class ReleaseClient:
             releases = index['releases']
             for release in releases:
                 ReleaseVersion.parse(release['version'])
-                if not isinstance(release['bundles'], dict):
-                    raise TypeError('bundles is not a mapping')
+                bundles = release['bundles']
+                if not isinstance(bundles, dict) or not all(
+                        isinstance(k, str) and isinstance(v, str) for k, v in bundles.items()):
+                    raise TypeError('bundles is not a mapping of Jetson model to target path')
         except (ValueError, KeyError, TypeError, ConfigError) as exc:
             raise VerificationError(f'release index is malformed: {exc}') from exc
         return sorted(releases, key=lambda r: ReleaseVersion.parse(r['version']))

@@ -19,9 +19,11 @@ and setuid/setgid/sticky and group/other write bits are dropped.
 
 from __future__ import annotations
 
+import lzma
 import os
 import tarfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,9 @@ from .errors import UnsafeBundleError
 
 _COPY_CHUNK = 1 << 20
 _MAX_LINK_DEPTH = 40
+# What reading a damaged archive raises besides TarError: the decompressors' own errors
+# (gzip's BadGzipFile and bz2's "Invalid data stream" are OSErrors) and a stream cut short.
+_CORRUPT_ARCHIVE = (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError)
 
 
 @dataclass(frozen=True)
@@ -115,11 +120,11 @@ def extract_bundle(archive: Path, dest: Path, *, limits: ExtractLimits = Extract
     count = 0
     try:
         tar = tarfile.open(archive, mode='r:*')
-    except (tarfile.TarError, OSError) as exc:
+    except _CORRUPT_ARCHIVE as exc:
         raise UnsafeBundleError(f'bundle is not a readable tar archive: {exc}') from exc
     with tar:
         try:
-            for member in tar:
+            for member in _members(tar):
                 count += 1
                 if count > limits.max_members:
                     raise UnsafeBundleError(
@@ -203,6 +208,27 @@ def extract_bundle(archive: Path, dest: Path, *, limits: ExtractLimits = Extract
     return ExtractResult(files=files, directories=dirs, links=links, total_bytes=total)
 
 
+def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    members = iter(tar)
+    while True:
+        try:
+            member = next(members)
+        except StopIteration:
+            return
+        except _CORRUPT_ARCHIVE as exc:
+            raise UnsafeBundleError(f'bundle tar stream is corrupt: {exc}') from exc
+        yield member
+
+
+def _read(source, member: tarfile.TarInfo) -> bytes:
+    try:
+        return source.read(_COPY_CHUNK)
+    except _CORRUPT_ARCHIVE as exc:
+        raise UnsafeBundleError(
+            f'bundle member {member.name!r} cannot be read, the archive is corrupt: {exc}'
+        ) from exc
+
+
 def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str) -> None:
     source = tar.extractfile(member)
     if source is None:
@@ -212,7 +238,7 @@ def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str) -> N
     written = 0
     with os.fdopen(fd, 'wb') as out:
         while True:
-            chunk = source.read(_COPY_CHUNK)
+            chunk = _read(source, member)
             if not chunk:
                 break
             written += len(chunk)
