@@ -77,6 +77,9 @@ print(f"== core tests: Python {sys.version.split()[0]}, numpy {numpy.__version__
       f" ONNX Runtime {onnxruntime.__version__} ==")'
 pythonpath="$ROOT/scripts"
 export JETSON_EDGE_CONFIG="$ROOT/config"
+# The fuzz targets here only show they run on this stack (no atheris wheel for 3.10: random
+# mutation); the coverage-guided runs are the main environment's.
+export JETSON_EDGE_FUZZ_SECONDS="${JETSON_EDGE_FUZZ_SECONDS:-2}"
 # One pytest per package, as colcon runs them (test folders share module names), two at a time
 # (JETPACK_TEST_JOBS): these tests start no ROS and bind no fixed port. Logs print in order.
 logs="$(mktemp -d)"
