@@ -80,17 +80,6 @@ def test_jetson_inference_absent_fails_plainly(tmp_path, monkeypatch):
         create_backend('jetson_inference', card).activate()
 
 
-def test_availability_agrees_with_jetson_edge_doctor():
-    """Whatever this machine has: the backends and `jetson-edge doctor` see the same runtimes."""
-    from jetson_edge_bringup.doctor import check_runtimes
-    doctor = {check.name: check.ok for check in check_runtimes()}
-    table = availability()
-    assert table['tensorrt'][0] == (doctor['TensorRT'] and doctor['CUDA from Python'])
-    assert table['onnxruntime'][0] == doctor['ONNX Runtime']
-    assert table['opencv_dnn'][0] == doctor['OpenCV DNN']
-    assert table['jetson_inference'][0] == doctor['jetson-inference']
-
-
 def test_availability_imports_nothing_heavy():
     """Asked in a fresh interpreter: no inference runtime is imported (TensorRT and CUDA take
     seconds and initialize the GPU), whether or not it is installed. (OpenCV is imported by the
