@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from jetson_edge_common.dds import use_large_data_transport
 
-    from jetson_edge_imu.emulated_device import READ_COUNTERS_SIZE, EmulatorOptions, serve
+    from jetson_edge_sim.imu.emulated_device import READ_COUNTERS_SIZE, EmulatorOptions, serve
 
     # The driver's node_main picks the suite's DDS transport; the reference and this
     # subscriber (and their children, through the environment) must use the same one.
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> dict:
     results['stall_monitor_priority'] = stalls.priority
     kworkers = _boost_kworkers(args.kworker_priority) if args.kworker_priority > 0 else []
     try:
-        ref = subprocess.Popen([sys.executable, '-m', 'jetson_edge_imu.bench',
+        ref = subprocess.Popen([sys.executable, '-m', 'jetson_edge_bench.imu',
                                 '--reference-publisher', str(args.rate), str(args.priority)])
         try:
             results['reference'] = _measure(sub, ref, rate=args.rate, seconds=args.seconds,

@@ -25,14 +25,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .config import DecoderConfig
-from .decoder import VelodyneDecoder
-from .driver import LidarDriver
-from .input_stats import InputStats
-from .models import MODELS, VLP16, ReturnMode, model_by_name, return_mode_by_name
-from .pcap import read_udp_payloads
-from .sources import UdpSource
-from .virtual_sensor import SimulatedVelodyne
+from jetson_edge_lidar.config import DecoderConfig
+from jetson_edge_lidar.decoder import VelodyneDecoder
+from jetson_edge_lidar.driver import LidarDriver
+from jetson_edge_lidar.input_stats import InputStats
+from jetson_edge_lidar.models import MODELS, VLP16, ReturnMode, model_by_name, return_mode_by_name
+from jetson_edge_lidar.pcap import read_udp_payloads
+from jetson_edge_lidar.sources import UdpSource
+from jetson_edge_sim.lidar.virtual_sensor import SimulatedVelodyne
 
 FIXTURE = Path('shared') / 'fixtures' / 'lidar' / 'vlp16_mrpt_3rev.pcap'
 
@@ -126,7 +126,7 @@ def decoder_speed(packets: list[bytes], *, model_name: str, trials: int) -> dict
 
 def _start_virtual_sensor(port: int, seconds: float) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, '-m', 'jetson_edge_lidar.virtual_sensor', '--port', str(port),
+        [sys.executable, '-m', 'jetson_edge_sim.lidar.virtual_sensor', '--port', str(port),
          '--model', 'VLP-16', '--duration', str(seconds + 5)],
         env={**os.environ, 'PYTHONPATH': os.pathsep.join(sys.path)})
 

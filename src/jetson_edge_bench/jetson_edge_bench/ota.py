@@ -22,10 +22,10 @@ import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .bundle import BundleSources, build_bundle
-from .health import HealthResult
-from .repository import RepositoryWriter
-from .robot import Robot
+from jetson_edge_ota.bundle import BundleSources, build_bundle
+from jetson_edge_ota.health import HealthResult
+from jetson_edge_ota.repository import RepositoryWriter
+from jetson_edge_ota.robot import Robot
 
 
 def _make_release(base: Path, *, mib: int, files: int) -> BundleSources:

@@ -30,10 +30,10 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .backends import BackendOptions, availability, create_backend
-from .errors import PerceptionError
-from .model_card import find_card, load_card
-from .pipeline import ModelPipeline
+from jetson_edge_perception.backends import BackendOptions, availability, create_backend
+from jetson_edge_perception.errors import PerceptionError
+from jetson_edge_perception.model_card import find_card, load_card
+from jetson_edge_perception.pipeline import ModelPipeline
 
 FIXTURES = Path(__file__).resolve().parents[3].parent / 'shared' / 'fixtures'
 
@@ -80,7 +80,7 @@ def _default_image() -> Path | None:
     candidate = FIXTURES / 'images' / 'dog.jpg'
     if candidate.is_file():
         return candidate
-    from .assets import photos_dir
+    from jetson_edge_perception.assets import photos_dir
     photos = sorted(photos_dir().glob('*')) if photos_dir().is_dir() else []
     return photos[0] if photos else None
 
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict:
         row['pipeline_over_model'] = _ratio(row['pipeline'], row['model'])
         if args.e2e_frames > 0:
             try:
-                from .bench_ros import end_to_end
+                from jetson_edge_bench.perception_ros import end_to_end
             except ImportError as exc:
                 skipped[f'{row["backend"]} e2e'] = f'ROS 2 not importable here ({exc}); source scripts/env.sh'
                 continue

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model_card import InputSpec
+from jetson_edge_perception.model_card import InputSpec
 
 SPECS = {
     'ssd300_nhwc': InputSpec(width=300, height=300, layout='NHWC', scale=1 / 255, mean=(0.5,) * 3, std=(0.5,) * 3),
@@ -45,7 +45,7 @@ def write_references(image_path: Path, out: Path) -> dict:
     """The CPU tensors (OpenCV path) for each spec and size, plus the photo as .npy, for a GPU host without OpenCV."""
     import cv2
 
-    from .preprocess import Preprocessor
+    from jetson_edge_perception.preprocess import Preprocessor
     base = cv2.imread(str(image_path))
     np.save(out.with_suffix('.image.npy'), base)
     tensors = {}
@@ -58,7 +58,7 @@ def write_references(image_path: Path, out: Path) -> dict:
 
 def cuda_buffer_roundtrip() -> str:
     """Exercise backends.cuda_memory (the TensorRT backend's device buffers) on real hardware."""
-    from .backends.cuda_memory import open_cuda
+    from jetson_edge_perception.backends.cuda_memory import open_cuda
     cuda = open_cuda()
     host = np.arange(1 << 20, dtype=np.float32)
     back = np.empty_like(host)
@@ -82,10 +82,10 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv or [])
     if args.write_references:
         return write_references(Path(args.image), Path(args.write_references))
-    from .gpu_preprocess import CupyPreprocessor, import_cupy
+    from jetson_edge_perception.gpu_preprocess import CupyPreprocessor, import_cupy
     cp = import_cupy()
     try:
-        from .preprocess import Preprocessor
+        from jetson_edge_perception.preprocess import Preprocessor
     except ImportError:  # no OpenCV on this machine: GPU timings only
         Preprocessor = None
     path = Path(args.image) if args.image else Path(__file__).resolve().parents[3].parent / 'shared' / 'fixtures' / 'images' / 'dog.jpg'

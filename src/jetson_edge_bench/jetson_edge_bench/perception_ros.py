@@ -1,7 +1,7 @@
 """End-to-end latency over ROS for the benchmark: publisher process -> perception node process -> this process.
 
 `end_to_end` starts the perception node (the real executable's code, `python -m
-jetson_edge_perception.node`) and a publisher process (`python -m jetson_edge_perception.bench_ros
+jetson_edge_perception.node`) and a publisher process (`python -m jetson_edge_bench.perception_ros
 publish ...`), then receives DetectionArray messages here. Latency is the receive wall-clock time
 minus the image header stamp, which the node copies (same host, same clock).
 """
@@ -73,7 +73,7 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
         # One executor for the whole run (rclpy.spin_once(node) adds and removes the node each call).
         executor = SingleThreadedExecutor()
         executor.add_node(receiver)
-        publisher = subprocess.Popen([sys.executable, '-m', 'jetson_edge_perception.bench_ros', 'publish',
+        publisher = subprocess.Popen([sys.executable, '-m', 'jetson_edge_bench.perception_ros', 'publish',
                                       '--topic', topic, '--image', str(image_path), '--period', str(period_s),
                                       '--count', str(frames + WARMUP_RESULTS), '--startup', str(startup_timeout_s)])
         try:
@@ -149,4 +149,4 @@ def publish(argv: Sequence[str]) -> int:
 if __name__ == '__main__':
     if len(sys.argv) > 1 and sys.argv[1] == 'publish':
         raise SystemExit(publish(sys.argv[2:]))
-    raise SystemExit('usage: python -m jetson_edge_perception.bench_ros publish --topic T --image F --period S --count N')
+    raise SystemExit('usage: python -m jetson_edge_bench.perception_ros publish --topic T --image F --period S --count N')

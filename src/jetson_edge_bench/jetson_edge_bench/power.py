@@ -29,10 +29,10 @@ from jetson_edge_power.hardware import layout_of
 from jetson_edge_power.manager import PowerManager
 from jetson_edge_power.monitor import BoardMonitor
 from jetson_edge_power.policy import ThermalPolicy
-from jetson_edge_power.sim_loop import default_policy_config
-from jetson_edge_power.sim_tools import in_process_runner, tool_command
 from jetson_edge_power.sysfs import SysfsRoot
-from jetson_edge_power.thermal_model import ThermalModel, ThermalModelParams
+from jetson_edge_sim.power.sim_loop import default_policy_config
+from jetson_edge_sim.power.sim_tools import in_process_runner, tool_command
+from jetson_edge_sim.power.thermal_model import ThermalModel, ThermalModelParams
 
 
 def _build_manager(root: str, *, use_psutil: bool = True) -> PowerManager:
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix='jetson_edge_bench_') as root:
         model = ThermalModel(layout, root, initial_c=50.0)
         model.set_load(cpu_load=0.5, inference_rate_hz=30.0)
-        me = [sys.executable, '-m', 'jetson_edge_power.bench']
+        me = [sys.executable, '-m', 'jetson_edge_bench.power']
         busy = _cpu_share(me + ['--busy', str(args.duration + 1.5)], args.duration, None)
         results['busy_loop_core_pct'] = 100.0 * busy
         for rate in (2.0, 10.0):

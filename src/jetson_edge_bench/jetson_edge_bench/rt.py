@@ -34,7 +34,7 @@ import numpy as np
 
 from jetson_edge_common.stall_monitor import StallMonitor
 
-from .timing import percentiles_ns
+from jetson_edge_rt.timing import percentiles_ns
 
 _HIST_LIMIT_US = 20_000
 _TOOLS = {'cyclictest': 'rt-tests', 'stress-ng': 'stress-ng'}
@@ -97,7 +97,7 @@ def run_cyclictest(binary: str, *, rate: float, priority: int, cpu: int, duratio
 def run_worker(mode: str, *, rate: float, priority: int, cpu: int, duration: float, tmp: Path,
                ordinary_cpus: list[int], spin_us: float = 0.0) -> dict:
     out = tmp / f'{mode}.npz'
-    cmd = [sys.executable, '-m', 'jetson_edge_rt.bench_worker', mode, f'--rate={rate}', f'--priority={priority}',
+    cmd = [sys.executable, '-m', 'jetson_edge_bench.rt_worker', mode, f'--rate={rate}', f'--priority={priority}',
            f'--cpu={cpu}', f'--cpus={",".join(map(str, ordinary_cpus))}', f'--duration={duration}',
            f'--spin-us={spin_us}', f'--out={out}']
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120,

@@ -1,6 +1,6 @@
 """One measured loop of `jetson-edge bench rt`, run in its own process so set-ups cannot leak between runs.
 
-    python -m jetson_edge_rt.bench_worker {ours,naive} --rate 500 --priority 80 --cpu 1 --duration 60 --out F.npz
+    python -m jetson_edge_bench.rt_worker {ours,naive} --rate 500 --priority 80 --cpu 1 --duration 60 --out F.npz
         [--spin-us 100] [--cpus 0]
 
 Both loops run the same work: the balance controller on IMU samples written at 200 Hz by a
@@ -19,10 +19,10 @@ import time
 
 import numpy as np
 
-from .buffers import LatestValue, PublishHandoff
-from .controllers.balance import BalanceController
-from .executor import LoopConfig, LoopRunner, ProcessConfig, RtExecutor
-from .inputs import ImuSample
+from jetson_edge_rt.buffers import LatestValue, PublishHandoff
+from jetson_edge_rt.controllers.balance import BalanceController
+from jetson_edge_rt.executor import LoopConfig, LoopRunner, ProcessConfig, RtExecutor
+from jetson_edge_rt.inputs import ImuSample
 
 _IMU_PERIOD_S = 0.005
 
@@ -101,7 +101,7 @@ def run_naive(*, rate: float, duration: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='python -m jetson_edge_rt.bench_worker')
+    parser = argparse.ArgumentParser(prog='python -m jetson_edge_bench.rt_worker')
     parser.add_argument('mode', choices=('ours', 'naive'))
     parser.add_argument('--rate', type=float, required=True)
     parser.add_argument('--priority', type=int, required=True)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from jetson_edge_rt.bench import parse_cyclictest_histogram, summarize
+from jetson_edge_bench.rt import parse_cyclictest_histogram, summarize
 
 # cyclictest 2.4 `-q -h 5` output layout (bins in us, then per-thread summary lines)
 CYCLICTEST_OUT = """# /dev/cpu_dma_latency set to 0us

@@ -1,20 +1,25 @@
 """Shared fixtures: emulated devices behind their real interfaces (a pty for the BNO055 UART,
-the smbus2 call surface for the MPU) and a simulated clock."""
+the smbus2 call surface for the MPU), a simulated clock, and the recorded VLP-16 capture the
+virtual sensor is compared with."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from jetson_edge_common.testing import committed_fixture
 
-from jetson_edge_imu.bno055_emulator import Bno055Registers, Bno055UartServer, UartFaults
 from jetson_edge_imu.motion import TorsoMotion
-from jetson_edge_imu.mpu_emulator import MpuEmulator
-from jetson_edge_imu.pty_link import PtyLink
 from jetson_edge_imu.sensor_specs import BNO055_NOISE, MPU6050_NOISE
-from jetson_edge_imu.sim_sensor import SimulatedSensor
+from jetson_edge_lidar.input_stats import InputStats
+from jetson_edge_lidar.pcap import read_udp_payloads
+from jetson_edge_sim.imu.bno055_emulator import Bno055Registers, Bno055UartServer, UartFaults
+from jetson_edge_sim.imu.mpu_emulator import MpuEmulator
+from jetson_edge_sim.imu.pty_link import PtyLink
+from jetson_edge_sim.imu.sim_sensor import SimulatedSensor
 
 
 class SimClock:
@@ -94,3 +99,15 @@ def mpu_emulator(sim_clock: SimClock):
         return MpuEmulator(sensor, sim_clock, chip=chip)
 
     return make
+
+
+@pytest.fixture(scope='session')
+def fixture_pcap() -> Path:
+    """The real VLP-16 capture, committed under test/data."""
+    return committed_fixture('lidar/vlp16_mrpt_3rev.pcap')
+
+
+@pytest.fixture(scope='session')
+def fixture_packets(fixture_pcap: Path) -> list[tuple[float, bytes]]:
+    return [(d.timestamp, d.payload)
+            for d in read_udp_payloads(fixture_pcap, stats=InputStats(), port=2368)]

@@ -8,7 +8,7 @@ from jetson_edge_lidar.decoder import VelodyneDecoder
 from jetson_edge_lidar.errors import ConfigError
 from jetson_edge_lidar.input_stats import InputStats
 from jetson_edge_lidar.models import VLP16, VLP32C, ReturnMode
-from jetson_edge_lidar.virtual_sensor import SimulatedVelodyne
+from jetson_edge_sim.lidar.virtual_sensor import SimulatedVelodyne
 
 
 @pytest.fixture(scope='module')

@@ -5,12 +5,12 @@ import pytest
 
 from jetson_edge_imu import bno055_registers as reg
 from jetson_edge_imu.bno055 import Bno055
-from jetson_edge_imu.bno055_emulator import UartFaults
 from jetson_edge_imu.bno055_uart import Bno055UartIO, encode_read, encode_write
 from jetson_edge_imu.config import DriverConfig
 from jetson_edge_imu.driver import ImuDriver
 from jetson_edge_imu.errors import DeviceStatusError, ProtocolError
 from jetson_edge_imu.transport import open_serial
+from jetson_edge_sim.imu.bno055_emulator import UartFaults
 
 
 def test_frames_follow_the_datasheet_layout():

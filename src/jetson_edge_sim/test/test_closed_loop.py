@@ -9,8 +9,8 @@ heats the model.
 import pytest
 
 from jetson_edge_power.hardware import layout_of
-from jetson_edge_power.sim_loop import build_sim_loop
-from jetson_edge_power.thermal_model import ThermalModel
+from jetson_edge_sim.power.sim_loop import build_sim_loop
+from jetson_edge_sim.power.thermal_model import ThermalModel
 
 TOP, BOTTOM = 2, 3  # sim ladder: MAXN_SUPER(2) > 25W(1) > 15W(0) > 7W(3)
 RATE = {'NOMINAL': 30.0, 'WARM': 22.5, 'HOT': 15.0, 'CRITICAL': 7.5}

@@ -12,8 +12,8 @@ from jetson_edge_imu.config import DriverConfig
 from jetson_edge_imu.driver import ImuDriver
 from jetson_edge_imu.errors import ConfigError
 from jetson_edge_imu.health import HealthLevel, HealthMonitor
-from jetson_edge_imu.mounting import Mounting
 from jetson_edge_imu.motion import STANDARD_GRAVITY
+from jetson_edge_imu.mounting import Mounting
 from jetson_edge_imu.mpu_registers import FIFO_R_W
 from jetson_edge_imu.samples import DeviceSample
 from jetson_edge_imu.stamping import Stamper
@@ -180,7 +180,7 @@ def test_bad_configuration_is_refused_with_the_reason(kwargs, match):
 def test_run_loop_paces_and_stops(mpu_emulator):
     import time
     t0 = time.monotonic()
-    from jetson_edge_imu.mpu_emulator import MpuEmulator
+    from jetson_edge_sim.imu.mpu_emulator import MpuEmulator
     emu = mpu_emulator()
     emu._clock = lambda: time.monotonic() - t0
     driver = _mpu_driver(emu, estimate_bias=False)

@@ -86,10 +86,10 @@ def test_offsets_saved_once_fully_calibrated(bno_rig, tmp_path, monkeypatch):
 def test_bno055_over_i2c_restores_offsets_and_reads_fusion(tmp_path):
     """The same device class over the I2C seam (SMBus-like emulator; reads longer than 32
     bytes are split into SMBus blocks)."""
-    from jetson_edge_imu.bno055_emulator import Bno055I2CEmulator, Bno055Registers
+    from jetson_edge_sim.imu.bno055_emulator import Bno055I2CEmulator, Bno055Registers
     from jetson_edge_imu.motion import TorsoMotion
     from jetson_edge_imu.sensor_specs import BNO055_NOISE
-    from jetson_edge_imu.sim_sensor import SimulatedSensor
+    from jetson_edge_sim.imu.sim_sensor import SimulatedSensor
     from jetson_edge_imu.transport import I2CRegisterIO
 
     path = tmp_path / 'cal.json'

@@ -11,7 +11,7 @@ from jetson_edge_power.errors import LayoutError
 from jetson_edge_power.hardware import layout_of, read_l4t_release
 from jetson_edge_power.layout import layout_from_dict
 from jetson_edge_power.nvml_reader import NvmlReader
-from jetson_edge_power.sim_loop import manager_values
+from jetson_edge_sim.power.sim_loop import manager_values
 
 
 def _release_root(tmp_path, *, tegra: str | None = None, dpkg: str | None = None):

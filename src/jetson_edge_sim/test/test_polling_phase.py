@@ -5,12 +5,12 @@ sample it read twice nor stays on a poll phase that straddles the device's regis
 import threading
 
 from jetson_edge_imu import bno055_registers as reg
-from jetson_edge_imu.bno055_emulator import Bno055Registers, SampleReadCounters
 from jetson_edge_imu.config import DriverConfig
 from jetson_edge_imu.driver import ImuDriver
 from jetson_edge_imu.motion import TorsoMotion
 from jetson_edge_imu.sensor_specs import BNO055_NOISE
-from jetson_edge_imu.sim_sensor import SimulatedSensor
+from jetson_edge_sim.imu.bno055_emulator import Bno055Registers, SampleReadCounters
+from jetson_edge_sim.imu.sim_sensor import SimulatedSensor
 
 RATE_HZ = 100
 PERIOD_S = 1 / RATE_HZ

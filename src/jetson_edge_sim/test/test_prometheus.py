@@ -3,7 +3,7 @@
 import urllib.request
 
 from jetson_edge_power.prometheus_export import MetricsServer
-from jetson_edge_power.sim_loop import build_sim_loop
+from jetson_edge_sim.power.sim_loop import build_sim_loop
 
 
 def test_metrics_endpoint_serves_the_latest_tick(tmp_path):

@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 
 from jetson_edge_lidar.config import DecoderConfig
 from jetson_edge_lidar.decoder import VelodyneDecoder
-from jetson_edge_lidar.encoder import FiringSchedule, encode_packets, packets_to_bytes, \
+from jetson_edge_sim.lidar.encoder import FiringSchedule, encode_packets, packets_to_bytes, \
     quantize_range
 from jetson_edge_lidar.models import MODELS, ReturnMode
 

@@ -7,7 +7,7 @@ from jetson_edge_lidar.config import DecoderConfig
 from jetson_edge_lidar.decoder import VelodyneDecoder
 from jetson_edge_lidar.models import HDL32E, VLP16, ReturnMode
 from jetson_edge_lidar.scan import join_top_of_hour
-from jetson_edge_lidar.virtual_sensor import SimulatedVelodyne
+from jetson_edge_sim.lidar.virtual_sensor import SimulatedVelodyne
 
 
 def test_join_top_of_hour_handles_roll_over():

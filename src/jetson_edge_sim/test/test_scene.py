@@ -4,8 +4,8 @@ import numpy as np
 
 from jetson_edge_lidar.decoder import VelodyneDecoder
 from jetson_edge_lidar.models import VLP32C, ReturnMode
-from jetson_edge_lidar.scene import Room
-from jetson_edge_lidar.virtual_sensor import HEAD_HEIGHT_M, SimulatedVelodyne
+from jetson_edge_sim.lidar.scene import Room
+from jetson_edge_sim.lidar.virtual_sensor import HEAD_HEIGHT_M, SimulatedVelodyne
 
 
 def test_raycast_hits_the_expected_surfaces():

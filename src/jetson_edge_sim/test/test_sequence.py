@@ -9,9 +9,9 @@ from jetson_edge_lidar.decoder import VelodyneDecoder
 from jetson_edge_lidar.health import Level, LidarHealth
 from jetson_edge_lidar.models import MODELS, VLP16, VLP32C, ReturnMode
 from jetson_edge_lidar.packet import PACKET_DTYPE, TIMESTAMP_WRAP_US
-from jetson_edge_lidar.encoder import packets_to_bytes
 from jetson_edge_lidar.sequence import MAX_LOST_PACKETS
-from jetson_edge_lidar.virtual_sensor import SimulatedVelodyne
+from jetson_edge_sim.lidar.encoder import packets_to_bytes
+from jetson_edge_sim.lidar.virtual_sensor import SimulatedVelodyne
 
 
 def _decode(packets, recv_times, **config):

@@ -16,7 +16,7 @@ from jetson_edge_lidar.input_stats import InputStats
 from jetson_edge_lidar.models import VLP16
 from jetson_edge_lidar.pcap import read_udp_payloads, write_udp_pcap
 from jetson_edge_lidar.sources import PcapSource, UdpSource
-from jetson_edge_lidar.virtual_sensor import SimulatedVelodyne, VirtualVelodyne
+from jetson_edge_sim.lidar.virtual_sensor import SimulatedVelodyne, VirtualVelodyne
 
 
 def _drive(source, *, until, timeout_s=10.0):

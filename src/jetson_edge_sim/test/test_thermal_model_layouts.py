@@ -7,7 +7,7 @@ from jetson_edge_common.profiles import available_profiles
 from jetson_edge_power.hardware import layout_of
 from jetson_edge_power.monitor import BoardMonitor
 from jetson_edge_power.sysfs import SysfsRoot
-from jetson_edge_power.thermal_model import ThermalModel
+from jetson_edge_sim.power.thermal_model import ThermalModel
 
 
 @pytest.mark.parametrize('profile', available_profiles())

@@ -37,7 +37,7 @@ from typing import ClassVar
 from jetson_edge_imu import bno055_registers as reg
 from jetson_edge_imu import quaternion as quat
 from jetson_edge_imu.motion import STANDARD_GRAVITY
-from jetson_edge_imu.sim_sensor import Measurement, SimulatedSensor
+from jetson_edge_sim.imu.sim_sensor import Measurement, SimulatedSensor
 
 _DATA_START = reg.ACC_DATA_X_LSB
 _DATA_END = reg.CALIB_STAT + 1

@@ -9,12 +9,12 @@ from collections.abc import MutableSequence
 from dataclasses import dataclass, field
 
 from jetson_edge_imu import quaternion as quat
-from jetson_edge_imu.bno055_emulator import (Bno055Registers, Bno055UartServer,
-                                             SampleReadCounters, UartFaults)
 from jetson_edge_imu.motion import TorsoMotion
-from jetson_edge_imu.pty_link import PtyLink
 from jetson_edge_imu.sensor_specs import BNO055_NOISE
-from jetson_edge_imu.sim_sensor import SimulatedSensor
+from jetson_edge_sim.imu.bno055_emulator import (Bno055Registers, Bno055UartServer,
+                                             SampleReadCounters, UartFaults)
+from jetson_edge_sim.imu.pty_link import PtyLink
+from jetson_edge_sim.imu.sim_sensor import SimulatedSensor
 
 
 @dataclass

@@ -13,9 +13,9 @@ from jetson_edge_common.diagnostics import DiagnosticsPublisher, Status
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters
 
-from jetson_edge_imu.bno055_emulator import UartFaults
-from jetson_edge_imu.emulated_device import EmulatedBno055, EmulatorOptions
-from jetson_edge_imu.params import IMU_EMULATOR
+from jetson_edge_sim.imu.bno055_emulator import UartFaults
+from jetson_edge_sim.imu.emulated_device import EmulatedBno055, EmulatorOptions
+from jetson_edge_sim.params import IMU_EMULATOR
 
 
 class ImuEmulatorNode(Node):

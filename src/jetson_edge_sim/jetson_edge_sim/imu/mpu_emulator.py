@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from jetson_edge_imu import mpu_registers as reg
 from jetson_edge_imu.motion import STANDARD_GRAVITY
-from jetson_edge_imu.sim_sensor import SimulatedSensor
+from jetson_edge_sim.imu.sim_sensor import SimulatedSensor
 
 _READ_ONLY = {reg.WHO_AM_I, reg.INT_STATUS, reg.FIFO_COUNTH, reg.FIFO_COUNTH + 1,
               *range(reg.ACCEL_XOUT_H, reg.GYRO_XOUT_H + 6)}

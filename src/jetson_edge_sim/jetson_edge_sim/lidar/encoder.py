@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models import BLOCKS_PER_PACKET, ReturnMode, SensorModel
-from .packet import AZIMUTH_UNITS, BLOCK_FLAG, PACKET_DTYPE, TIMESTAMP_WRAP_US
+from jetson_edge_lidar.models import BLOCKS_PER_PACKET, ReturnMode, SensorModel
+from jetson_edge_lidar.packet import AZIMUTH_UNITS, BLOCK_FLAG, PACKET_DTYPE, TIMESTAMP_WRAP_US
 
 
 @dataclass(frozen=True)

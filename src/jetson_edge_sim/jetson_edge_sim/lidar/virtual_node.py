@@ -1,6 +1,6 @@
 """``virtual_velodyne``: the sim profile's LiDAR, sending real packets to the driver's port.
 
-The packets come from :class:`~jetson_edge_lidar.virtual_sensor.SimulatedVelodyne` (a room
+The packets come from :class:`~jetson_edge_sim.lidar.virtual_sensor.SimulatedVelodyne` (a room
 seen from a humanoid's head) and leave at the real device's packet rate; the driver cannot
 tell them from a sensor on the wire.
 """
@@ -17,10 +17,10 @@ from jetson_edge_common.diagnostics import DiagnosticsPublisher, Status
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
 
-from .errors import LidarError
-from .models import model_by_name, return_mode_by_name
-from .params import VIRTUAL_VELODYNE
-from .virtual_sensor import SimulatedVelodyne, VirtualVelodyne
+from jetson_edge_lidar.errors import LidarError
+from jetson_edge_lidar.models import model_by_name, return_mode_by_name
+from jetson_edge_sim.lidar.virtual_sensor import SimulatedVelodyne, VirtualVelodyne
+from jetson_edge_sim.params import VIRTUAL_VELODYNE
 
 
 class VirtualVelodyneNode(Node):

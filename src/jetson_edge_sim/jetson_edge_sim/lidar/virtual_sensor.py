@@ -1,7 +1,7 @@
 """The virtual Velodyne: real data packets from a simulated room, sent over UDP at a real rate.
 
 :class:`SimulatedVelodyne` turns the firing schedule of a spinning sensor into packets by
-ray-casting the :class:`~jetson_edge_lidar.scene.Room`. Every laser's view of the room is
+ray-casting the :class:`~jetson_edge_sim.lidar.scene.Room`. Every laser's view of the room is
 cast once into a table over azimuth (``azimuth_step_deg`` apart, default 0.02 deg, finer
 than a VLP-16's 0.2 deg at 600 RPM), so producing packets later costs a table look-up.
 :class:`VirtualVelodyne` sends them to a host and port paced like the real device
@@ -18,10 +18,10 @@ from typing import Callable
 
 import numpy as np
 
-from .encoder import Firings, FiringSchedule, encode_packets, packets_to_bytes, quantize_range
-from .errors import SourceError
-from .models import ReturnMode, SensorModel
-from .scene import Room
+from jetson_edge_lidar.errors import SourceError
+from jetson_edge_lidar.models import ReturnMode, SensorModel
+from jetson_edge_sim.lidar.encoder import Firings, FiringSchedule, encode_packets, packets_to_bytes, quantize_range
+from jetson_edge_sim.lidar.scene import Room
 
 _log = logging.getLogger(__name__)
 
@@ -181,12 +181,12 @@ class VirtualVelodyne:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m jetson_edge_lidar.virtual_sensor``: run the virtual sensor without ROS."""
+    """``python -m jetson_edge_sim.lidar.virtual_sensor``: run the virtual sensor without ROS."""
     import argparse
     import signal
 
-    from .errors import LidarError
-    from .models import MODELS, model_by_name, return_mode_by_name
+    from jetson_edge_lidar.errors import LidarError
+    from jetson_edge_lidar.models import MODELS, model_by_name, return_mode_by_name
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--host', default='127.0.0.1', help='where to send the packets')

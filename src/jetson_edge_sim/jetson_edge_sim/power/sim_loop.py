@@ -21,9 +21,9 @@ from jetson_edge_power.monitor import BoardMonitor
 from jetson_edge_power.params import MANAGER_SPECS
 from jetson_edge_power.policy import PolicyConfig, ThermalPolicy
 from jetson_edge_power.settings import policy_config
-from jetson_edge_power.sim_tools import in_process_runner, tool_command
 from jetson_edge_power.sysfs import SysfsRoot
-from jetson_edge_power.thermal_model import ThermalModel, ThermalModelParams
+from jetson_edge_sim.power.sim_tools import in_process_runner, tool_command
+from jetson_edge_sim.power.thermal_model import ThermalModel, ThermalModelParams
 
 
 def manager_values(profile: str = 'sim', **overrides) -> dict:

@@ -5,11 +5,12 @@ They emulate the command lines the actuators use (``nvpmodel -m ID``, ``nvpmodel
 the same files the real tools change (nvpmodel's status file, the GPU devfreq ``min_freq``).
 The sim profile sets the manager's commands to::
 
-    python -m jetson_edge_power.sim_tools --root ROOT --model sim nvpmodel
-    python -m jetson_edge_power.sim_tools --root ROOT --model sim jetson_clocks
+    python -m jetson_edge_sim.power.sim_tools --root ROOT --layout sim nvpmodel
+    python -m jetson_edge_sim.power.sim_tools --root ROOT --layout sim jetson_clocks
 
 :func:`in_process_runner` runs the same :func:`main` without a new process, for tests and the
-benchmark.
+benchmark; :data:`BACKEND` pairs the two for the power manager, which finds it through the
+``jetson_edge_power.tool_backends`` entry point (``actuator_backend: sim``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from jetson_edge_power.actuators import ToolBackend
 from jetson_edge_power.hardware import layout_of
 from jetson_edge_power.layout import Layout
 from jetson_edge_power.sysfs import SysfsRoot, candidates
@@ -118,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def tool_command(tool: str, *, root: str, layout: str = 'sim') -> tuple[str, ...]:
     """The command prefix that runs ``tool`` emulated over ``root`` in a new process."""
-    return (sys.executable, '-m', 'jetson_edge_power.sim_tools', '--root', root,
+    return (sys.executable, '-m', 'jetson_edge_sim.power.sim_tools', '--root', root,
             '--layout', layout, tool)
 
 
@@ -126,11 +128,14 @@ def in_process_runner(argv: Sequence[str], timeout_s: float) -> subprocess.Compl
     """Runner for the actuators that executes a :func:`tool_command` without forking."""
     del timeout_s  # in-process: nothing to time out
     args = list(argv)
-    start = args.index('jetson_edge_power.sim_tools') + 1
+    start = args.index('jetson_edge_sim.power.sim_tools') + 1
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(args[start:])
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+BACKEND = ToolBackend(command=tool_command, runner=in_process_runner)
 
 
 if __name__ == '__main__':

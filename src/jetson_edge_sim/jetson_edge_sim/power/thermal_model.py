@@ -8,7 +8,7 @@ rung of the ladder cools).  A lower mode also caps the inference rate the GPU ca
 
 The model reads its inputs the way the hardware would: the power mode from nvpmodel's status
 file, the fan PWM from ``pwm1`` and clock locking from the GPU devfreq ``min_freq``; those
-files are written by the real actuators (and by :mod:`jetson_edge_power.sim_tools` standing in
+files are written by the real actuators (and by :mod:`jetson_edge_sim.power.sim_tools` standing in
 for ``nvpmodel`` and ``jetson_clocks``).  It writes thermal zones, INA3221 rails, GPU load and
 clocks, EMC, fan speed and cpufreq at the layout's paths, so the manager reads it through its
 production readers: rails on each of the layout's power monitors in its driver's format (three

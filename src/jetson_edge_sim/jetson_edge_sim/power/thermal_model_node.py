@@ -19,15 +19,15 @@ from jetson_edge_common.params import declare_parameters, on_parameter_change
 from jetson_edge_common.stats import RateMeter
 from rclpy.node import Node
 
-from jetson_edge_power.params import MODEL_SPECS
 from jetson_edge_power.settings import load_layout
-from jetson_edge_power.thermal_model import ThermalModel, ThermalModelParams
+from jetson_edge_sim.params import THERMAL_MODEL
+from jetson_edge_sim.power.thermal_model import ThermalModel, ThermalModelParams
 
 
 class ThermalModelNode(Node):
     def __init__(self) -> None:
         super().__init__('thermal_model')
-        p = declare_parameters(self, MODEL_SPECS)
+        p = declare_parameters(self, THERMAL_MODEL)
         self._p = p
         layout, _ = load_layout(p, logger=self.get_logger())
         self._model = ThermalModel(layout, p['sysfs_root'], initial_c=p['initial_c'],
@@ -39,7 +39,7 @@ class ThermalModelNode(Node):
             self.create_subscription(DetectionArray, p['detections_topic'],
                                      lambda _msg: self._detections.tick(), qos.RELIABLE_STREAM)
         psutil.cpu_percent()  # prime: the next call measures from here
-        on_parameter_change(self, MODEL_SPECS, self._apply)
+        on_parameter_change(self, THERMAL_MODEL, self._apply)
         diag = DiagnosticsPublisher(self, hardware_id=f'model:{layout.model}', period_s=1.0)
         diag.add('model', self._status)
         self.create_timer(p['step_period_s'], self._step)
