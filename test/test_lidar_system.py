@@ -20,9 +20,9 @@ import time
 import numpy as np
 import pytest
 
-from jetson_edge_lidar.encoder import packets_to_bytes
 from jetson_edge_lidar.models import VLP16, ReturnMode
 from jetson_edge_lidar.packet import BLOCK_FLAG, PACKET_DTYPE
+from jetson_edge_sim.lidar.encoder import packets_to_bytes
 
 from system_helpers import probe
 
@@ -46,7 +46,7 @@ def lidar_processes(tmp_path):
            '-p', f'rpm:={RPM}'],
         stdout=log, stderr=subprocess.STDOUT)
     sensor = subprocess.Popen(
-        [sys.executable, '-m', 'jetson_edge_lidar.virtual_sensor', '--port', str(port),
+        [sys.executable, '-m', 'jetson_edge_sim.lidar.virtual_sensor', '--port', str(port),
          '--rpm', str(RPM)],
         stdout=log, stderr=subprocess.STDOUT)
     yield node, port

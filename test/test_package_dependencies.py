@@ -174,6 +174,21 @@ def test_every_import_has_a_key_in_its_package_xml(package):
     assert missing_keys(package) == []
 
 
+OFF_ROBOT = {'jetson_edge_sim', 'jetson_edge_bench'}
+
+
+@pytest.mark.parametrize('package', [p for p in python_packages() if p.name not in OFF_ROBOT],
+                         ids=lambda p: p.name)
+def test_runtime_packages_neither_import_nor_depend_on_sim_or_bench(package):
+    """A robot installs neither: `colcon build --packages-up-to jetson_edge_bringup` must not
+    pull them in, and no runtime module may need them."""
+    declared_keys = set().union(*declared(package).values())
+    assert not declared_keys & OFF_ROBOT
+    offenders = [imp.where() for path in package.rglob('*.py') for imp in imports_of(path)
+                 if imp.name in OFF_ROBOT]
+    assert offenders == []
+
+
 def requirement_names(path: Path) -> dict[str, Requirement]:
     lines = (line.split('#')[0].strip() for line in path.read_text().splitlines())
     reqs = [Requirement(line) for line in lines if line and not line.startswith('-')]

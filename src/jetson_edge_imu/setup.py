@@ -20,14 +20,9 @@ setup(
     entry_points={
         'jetson_edge.parameter_schemas': [
             'imu_node = jetson_edge_imu.params:IMU_NODE',
-            'imu_emulator = jetson_edge_imu.params:IMU_EMULATOR',
         ],
         'console_scripts': [
             'imu_node = jetson_edge_imu.node:main',
-            'imu_emulator = jetson_edge_imu.emulator_main:main',
-        ],
-        'jetson_edge.benchmarks': [
-            'imu = jetson_edge_imu.bench:main',
         ],
     },
 )

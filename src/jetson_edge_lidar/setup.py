@@ -20,12 +20,9 @@ setup(
     entry_points={
         'jetson_edge.parameter_schemas': [
             'velodyne_node = jetson_edge_lidar.params:VELODYNE_NODE',
-            'virtual_velodyne = jetson_edge_lidar.params:VIRTUAL_VELODYNE',
         ],
         'console_scripts': [
             'velodyne_node = jetson_edge_lidar.node:main',
-            'virtual_velodyne = jetson_edge_lidar.virtual_node:main',
         ],
-        'jetson_edge.benchmarks': ['lidar = jetson_edge_lidar.bench:main'],
     },
 )

@@ -20,6 +20,5 @@ setup(
     entry_points={
         'console_scripts': [],
         'jetson_edge.cli': ['ota = jetson_edge_ota.cli:register'],
-        'jetson_edge.benchmarks': ['ota = jetson_edge_ota.bench:main'],
     },
 )

@@ -31,10 +31,6 @@ setup(
             'perception_node = jetson_edge_perception.node:main',
             'camera_source_node = jetson_edge_perception.camera_node:main',
         ],
-        'jetson_edge.benchmarks': [
-            'perception = jetson_edge_perception.bench:main',
-            'perception-gpu = jetson_edge_perception.bench_gpu:main',
-        ],
         'jetson_edge.cli': [
             'assets = jetson_edge_perception.cli:register_assets',
             'engine = jetson_edge_perception.cli:register_engine',

@@ -20,15 +20,9 @@ setup(
     entry_points={
         'jetson_edge.parameter_schemas': [
             'power_manager_node = jetson_edge_power.params:MANAGER_SPECS',
-            'thermal_model_node = jetson_edge_power.params:MODEL_SPECS',
         ],
         'console_scripts': [
             'power_manager_node = jetson_edge_power.node:main',
-            'thermal_model_node = jetson_edge_power.thermal_model_node:main',
-            'sim_tools = jetson_edge_power.sim_tools:main',
-        ],
-        'jetson_edge.benchmarks': [
-            'power = jetson_edge_power.bench:main',
         ],
     },
 )

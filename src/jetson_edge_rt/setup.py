@@ -27,9 +27,6 @@ setup(
         'jetson_edge.controllers': [
             'balance = jetson_edge_rt.controllers.balance:BalanceController',
         ],
-        'jetson_edge.benchmarks': [
-            'rt = jetson_edge_rt.bench:main',
-        ],
         'jetson_edge.doctor': [
             'rt = jetson_edge_rt.rt_setup:check_capabilities',
         ],

@@ -211,7 +211,9 @@ def cmd_bench(args) -> int:
     found = benchmarks()
     if args.name not in found:
         known = ', '.join(sorted(found)) or 'none installed'
-        raise CliError(f'no benchmark {args.name!r} (available: {known})')
+        raise CliError(f'no benchmark {args.name!r} (available: {known}); the benchmarks come '
+                       'with the jetson_edge_bench package, which a robot install leaves out: '
+                       'colcon build --packages-up-to jetson_edge_bench')
     result = found[args.name].load()(list(args.bench_args))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, default=float) + '\n')

@@ -20,6 +20,7 @@ from jetson_edge_common.profiles import (Profile, ProfileError, detect_profile, 
                                          read_device_tree_model)
 
 RUNNER = 'node_runner'
+SIM_PACKAGE = 'jetson_edge_sim'   # its nodes stand in for hardware
 
 
 @dataclass
@@ -39,8 +40,12 @@ class NodePlan:
     env: dict[str, str] = field(default_factory=dict)
     expects: dict[str, dict] = field(default_factory=dict)   # topic -> {type, rate_hz, qos}
     companions: list[str] = field(default_factory=list)      # keys started along with this one
-    sim_only: bool = False      # a stand-in for hardware: refused on a detected Jetson
     params_file: Path | None = None
+
+    @property
+    def sim_only(self) -> bool:
+        """A stand-in for hardware (its package is the sim's): refused on a detected Jetson."""
+        return self.package == SIM_PACKAGE
 
     @property
     def fully_qualified_name(self) -> str:
@@ -121,7 +126,6 @@ def build_plan(profile: Profile) -> Plan:
             env=dict(spec.get('env', {}) or {}),
             expects=dict(spec.get('expects', {}) or {}),
             companions=list(spec.get('companions', [])),
-            sim_only=bool(spec.get('sim_only', False)),
         ))
     return Plan(profile.name, nodes, dict(profile.hardware))
 

@@ -16,7 +16,7 @@ nodes:
     parameters: {rpm: 600, frame_id: velodyne}
     companions: [lidar_sim]
   lidar_sim:
-    package: jetson_edge_lidar
+    package: jetson_edge_sim
     executable: virtual_velodyne
   camera:
     package: jetson_edge_perception
@@ -36,6 +36,13 @@ def test_plan_keeps_enabled_nodes_and_their_settings(tmp_path):
     node = plan.nodes[0]
     assert node.fully_qualified_name == '/sensors/lidar'
     assert (node.nice, node.cpu_affinity, node.respawn_delay_s) == (-5, [2, 3], 2.0)
+
+
+def test_a_node_is_sim_only_because_its_package_is_the_sims(tmp_path):
+    nodes = {n.key: n for n in make_plan(tmp_path).nodes}
+    assert nodes['lidar_sim'].sim_only and not nodes['lidar'].sim_only
+    nodes['lidar'].package = 'jetson_edge_sim'
+    assert nodes['lidar'].sim_only
 
 
 def test_parameter_files_are_standard_ros_files_keyed_to_the_node(tmp_path):

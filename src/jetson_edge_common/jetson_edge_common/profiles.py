@@ -115,9 +115,6 @@ NODE = {
     # Nodes started along with this one whenever it is selected (`--only`): in the sim, the
     # virtual sensor that feeds a driver.
     'companions': _f(list, items=_f(str)),
-    # A stand-in for hardware (virtual sensor, emulator, thermal model): a plan with one refuses
-    # to start on a detected Jetson unless the user asks for it explicitly.
-    'sim_only': _f(bool),
     'parameters': _f(dict, values=_f((str, int, float, bool, list))),
     # What the node publishes when healthy (topic relative to the node's namespace): the
     # whole-suite tests and `jetson-edge soak` check these rates.

@@ -31,6 +31,8 @@ def test_extends_merges_mappings(tmp_path):
 
 @pytest.mark.parametrize('text,needle', [
     ('nodes:\n  lidar:\n    pakage: x\n', 'nodes.lidar.pakage: unknown key'),
+    # a stand-in is known by its package (jetson_edge_sim), never by a flag
+    ('nodes:\n  lidar:\n    sim_only: true\n', 'nodes.lidar.sim_only: unknown key'),
     ('hardware:\n  cpu_cores: six\n', "hardware.cpu_cores: expected an integer, got 'six'"),
     ('hardware:\n  dla_cores: 3\n', 'hardware.dla_cores: 3 is above the maximum 2'),
     ('hardware:\n  nvpmodel:\n    modes:\n      - {id: 0, name: MAXN, watts: -1}\n',
@@ -135,12 +137,13 @@ def test_without_an_installed_bringup_the_error_says_what_to_do(monkeypatch):
         profiles_dir()
 
 
-def test_only_the_sims_stand_ins_are_sim_only_and_no_robot_profile_enables_one():
-    sim = load_profile('sim').nodes
-    assert {k for k, n in sim.items() if n.get('sim_only') and n.get('enabled', True)} == {
-        'imu_emulator', 'lidar_sim', 'thermal_model'}
+def test_only_the_sims_stand_ins_come_from_the_sim_package_and_no_robot_profile_enables_one():
+    def stand_ins(nodes):
+        return {k for k, n in nodes.items()
+                if n['package'] == 'jetson_edge_sim' and n.get('enabled', True)}
+
+    assert stand_ins(load_profile('sim').nodes) == {'imu_emulator', 'lidar_sim', 'thermal_model'}
     for name in available_profiles():
         if name == 'sim':
             continue
-        nodes = load_profile(name).nodes
-        assert not [k for k, n in nodes.items() if n.get('enabled', True) and n.get('sim_only')], name
+        assert not stand_ins(load_profile(name).nodes), name

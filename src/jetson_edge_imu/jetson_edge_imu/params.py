@@ -1,5 +1,5 @@
-"""Parameter schemas of the IMU driver node and the IMU emulator node, declared once here (the
-node declares from them; setup.py registers them for the profile checks)."""
+"""Parameter schema of the IMU driver node, declared once here (the node declares from it;
+setup.py registers it for the profile checks)."""
 
 from __future__ import annotations
 
@@ -99,30 +99,6 @@ IMU_NODE = [
               max_value=60.0, read_only=True),
     ParamSpec('warn_period_s', 5.0, 'At most one warning per period per kind; repeats are '
               'counted.', min_value=0.1, max_value=600.0, read_only=True),
-]
-
-IMU_EMULATOR = [
-    ParamSpec('link_path', '/tmp/jetson_edge_imu.pty', 'Stable symlink to the emulator\'s pty '
-              'slave; the driver\'s port parameter.', read_only=True),
-    ParamSpec('rate_hz', 100.0, 'Output data rate of the emulated BNO055 (the real one: 100 Hz '
-              'fusion).', min_value=1.0, max_value=5000.0, read_only=True),
-    ParamSpec('gyro_bias', [0.01, -0.008, 0.004], 'Injected gyro bias (rad/s) in raw modes.',
-              read_only=True),
-    ParamSpec('mount_rpy', [0.0, 0.0, 0.0], 'Sensor orientation in the body frame (rad).',
-              read_only=True),
-    ParamSpec('still_s', 3.0, 'Seconds standing still before walking starts.', min_value=0.0,
-              max_value=3600.0, read_only=True),
-    ParamSpec('intensity', 1.0, 'Scale of the walking motion.', min_value=0.0, max_value=3.0,
-              read_only=True),
-    ParamSpec('seed', 1, 'Noise seed.', min_value=0, max_value=2**31 - 1, read_only=True),
-    ParamSpec('fault_garbage', 0.0, 'Probability of garbage bytes before a response.',
-              min_value=0.0, max_value=1.0, read_only=True),
-    ParamSpec('fault_bad_header', 0.0, 'Probability of a wrong response header.', min_value=0.0,
-              max_value=1.0, read_only=True),
-    ParamSpec('fault_truncate', 0.0, 'Probability of a cut-short response.', min_value=0.0,
-              max_value=1.0, read_only=True),
-    ParamSpec('fault_insert', 0.0, 'Probability of an inserted byte.', min_value=0.0,
-              max_value=1.0, read_only=True),
 ]
 
 

@@ -1,1 +1,1 @@
-"""Velodyne LiDAR driver: packet decoder, scan assembly, UDP and pcap sources, virtual sensor."""
+"""Velodyne LiDAR driver: packet decoder, scan assembly, UDP and pcap sources, driver node."""

@@ -7,7 +7,6 @@ from jetson_edge_common.params import ParamSpec
 from .models import MODEL_CHOICES, RETURN_MODE_CHOICES, MODELS
 from .sources import DEFAULT_PORT, DEFAULT_RCVBUF_BYTES
 
-_SENSOR_MODELS = tuple(m.name for m in MODELS)
 _RATED_RANGES = ', '.join(f'{m.name} {m.max_range_m:g} m' for m in MODELS)
 
 VELODYNE_NODE = [
@@ -57,15 +56,4 @@ VELODYNE_NODE = [
               max_value=60.0),
     ParamSpec('stale_after_s', 1.0, 'Report ERROR when no packet arrived for this long.',
               min_value=0.1, max_value=60.0),
-]
-
-VIRTUAL_VELODYNE = [
-    ParamSpec('host', '127.0.0.1', 'Where to send the packets (the driver\'s address).'),
-    ParamSpec('port', DEFAULT_PORT, 'UDP port of the driver.', min_value=1, max_value=65535),
-    ParamSpec('model', 'VLP-16', 'Model to simulate.', choices=_SENSOR_MODELS),
-    ParamSpec('return_mode', 'strongest', 'Return mode to simulate.',
-              choices=('strongest', 'last', 'dual')),
-    ParamSpec('rpm', 600, 'Motor speed to simulate.', min_value=300, max_value=1200),
-    ParamSpec('height_m', 1.6, 'Sensor height above the floor (a humanoid\'s head).',
-              min_value=0.2, max_value=2.7),
 ]

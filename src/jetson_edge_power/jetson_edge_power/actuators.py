@@ -4,8 +4,10 @@ Commands run through one seam, :func:`run_command`, which turns a missing binary
 privilege into :class:`BinaryNotFoundError` / :class:`PermissionDeniedError` with a message
 saying what to do.  With ``dry_run=True`` nothing runs or is written: the would-be command is
 recorded in :attr:`history` and returned, which is how the manager behaves off a Jetson.
-The sim profile points ``command`` at :mod:`jetson_edge_power.sim_tools`, which emulates the
-tools' command lines over the thermal model's tree, so the same code path runs end to end.
+A :class:`ToolBackend` stands in for the system's tools: another package registers one under
+the entry point group :data:`TOOL_BACKENDS` (``jetson_edge_sim`` registers ``sim``, which
+emulates the tools' command lines over the thermal model's tree, so the same code path runs end
+to end); this package never imports it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 
 from jetson_edge_power.errors import (ActuatorError, BinaryNotFoundError,
                                       PermissionDeniedError, ReadBackMismatchError)
@@ -26,6 +29,28 @@ _PERMISSION_HINTS = ('permission denied', 'must be root', 'run as root', 'not pe
                      'operation not permitted', 'requires root')
 
 Runner = Callable[[Sequence[str], float], subprocess.CompletedProcess]
+TOOL_BACKENDS = 'jetson_edge_power.tool_backends'
+
+
+@dataclass(frozen=True)
+class ToolBackend:
+    """A stand-in for ``nvpmodel`` and ``jetson_clocks``: ``command(tool, root=, layout=)`` is
+    the command prefix that runs ``tool`` over the tree at ``root``; ``runner`` executes it."""
+
+    command: Callable[..., tuple[str, ...]]
+    runner: Runner
+
+
+def load_tool_backend(name: str) -> ToolBackend:
+    """The :class:`ToolBackend` an installed package registers as ``name``."""
+    found = {ep.name: ep for ep in entry_points(group=TOOL_BACKENDS)}
+    if name not in found:
+        known = ', '.join(sorted(found)) or 'none'
+        raise ActuatorError(
+            f'actuator backend {name!r} is not installed (installed: {known}); the sim backend '
+            'comes with the jetson_edge_sim package, which a robot does not install: use '
+            'actuator_backend system or dry_run')
+    return found[name].load()
 
 
 def run_command(argv: Sequence[str], timeout_s: float) -> subprocess.CompletedProcess:

@@ -25,7 +25,8 @@ from rcl_interfaces.srv import SetParameters
 from rclpy.node import Node
 from sensor_msgs.msg import BatteryState
 
-from jetson_edge_power.actuators import FanActuator, JetsonClocksActuator, NvpmodelActuator
+from jetson_edge_power.actuators import (FanActuator, JetsonClocksActuator, NvpmodelActuator,
+                                         load_tool_backend)
 from jetson_edge_power.errors import ActuatorError, LayoutError
 from jetson_edge_power.hardware import layout_of
 from jetson_edge_power.manager import Actions, BackgroundApplier, PowerManager
@@ -34,7 +35,6 @@ from jetson_edge_power.params import MANAGER_SPECS
 from jetson_edge_power.policy import MemoryLevel, ThermalLevel, ThermalPolicy
 from jetson_edge_power.prometheus_export import MetricsServer
 from jetson_edge_power.settings import POLICY_KEYS, layout_source, policy_config
-from jetson_edge_power.sim_tools import in_process_runner, tool_command
 from jetson_edge_power.sysfs import SysfsRoot
 from jetson_edge_power.tegrastats import tegrastats_metrics
 from jetson_edge_power.tegrastats_source import TegrastatsSource
@@ -128,17 +128,19 @@ class PowerManagerNode(Node):
 
     def _nvpmodel(self, p: dict) -> NvpmodelActuator:
         if p['actuator_backend'] == 'sim':
-            return NvpmodelActuator(self.layout, command=tool_command(
+            backend = load_tool_backend('sim')
+            return NvpmodelActuator(self.layout, command=backend.command(
                 'nvpmodel', root=p['sysfs_root'], layout=self._layout_source),
-                runner=in_process_runner)
+                runner=backend.runner)
         return NvpmodelActuator(self.layout, command=p['nvpmodel_command'],
                                 dry_run=p['actuator_backend'] == 'dry_run')
 
     def _jetson_clocks(self, p: dict) -> JetsonClocksActuator:
         if p['actuator_backend'] == 'sim':
-            return JetsonClocksActuator(command=tool_command(
+            backend = load_tool_backend('sim')
+            return JetsonClocksActuator(command=backend.command(
                 'jetson_clocks', root=p['sysfs_root'], layout=self._layout_source),
-                store_file=p['jetson_clocks_store'], runner=in_process_runner)
+                store_file=p['jetson_clocks_store'], runner=backend.runner)
         return JetsonClocksActuator(command=p['jetson_clocks_command'],
                                     store_file=p['jetson_clocks_store'],
                                     dry_run=p['actuator_backend'] == 'dry_run')

@@ -1,4 +1,4 @@
-"""Parameter schemas of the power manager node and the thermal model (sim) node.
+"""Parameter schema of the power manager node.
 
 The board's layout is the profile's ``hardware:`` section, which the plan hands over as
 ``layout_file``; the policy's defaults are here, and a profile sets what its model needs
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from jetson_edge_common.params import ParamSpec
 
-_LAYOUT_FILE = ('YAML file with the board\'s hardware layout, shaped as a profile\'s hardware: '
-                'section (the plan writes the profile\'s; a custom carrier board brings its own). '
-                'Empty: the layout of the profile the device tree under sysfs_root picks')
+LAYOUT_FILE_HELP = ('YAML file with the board\'s hardware layout, shaped as a profile\'s '
+                    'hardware: section (the plan writes the profile\'s; a custom carrier board '
+                    'brings its own). Empty: the layout of the profile the device tree under '
+                    'sysfs_root picks')
 
 MANAGER_SPECS = [
-    ParamSpec('layout_file', '', _LAYOUT_FILE, read_only=True),
+    ParamSpec('layout_file', '', LAYOUT_FILE_HELP, read_only=True),
     ParamSpec('sysfs_root', '/', 'Directory standing in for / when reading sysfs (the sim '
               'profile points it at the thermal model\'s tree)', read_only=True),
     ParamSpec('sample_rate_hz', 2.0, 'Sampling and policy rate', min_value=0.1, max_value=50.0,
@@ -104,28 +105,4 @@ MANAGER_SPECS = [
               read_only=True),
     ParamSpec('action_retry_s', 30.0, 'A failed action is retried after this long',
               min_value=1.0, max_value=3600.0, read_only=True),
-]
-
-MODEL_SPECS = [
-    ParamSpec('layout_file', '', _LAYOUT_FILE + ' (the model writes its tree in it)',
-              read_only=True),
-    ParamSpec('sysfs_root', '/tmp/jetson_edge_sim', 'Directory the model writes its tree to',
-              read_only=True),
-    ParamSpec('step_period_s', 0.1, 'Wall-clock period of a model step', min_value=0.01,
-              max_value=10.0, read_only=True),
-    ParamSpec('time_scale', 1.0, 'Model seconds per wall second (speeds a demo up)',
-              min_value=0.1, max_value=100.0, dynamic=True),
-    ParamSpec('ambient_c', 35.0, 'Air temperature around the module', min_value=-20.0,
-              max_value=60.0, dynamic=True),
-    ParamSpec('initial_c', 45.0, 'Temperature at start', min_value=-20.0, max_value=100.0,
-              read_only=True),
-    ParamSpec('cpu_load', -1.0, 'CPU load 0..1 heating the model (-1: this machine\'s real '
-              'load through psutil)', min_value=-1.0, max_value=1.0, dynamic=True),
-    ParamSpec('detections_topic', 'perception/detections', 'Perception output whose message '
-              'rate is the inference rate heating the model (empty: use inference_rate_hz)',
-              read_only=True),
-    ParamSpec('inference_rate_hz', 30.0, 'Inference rate when no detections topic is used',
-              min_value=0.0, max_value=1000.0, dynamic=True),
-    ParamSpec('noise_c', 0.3, 'Gaussian noise on each zone reading', min_value=0.0,
-              max_value=10.0, read_only=True),
 ]

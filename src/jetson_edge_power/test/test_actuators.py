@@ -12,15 +12,13 @@ import jetson_edge_power
 import pytest
 
 from jetson_edge_power.actuators import (FanActuator, JetsonClocksActuator, NvpmodelActuator,
-                                         parse_nvpmodel_query)
+                                         load_tool_backend, parse_nvpmodel_query)
 from jetson_edge_power.errors import (ActuatorError, BinaryNotFoundError,
                                       PermissionDeniedError, ReadBackMismatchError)
 from jetson_edge_power.hardware import layout_of
-from jetson_edge_power.monitor import BoardMonitor
 from jetson_edge_power.params import MANAGER_SPECS
 from jetson_edge_power.policy import PolicyInputs, ThermalPolicy
 from jetson_edge_power.settings import policy_config
-from jetson_edge_power.sim_tools import in_process_runner, tool_command
 from jetson_edge_power.sysfs import SysfsRoot
 
 
@@ -109,25 +107,6 @@ def test_parse_nvpmodel_query(output, expected):
     assert parse_nvpmodel_query(output) == expected
 
 
-def test_sim_nvpmodel_round_trip_in_a_real_process(tmp_path):
-    actuator = NvpmodelActuator(layout('sim'), command=tool_command('nvpmodel',
-                                                                    root=str(tmp_path)))
-    result = actuator.set_mode(3)
-    assert result.ok and not result.dry_run and 'confirmed' in result.message
-    assert actuator.query() == (3, '7W')
-    assert (tmp_path / 'var/lib/nvpmodel/status').read_text().startswith('pmode:0003')
-
-
-def test_layout_for_another_jetpack_is_caught_by_the_mode_name(tmp_path):
-    # The board runs JetPack 6.2 (id 1 is 25W) but the layout was resolved for JetPack 6.1.
-    actuator = NvpmodelActuator(layout('orin_nano', root=jetpack_61_root(tmp_path)),
-                                command=tool_command('nvpmodel', root=str(tmp_path),
-                                                     layout='orin_nano'),
-                                runner=in_process_runner)
-    with pytest.raises(ReadBackMismatchError, match='another module or JetPack'):
-        actuator.set_mode(1)
-
-
 def test_mode_that_does_not_stick_is_reported(tmp_path):
     def runner(argv, timeout):
         out = 'NV Power Mode: 15W\n0\n' if '-q' in argv else ''
@@ -137,21 +116,9 @@ def test_mode_that_does_not_stick_is_reported(tmp_path):
         actuator.set_mode(3)
 
 
-def test_jetson_clocks_locks_and_restores_with_read_back(tmp_path):
-    boards.orin_nano(tmp_path)
-    store = str(tmp_path / 'dfs.conf')
-    clocks = JetsonClocksActuator(command=tool_command('jetson_clocks', root=str(tmp_path)),
-                                  store_file=store, runner=in_process_runner)
-    monitor = BoardMonitor(layout('orin_nano'), SysfsRoot(tmp_path, retry_s=0.0),
-                           use_psutil=False, use_nvml=False)
-    assert clocks.locked() is False and monitor.sample().clocks_locked is False
-    assert clocks.enable().ok and clocks.locked() is True
-    assert monitor.sample().metrics()['clocks_locked'] == 1.0  # read from sysfs, no root
-    assert clocks.restore().ok and clocks.locked() is False
-    assert monitor.sample().clocks_locked is False
-    prefix = len(tool_command('jetson_clocks', root=str(tmp_path)))
-    assert [argv[prefix:] for argv in clocks.history] == [('--store', store), (),
-                                                          ('--restore', store)]
+def test_an_actuator_backend_no_package_installs_is_a_clear_error():
+    with pytest.raises(ActuatorError, match="backend 'nowhere' is not installed .*jetson_edge_sim"):
+        load_tool_backend('nowhere')
 
 
 def test_jetson_clocks_restore_without_store_is_refused():

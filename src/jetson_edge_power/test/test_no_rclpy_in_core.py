@@ -5,7 +5,7 @@ from pathlib import Path
 from jetson_edge_common.testing import core_modules, ros_imports_in_core
 
 PACKAGE = Path(__file__).resolve().parents[1] / 'jetson_edge_power'
-EDGE = {'node.py', 'thermal_model_node.py', 'ros_convert.py'}
+EDGE = {'node.py', 'ros_convert.py'}
 
 
 def test_core_modules_import_no_ros():

@@ -3,7 +3,7 @@
 import pytest
 
 from jetson_edge_power.hardware import layout_of
-from jetson_edge_power.params import MANAGER_SPECS, MODEL_SPECS
+from jetson_edge_power.params import MANAGER_SPECS
 from jetson_edge_power.policy import ThermalLevel
 from jetson_edge_power.settings import POLICY_KEYS, load_layout, policy_config
 
@@ -60,10 +60,9 @@ def test_every_policy_key_is_a_declared_dynamic_parameter():
     assert all(by_name[k].dynamic for k in POLICY_KEYS)
 
 
-def test_both_nodes_take_their_layout_from_a_layout_file_and_name_no_model():
-    for specs in (MANAGER_SPECS, MODEL_SPECS):
-        names = {s.name for s in specs}
-        assert 'layout_file' in names and 'hardware_model' not in names
+def test_the_manager_takes_its_layout_from_a_layout_file_and_names_no_model():
+    names = {s.name for s in MANAGER_SPECS}
+    assert 'layout_file' in names and 'hardware_model' not in names
 
 
 class _RclpyLikeLogger:

@@ -49,4 +49,3 @@ def test_setup_py_registers_the_balance_controller():
                         for kw in node.keywords if kw.arg == 'entry_points')
     declared = ast.literal_eval(entry_points)
     assert 'balance = jetson_edge_rt.controllers.balance:BalanceController' in declared[GROUP]
-    assert 'rt = jetson_edge_rt.bench:main' in declared['jetson_edge.benchmarks']

@@ -1,0 +1,1 @@
+"""Benchmarks of the suite's packages, run by ``jetson-edge bench NAME``."""

@@ -1,0 +1,200 @@
+"""`jetson-edge bench perception`: model alone, full pipeline and end to end over ROS, per backend.
+
+For each backend that can run the model card here it measures, on one real photo:
+
+- model: the backend call alone on a preprocessed tensor;
+- pipeline: preprocess + backend + decode/NMS (`ModelPipeline.process`);
+- e2e: an image published by one process, run by the perception node in a second, detections
+  received in a third (this one); latency = receive time - the image header stamp (the node copies
+  the header), frames paced so that they do not queue.
+
+It prints p50/p99 in ms and the ratios pipeline/model and e2e/model (the claim is the ratio,
+measured in one run, never a bare number), with e2e's model being the backend call as the node
+itself timed it on the same frames. A breakdown line says where the end-to-end p50 goes, from the
+node's own stage timings (age on arrival, hand-off to the worker, pre, model, post, publish); the
+rest is the way back to the receiver. The target is e2e p50 within 1.15x of model for the SSD on
+ONNX Runtime CPU; `--e2e-runs N` (3) repeats the end-to-end part and reports the median run.
+
+ONNX Runtime gets the intra-op threads the `--profile` (sim) gives the perception node: one on the
+2-core sim machine, which leaves the other core to the rest of the suite. `--threads 0` uses one per
+core: the model runs faster, and the fixed cost of moving a 1.3 MB frame through DDS weighs more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from jetson_edge_perception.backends import BackendOptions, availability, create_backend
+from jetson_edge_perception.errors import PerceptionError
+from jetson_edge_perception.model_card import find_card, load_card
+from jetson_edge_perception.pipeline import ModelPipeline
+
+FIXTURES = Path(__file__).resolve().parents[3].parent / 'shared' / 'fixtures'
+
+
+def _percentiles(samples: Sequence[float]) -> dict[str, float]:
+    data = np.asarray(samples, np.float64) * 1e3
+    if data.size == 0:
+        return {'p50_ms': float('nan'), 'p99_ms': float('nan'), 'n': 0}
+    return {'p50_ms': float(np.percentile(data, 50)), 'p99_ms': float(np.percentile(data, 99)), 'n': int(data.size)}
+
+
+def _interleaved(fns: dict, iterations: int, warmup: int) -> dict[str, list[float]]:
+    """Time each function once per round, round after round, so load drift hits all of them alike."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(iterations):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return samples
+
+
+def measure_backend(card_path: Path, backend_name: str, image: np.ndarray, *, options: BackendOptions,
+                    iterations: int, warmup: int) -> dict[str, object]:
+    """Model-alone, preprocessing and pipeline timings of one backend (raises PerceptionError when it cannot run)."""
+    card = load_card(card_path)
+    with create_backend(backend_name, card, options=options) as backend:
+        pipeline = ModelPipeline(card, backend)
+        tensor, _ = pipeline._pre(image, 'bgr8')
+        feed = {backend.input_name: tensor.copy()}
+        samples = _interleaved({'model': lambda: backend.infer(feed),
+                                'pipeline': lambda: pipeline.process(image, 'bgr8'),
+                                'preprocess': lambda: pipeline._pre(image, 'bgr8')}, iterations, warmup)
+        result = pipeline.process(image, 'bgr8')
+        found = len(result.detections) if result.detections is not None else int(result.mask.astype(bool).sum())
+        return {'backend': backend_name, 'description': backend.description, 'found': found,
+                **{name: _percentiles(values) for name, values in samples.items()}}
+
+
+def _default_image() -> Path | None:
+    candidate = FIXTURES / 'images' / 'dog.jpg'
+    if candidate.is_file():
+        return candidate
+    from jetson_edge_perception.assets import photos_dir
+    photos = sorted(photos_dir().glob('*')) if photos_dir().is_dir() else []
+    return photos[0] if photos else None
+
+
+def _ratio(a: dict, b: dict) -> float:
+    return a['p50_ms'] / b['p50_ms'] if b.get('p50_ms') and b['p50_ms'] == b['p50_ms'] else float('nan')
+
+
+def breakdown(e2e: dict) -> str:
+    """Where the end-to-end p50 goes, from the node's own stage p50s; the rest is DDS out and the receiver."""
+    stages = [('in: publish -> node callback', e2e['node_input_age_p50_ms']),
+              ('hand-off to worker', e2e['node_handoff_p50_ms']), ('pre', e2e['node_preprocess_p50_ms']),
+              ('model', e2e['node_inference_p50_ms']), ('post', e2e['node_postprocess_p50_ms']),
+              ('build + publish', e2e['node_publish_p50_ms'])]
+    rest = e2e['p50_ms'] - sum(value for _, value in stages)
+    parts = ' + '.join(f'{name} {value:.2f}' for name, value in stages)
+    return f'e2e p50 {e2e["p50_ms"]:.2f} ms = {parts} + out: node -> receiver callback, and p50 skew {rest:.2f}'
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog='jetson-edge bench perception', description=__doc__.split('\n\n')[0])
+    parser.add_argument('--model', default='ssd_mobilenet_v2_coco_onnx', help='model card name or path')
+    parser.add_argument('--model-path', action='append', default=[],
+                        help='directory with model files (default: the shared fixtures models, if present)')
+    parser.add_argument('--image', help='photo to run on (default: fixtures dog.jpg, else a fetched asset photo)')
+    parser.add_argument('--backends', default='', help='comma-separated backends (default: every one available)')
+    parser.add_argument('--iterations', type=int, default=60)
+    parser.add_argument('--warmup', type=int, default=5)
+    parser.add_argument('--e2e-frames', type=int, default=60, help='frames sent end to end per backend (0: skip)')
+    parser.add_argument('--e2e-runs', type=int, default=3,
+                        help='end-to-end runs per backend (a fresh node each); the table shows the median run')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='ONNX Runtime intra-op threads (0: one per core; default: what --profile gives '
+                             'the perception node)')
+    parser.add_argument('--profile', default='sim', help='profile whose perception intra_op_threads is the default')
+    args = parser.parse_args(argv or [])
+    if args.threads is None:
+        from jetson_edge_common.profiles import load_profile
+        perception = load_profile(args.profile).nodes.get('perception', {}).get('parameters', {})
+        args.threads = int(perception.get('intra_op_threads', 0))
+
+    card_path = find_card(args.model)
+    card = load_card(card_path)
+    model_path = args.model_path or ([str(FIXTURES / 'models')] if (FIXTURES / 'models').is_dir() else [])
+    image_path = Path(args.image) if args.image else _default_image()
+    if image_path is None:
+        raise SystemExit('no image: pass --image, or run `jetson-edge assets fetch`')
+    image = cv2.imread(str(image_path))
+    options = BackendOptions(search_dirs=tuple(model_path), intra_op_threads=args.threads)
+    available = availability()
+    wanted = [b for b in (args.backends.split(',') if args.backends else card.backends) if b]
+    rows: list[dict] = []
+    skipped: dict[str, str] = {}
+    for name in wanted:
+        ok, why = available.get(name, (False, 'unknown backend'))
+        if not ok:
+            skipped[name] = why
+            continue
+        try:
+            rows.append(measure_backend(card_path, name, image, options=options, iterations=args.iterations,
+                                        warmup=args.warmup))
+        except PerceptionError as exc:
+            skipped[name] = str(exc)
+    for row in rows:
+        row['e2e'], row['e2e_runs'] = {}, []
+        row['pipeline_over_model'] = _ratio(row['pipeline'], row['model'])
+        if args.e2e_frames > 0:
+            try:
+                from jetson_edge_bench.perception_ros import end_to_end
+            except ImportError as exc:
+                skipped[f'{row["backend"]} e2e'] = f'ROS 2 not importable here ({exc}); source scripts/env.sh'
+                continue
+            period = max(0.05, 3.0 * row['pipeline']['p50_ms'] / 1e3)
+            for _ in range(max(1, args.e2e_runs)):
+                run = end_to_end(card_path=card_path, backend=row['backend'], image_path=image_path,
+                                 model_path=model_path, frames=args.e2e_frames, period_s=period, threads=args.threads)
+                # The claim: e2e over the model alone as the node itself timed the backend call, on the
+                # same frames, in the same process, threads and pacing (a model-alone run elsewhere on a
+                # shared 2-core machine drifts with the load, and runs hot back to back).
+                run['e2e_over_model'] = _ratio(run, {'p50_ms': run['node_inference_p50_ms']})
+                row['e2e_runs'].append(run)
+            ordered = sorted(row['e2e_runs'], key=lambda r: r['e2e_over_model'])
+            row['e2e'] = ordered[(len(ordered) - 1) // 2]
+        row['e2e_over_model'] = row['e2e'].get('e2e_over_model', float('nan'))
+
+    print(f'perception benchmark: {card.name} on {image_path.name} {image.shape[1]}x{image.shape[0]}, '
+          f'{args.iterations} iterations, ONNX Runtime intra-op threads: '
+          f'{args.threads or "one per core"}')
+    header = (f'{"backend":<12} {"model p50":>9} {"p99":>7} {"pipe p50":>9} {"p99":>7} {"pipe/model":>10} | '
+              f'{"e2e p50":>8} {"p99":>7} {"node model":>10} {"e2e/model":>9} {"recv":>6}')
+    print(header)
+    print('-' * len(header))
+    for row in rows:
+        e2e = row['e2e'] or {}
+        print(f'{row["backend"]:<12} {row["model"]["p50_ms"]:9.2f} {row["model"]["p99_ms"]:7.2f} '
+              f'{row["pipeline"]["p50_ms"]:9.2f} {row["pipeline"]["p99_ms"]:7.2f} {row["pipeline_over_model"]:10.3f} | '
+              f'{e2e.get("p50_ms", float("nan")):8.2f} {e2e.get("p99_ms", float("nan")):7.2f} '
+              f'{e2e.get("node_inference_p50_ms", float("nan")):10.2f} {row["e2e_over_model"]:9.3f} '
+              f'{str(e2e.get("received", "-")) + "/" + str(e2e.get("sent", "-")):>6}')
+    print('model/pipe: this process, interleaved; e2e: publisher process -> node process -> this process, '
+          'p50/p99 ms; node model: the backend call as the node timed it on the same frames')
+    for row in rows:
+        print(f'  {row["backend"]}: {row["description"]}; preprocess p50 {row["preprocess"]["p50_ms"]:.2f} ms; '
+              f'DDS {row["e2e"]["dds_profile"] if row["e2e"] else "-"}')
+        if row['e2e']:
+            print('    ' + breakdown(row['e2e']))
+        if len(row['e2e_runs']) > 1:
+            ratios = sorted(run['e2e_over_model'] for run in row['e2e_runs'])
+            print(f'    e2e/model over {len(ratios)} runs: ' + ' '.join(f'{r:.3f}' for r in ratios)
+                  + f' (median {float(np.median(ratios)):.3f})')
+    for name, why in skipped.items():
+        print(f'  skipped {name}: {why}')
+    return {'model': card.name, 'image': image_path.name, 'rows': rows, 'skipped': skipped}
+
+
+if __name__ == '__main__':
+    main(__import__('sys').argv[1:])

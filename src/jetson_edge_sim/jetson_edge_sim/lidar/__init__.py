@@ -1,0 +1,1 @@
+"""Virtual Velodyne: a simulated room, the packet encoder and the node sending real UDP."""

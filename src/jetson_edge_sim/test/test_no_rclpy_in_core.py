@@ -1,0 +1,13 @@
+"""The simulators' cores import no ROS: only their node modules may."""
+
+from pathlib import Path
+
+from jetson_edge_common.testing import core_modules, ros_imports_in_core
+
+PACKAGE = Path(__file__).resolve().parents[1] / 'jetson_edge_sim'
+EDGE = {'virtual_node.py', 'emulator_main.py', 'thermal_model_node.py'}
+
+
+def test_core_modules_import_no_ros():
+    assert len(core_modules(PACKAGE, edge=EDGE)) > 10
+    assert ros_imports_in_core(PACKAGE, edge=EDGE) == {}

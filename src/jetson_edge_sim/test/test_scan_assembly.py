@@ -1,0 +1,108 @@
+"""Scan cutting, crops, stamps and hour roll-over, on virtual-sensor packets."""
+
+import numpy as np
+import pytest
+
+from jetson_edge_lidar.config import DecoderConfig
+from jetson_edge_lidar.decoder import VelodyneDecoder
+from jetson_edge_lidar.models import HDL32E, VLP16, ReturnMode
+from jetson_edge_lidar.scan import join_top_of_hour
+from jetson_edge_sim.lidar.virtual_sensor import SimulatedVelodyne
+
+
+def test_join_top_of_hour_handles_roll_over():
+    hour = 1_700_002_800.0  # a multiple of 3600
+    assert hour % 3600 == 0
+    assert join_top_of_hour(1_000_000, hour + 1.2) == pytest.approx(hour + 1.0)
+    # Packet from 59:59.9 arriving after the host's clock passed the hour.
+    assert join_top_of_hour(3_599_900_000, hour + 0.05) == pytest.approx(hour - 0.1)
+    # Packet from 00:00.05 while the host still reads 59:59.99.
+    assert join_top_of_hour(50_000, hour - 0.01) == pytest.approx(hour + 0.05)
+
+
+def _scans(sensor, count, **config):
+    firings = sensor.firings(count)
+    packets = sensor.next_packets(count)
+    decoder = VelodyneDecoder(DecoderConfig(**config))
+    recv = firings.time_s[:, -1, -1] + 0.0002
+    return decoder, decoder.decode_batch(packets, recv_times=recv) + decoder.finish()
+
+
+def test_scan_rate_follows_rpm_and_stamps_cross_the_hour():
+    start = 1_700_002_800.0 - 0.25  # a quarter second before the hour
+    sensor = SimulatedVelodyne(VLP16, rpm=600, start_time_s=start, start_azimuth_deg=0.0)
+    decoder, scans = _scans(sensor, 754, cut_angle=0.0, stamp_source='device')  # one second
+    complete = [s for s in scans if s.complete]
+    assert len(complete) == 9
+    stamps = np.array([s.stamp for s in complete])
+    assert np.allclose(np.diff(stamps), 0.1, atol=2e-4)
+    assert stamps[0] == pytest.approx(start + 0.1, abs=2e-4)
+    assert all(s.device_stamp == pytest.approx(s.host_stamp, abs=1e-3) for s in complete)
+    assert decoder.stats.snapshot().gaps == 0 and decoder.stats.snapshot().clock_jumps == 0
+    for scan in complete:
+        assert 0.0995 < scan.points['time'].max() < 0.1
+
+
+def test_hdl32e_stamps_account_for_the_end_of_packet_timestamp():
+    start = 1_700_000_000.0
+    sensor = SimulatedVelodyne(HDL32E, rpm=600, start_time_s=start, start_azimuth_deg=0.0)
+    _, scans = _scans(sensor, 400, cut_angle=0.0, stamp_source='device')
+    assert scans[1].complete
+    assert scans[1].stamp == pytest.approx(start + 0.1, abs=1e-4)
+
+
+@pytest.mark.parametrize('window', [(90.0, 270.0), (300.0, 60.0)])
+def test_azimuth_crop_keeps_only_the_window(window):
+    sensor = SimulatedVelodyne(VLP16, start_time_s=1.7e9)
+    _, scans = _scans(sensor, 200, min_azimuth=window[0], max_azimuth=window[1])
+    points = np.concatenate([s.points for s in scans])
+    azimuth = np.degrees(np.arctan2(-points['y'], points['x'])) % 360
+    low, high = window
+    inside = (azimuth >= low - 1e-3) & (azimuth <= high + 1e-3) if low < high else \
+        (azimuth >= low - 1e-3) | (azimuth <= high + 1e-3)
+    assert inside.all()
+    assert np.ptp(azimuth) > 100
+
+
+def test_range_limits():
+    sensor = SimulatedVelodyne(VLP16, start_time_s=1.7e9)
+    _, scans = _scans(sensor, 200, min_range=2.0, max_range=4.0)
+    points = np.concatenate([s.points for s in scans])
+    z = points['z'] - np.asarray(VLP16.vertical_offset_mm)[np.argsort(VLP16.ring_of_laser)][
+        points['ring']] * 1e-3
+    ranges = np.sqrt(points['x'] ** 2 + points['y'] ** 2 + z ** 2)
+    assert ranges.min() >= 2.0 - 1e-3 and ranges.max() <= 4.0 + 1e-3
+
+
+def test_lost_packets_are_counted_as_gaps_and_long_pauses_end_the_scan():
+    sensor = SimulatedVelodyne(VLP16, start_time_s=1.7e9)
+    packets = sensor.next_packets(100)
+    sensor.skip(5)
+    packets += sensor.next_packets(100)
+    sensor.skip(300)  # 0.4 s of silence
+    packets += sensor.next_packets(100)
+    decoder = VelodyneDecoder()
+    scans = decoder.decode_batch(packets) + decoder.finish()
+    snap = decoder.stats.snapshot()
+    assert snap.gaps == 2 and snap.missing_packets == 305
+    assert sum(not s.complete for s in scans) >= 3  # start, before the pause, end
+
+
+def test_dual_returns_carry_the_glass_and_the_wall_behind_it():
+    sensor = SimulatedVelodyne(VLP16, ReturnMode.DUAL, start_time_s=1.7e9)
+    _, dual = _scans(sensor, 160)
+    sensor = SimulatedVelodyne(VLP16, ReturnMode.STRONGEST, start_time_s=1.7e9)
+    _, single = _scans(sensor, 80)
+    # One full rotation each (both start at the cut angle): the glass adds second returns.
+    assert len(dual[0]) > len(single[0]) * 1.05
+    assert dual[0].return_mode is ReturnMode.DUAL
+
+
+def test_decoder_defaults_are_the_nodes_parameter_defaults():
+    from jetson_edge_lidar.params import VELODYNE_NODE
+    schema = {s.name: s.default for s in VELODYNE_NODE}
+    defaults = DecoderConfig()
+    assert defaults.stamp_source == schema['stamp_source'] == 'host'
+    assert (defaults.min_range, defaults.cut_angle, defaults.rpm, defaults.resync_packets) == (
+        schema['min_range'], schema['cut_angle'], schema['rpm'], schema['resync_packets'])
+    assert defaults.max_range is None and schema['max_range'] == 0.0  # both: the rated range
