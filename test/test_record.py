@@ -21,7 +21,7 @@ from mcap_ros2.decoder import DecoderFactory
 from rosbags.rosbag2 import Reader
 from rosbags.typesys import Stores, get_typestore
 
-from jetson_edge_bringup.bench_record import (RawTap, compare, digest, failures, format_table,
+from jetson_edge_bench.record import (RawTap, compare, digest, failures, format_table,
                                               recording_window)
 from jetson_edge_bringup.soak import expected_topics
 from jetson_edge_bringup.topic_monitor import message_type

@@ -25,6 +25,7 @@ setup(
             'perception = jetson_edge_bench.perception:main',
             'perception-gpu = jetson_edge_bench.perception_gpu:main',
             'power = jetson_edge_bench.power:main',
+            'record = jetson_edge_bench.record:main',
             'rt = jetson_edge_bench.rt:main',
         ],
     },

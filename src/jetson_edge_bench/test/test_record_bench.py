@@ -1,6 +1,6 @@
 """The recording check of ``bench record`` and test/test_record.py: message-by-message matching."""
 
-from jetson_edge_bringup.bench_record import compare, failures
+from jetson_edge_bench.record import compare, failures
 
 QOS = {'/state': 'reliable', '/scan': 'sensor'}
 
