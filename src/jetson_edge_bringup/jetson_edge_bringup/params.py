@@ -17,8 +17,10 @@ SUITE_MONITOR = [
               max_value=60.0),
     ParamSpec('missed_periods', _D.missed_periods, 'A topic slower than 1/silence_s is silent '
               'after this many periods of its rate floor.', min_value=1.0, max_value=100.0),
-    ParamSpec('rate_window_s', _D.rate_window_s, 'Window of the measured topic rates; a rate '
-              'below the plan\'s floor is a WARN.', min_value=1.0, max_value=120.0),
+    ParamSpec('rate_window_s', _D.rate_window_s, 'Window of the measured topic rates.',
+              min_value=1.0, max_value=120.0),
+    ParamSpec('rate_share', _D.rate_share, 'A topic measured below this share of the plan\'s '
+              'rate_hz is a WARN.', min_value=0.1, max_value=1.0),
     ParamSpec('startup_grace_s', _D.startup_grace_s, 'Time a (re)started node has to be heard '
               'from before its silence is an ERROR.', min_value=1.0, max_value=600.0),
     ParamSpec('restart_hold_s', _D.restart_hold_s, 'How long a restart stays a WARN.',

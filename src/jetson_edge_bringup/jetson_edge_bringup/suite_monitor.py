@@ -5,7 +5,8 @@ A node is watched through three signals: its own ``/diagnostics`` statuses (``"<
 the topics the plan expects from it, and its ``node_runner``'s state. Silence is what a hung,
 stopped or dead node shows: no status and no message for ``silence_s`` (a slow topic gets
 ``missed_periods`` of its floor rate, when that is longer) is an ERROR naming the node. A topic
-measured below the plan's floor over ``rate_window_s`` is a WARN. After a (re)start a node
+measured over ``rate_window_s`` below ``rate_share`` of the plan's rate is a WARN (several plan
+rates are the nominal rate, and a window of a few seconds counts one message more or less). After a (re)start a node
 has ``startup_grace_s`` to be heard from; a restart stays a WARN for ``restart_hold_s``.
 """
 
@@ -43,6 +44,7 @@ class MonitorConfig:
     silence_s: float = 1.5
     missed_periods: float = 3.0
     rate_window_s: float = 5.0
+    rate_share: float = 0.8
     startup_grace_s: float = 30.0
     restart_hold_s: float = 10.0
 
@@ -239,9 +241,10 @@ class SuiteMonitor:
         level, message = self._silence(state, stream, self._bound(topic), now)
         if level != Level.OK:
             return Report(name, level, message, values)
-        if rate is not None and rate < topic.rate_hz:
+        if rate is not None and rate < self.config.rate_share * topic.rate_hz:
             return Report(name, Level.WARN, f'{rate:.1f} Hz, below the floor of '
-                          f'{topic.rate_hz:g} Hz', values)
+                          f'{self.config.rate_share * topic.rate_hz:g} Hz '
+                          f'({self.config.rate_share:.0%} of {topic.rate_hz:g} Hz)', values)
         return Report(name, Level.OK, 'OK' if rate is None else f'{rate:.1f} Hz', values)
 
     def _node_report(self, state: _NodeState, topics: list[Report], now: float, *,

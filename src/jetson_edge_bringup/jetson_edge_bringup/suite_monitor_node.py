@@ -55,7 +55,7 @@ class SuiteMonitorNode(Node):
         except (OSError, yaml.YAMLError) as exc:
             raise MonitorSetupError(f'suite_monitor: cannot read plan_file: {exc}') from None
         config = MonitorConfig(silence_s=p['silence_s'], missed_periods=p['missed_periods'],
-                               rate_window_s=p['rate_window_s'],
+                               rate_window_s=p['rate_window_s'], rate_share=p['rate_share'],
                                startup_grace_s=p['startup_grace_s'],
                                restart_hold_s=p['restart_hold_s'])
         self._core = SuiteMonitor(watched_nodes(document), config, clock=time.monotonic)
