@@ -79,6 +79,17 @@ def watcher():
     w.close()
 
 
+def _rss_mb(pid: int) -> float:
+    for line in open(f'/proc/{pid}/status'):
+        if line.startswith('VmRSS:'):
+            return int(line.split()[1]) / 1024
+    return float('nan')
+
+
+def _runner_pid(node_pid: int) -> int:
+    return int(open(f'/proc/{node_pid}/stat').read().rsplit(')', 1)[1].split()[1])
+
+
 def _ok(watcher, key: str) -> bool:
     latest = watcher.latest(f'/jetson_edge/{key}')
     return latest is not None and latest[3] == OK
@@ -94,6 +105,8 @@ def test_the_monitor_names_a_frozen_node_and_reports_a_killed_ones_restart(start
                      f'{watcher.latest("/jetson_edge")}')
     topic = watcher.latest('/jetson_edge/perception/perception/detections')
     assert topic is not None and topic[3] == OK, topic
+    print(f'\nresident memory: suite_monitor {_rss_mb(current_pids(suite.output())["monitor"]):.0f} '
+          f'MB, a node_runner {_rss_mb(_runner_pid(current_pids(suite.output())["camera"])):.0f} MB')
 
     # frozen: SIGSTOP perception
     pid = current_pids(suite.output())['perception']
