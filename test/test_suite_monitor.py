@@ -95,7 +95,6 @@ def _ok(watcher, key: str) -> bool:
     return latest is not None and latest[3] == OK
 
 
-@pytest.mark.long  # the sim's start (two models) plus a freeze, a kill and their recoveries
 def test_the_monitor_names_a_frozen_node_and_reports_a_killed_ones_restart(start_suite, watcher,
                                                                            tmp_path):
     suite = start_suite(str(write_profile(tmp_path)), only=ONLY)
