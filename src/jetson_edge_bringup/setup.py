@@ -36,9 +36,13 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
+        'jetson_edge.parameter_schemas': [
+            'suite_monitor = jetson_edge_bringup.params:SUITE_MONITOR',
+        ],
         'console_scripts': [
             'jetson-edge = jetson_edge_bringup.cli:main',
             'node_runner = jetson_edge_bringup.node_runner:main',
+            'suite_monitor = jetson_edge_bringup.suite_monitor_node:main',
         ],
     },
 )

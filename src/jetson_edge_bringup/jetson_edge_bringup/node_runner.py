@@ -10,7 +10,9 @@ respawn reach the node identically::
 It applies the scheduling to itself (the node inherits it), starts the node in its own session
 (signals reach it once, forwarded from here; the kernel stops it if the runner is killed), and
 restarts it by ``respawn.RestartCounter``. Every start, exit and restart is one line on stderr
-prefixed ``[node_runner]``; ``STARTED`` reads the start lines back.
+prefixed ``[node_runner]``; ``STARTED`` reads the start lines back. With ``--status-file`` the
+runner also keeps its node's state in that file (:mod:`.runner_status`), which the suite
+monitor publishes on ``/diagnostics``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from jetson_edge_bringup.respawn import RespawnPolicy, RestartCounter
+from jetson_edge_bringup.respawn import RespawnPolicy, RestartCounter, exit_status
+from jetson_edge_bringup.runner_status import (EXITED, GIVEN_UP, RESTARTING, RUNNING, STOPPED,
+                                               RunnerStatus, record, write_status)
 
 PREFIX = '[node_runner]'
 STARTED = re.compile(r'\[node_runner\] started (\S+) \(pid (\d+)\)')
@@ -44,6 +48,7 @@ class RunnerOptions:
     cpus: tuple[int, ...] = ()                      # empty: left as inherited
     env: dict[str, str] = field(default_factory=dict)
     policy: RespawnPolicy = RespawnPolicy()
+    status_file: str = ''                           # empty: no status file
 
     def to_argv(self) -> list[str]:
         """The options, ending with ``--`` (the node's command follows)."""
@@ -59,6 +64,8 @@ class RunnerOptions:
                      '--max-restarts', str(self.policy.max_restarts)]
         else:
             argv += ['--no-respawn']
+        if self.status_file:
+            argv += ['--status-file', self.status_file]
         return argv + ['--']
 
 
@@ -90,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help='seconds before the first restart (doubles with each quick death)')
     parser.add_argument('--max-restarts', type=int, default=RespawnPolicy.max_restarts,
                         help='quick deaths in a row before the node is given up')
+    parser.add_argument('--status-file', default='',
+                        help='keep the node\'s supervision state in this file (for the suite monitor)')
     parser.add_argument('command', nargs=argparse.REMAINDER, help='-- then the node\'s command')
     return parser
 
@@ -105,7 +114,7 @@ def parse_arguments(argv: Sequence[str]) -> tuple[RunnerOptions, list[str]]:
     policy = RespawnPolicy(respawn=not args.no_respawn, delay_s=args.respawn_delay,
                            max_restarts=args.max_restarts)
     return RunnerOptions(key=args.key, nice=args.nice, cpus=args.cpus, env=dict(args.env),
-                         policy=policy), command
+                         policy=policy, status_file=args.status_file), command
 
 
 def apply_scheduling(options: RunnerOptions) -> tuple[bool, str]:
@@ -159,6 +168,21 @@ class NodeRunner:
         self._clock = clock
         self._stop = threading.Event()
         self._child: subprocess.Popen | None = None
+        self.status = RunnerStatus(options.key, runner_pid=os.getpid())
+
+    def _report(self, message: str, *, state: str | None = None) -> None:
+        """Says ``message`` and, with a status file, records it with the node's state."""
+        self._say(message)
+        if not self.options.status_file:
+            return
+        if state is not None:
+            self.status.state = state
+        self.status.starts = self.counter.starts
+        record(self.status, message)
+        try:
+            write_status(self.options.status_file, self.status)
+        except OSError as exc:  # the node runs on; the monitor will see a stale state
+            self._say(f'WARNING: cannot write {self.options.status_file}: {exc}')
 
     def forward(self, signum: int, _frame=None) -> None:
         """Signal handler: the run ends; the node gets the signal (once, from here)."""
@@ -178,8 +202,10 @@ class NodeRunner:
             return None
         self._child = child
         self.counter.started()
+        self.status.node_pid, self.status.delay_s = child.pid, 0.0
         again = f' (restart {self.counter.restarts})' if self.counter.restarts else ''
-        self._say(f'started {self.options.key} (pid {child.pid}){again}: {" ".join(self.command)}')
+        self._report(f'started {self.options.key} (pid {child.pid}){again}: '
+                     f'{" ".join(self.command)}', state=RUNNING)
         if self._stop.is_set():  # a stop that came while it was starting
             child.send_signal(signal.SIGINT)
         return child
@@ -193,11 +219,17 @@ class NodeRunner:
             child = self._start()
             code = 127 if child is None else child.wait()
             self._child = None
+            self.status.node_pid = 0
+            if child is not None:
+                self.status.last_exit = exit_status(code)
             if self._stop.is_set():
-                self._say(f'{self.options.key} stopped with exit {shell_code(code)}')
+                self._report(f'{self.options.key} stopped with exit {shell_code(code)}',
+                             state=STOPPED)
                 return shell_code(code)
             verdict = self.counter.exited(code, ran_s=self._clock() - started_at)
-            self._say(('ERROR: ' if verdict.failed else '') + verdict.message)
+            self.status.delay_s = verdict.delay_s
+            state = RESTARTING if verdict.restart else GIVEN_UP if verdict.failed else EXITED
+            self._report(('ERROR: ' if verdict.failed else '') + verdict.message, state=state)
             if not verdict.restart:
                 return (shell_code(code) or 1) if verdict.failed else shell_code(code)
             if self._stop.wait(verdict.delay_s):

@@ -41,6 +41,7 @@ class NodePlan:
     expects: dict[str, dict] = field(default_factory=dict)   # topic -> {type, rate_hz, qos}
     companions: list[str] = field(default_factory=list)      # keys started along with this one
     params_file: Path | None = None
+    status_file: Path | None = None   # where its node_runner keeps its state (runner_status)
 
     @property
     def sim_only(self) -> bool:
@@ -75,7 +76,8 @@ class NodePlan:
         return RunnerOptions(
             key=self.key, nice=self.nice, cpus=tuple(self.cpu_affinity), env=dict(self.env),
             policy=RespawnPolicy(respawn=self.respawn, delay_s=self.respawn_delay_s,
-                                 max_restarts=self.max_restarts))
+                                 max_restarts=self.max_restarts),
+            status_file=str(self.status_file or ''))
 
 
 @dataclass
@@ -135,11 +137,24 @@ def parameters_document(node: NodePlan) -> dict:
     return {node.fully_qualified_name: {'ros__parameters': node.parameters}}
 
 
+def monitored_document(plan: Plan, *, exclude: str) -> dict:
+    """What the suite monitor watches: every node of ``plan`` but ``exclude`` (the monitor's
+    key), with its ROS name, its runner's status file and its expected topics (absolute)."""
+    return {'profile': plan.profile, 'nodes': [
+        {'key': node.key, 'name': node.name,
+         'status_file': str(node.status_file or ''),
+         'expects': {node.resolve_topic(topic): dict(spec) for topic, spec in node.expects.items()}}
+        for node in plan.nodes if node.key != exclude]}
+
+
 def write_parameter_files(plan: Plan, directory: str | os.PathLike) -> Plan:
     """Writes one parameter file per node into ``directory`` and records its path in the plan.
 
     The profile's hardware section goes into a layout file beside them, handed to each node
-    whose schema declares ``layout_file`` and whose profile entry does not set one.
+    whose schema declares ``layout_file`` and whose profile entry does not set one. Each node's
+    runner keeps its state in a status file there; the list of watched nodes (names, status
+    files, expected topics) goes to each node whose schema declares ``plan_file`` (the suite
+    monitor) and whose profile entry does not set one.
     """
     from jetson_edge_common.schema_registry import SchemaNotInstalled, node_schema
 
@@ -148,12 +163,20 @@ def write_parameter_files(plan: Plan, directory: str | os.PathLike) -> Plan:
     layout_file = directory / f'{plan.profile}.hardware.yaml'
     layout_file.write_text(yaml.safe_dump(plan.hardware, sort_keys=False))
     for node in plan.nodes:
+        node.status_file = directory / f'{plan.profile}.{node.key}.runner.json'
+        node.status_file.unlink(missing_ok=True)   # a previous run's state is not this run's
+    for node in plan.nodes:
         try:
             declared = {s.name for s in node_schema(node.package, node.executable)}
         except SchemaNotInstalled:
             declared = set()
         if 'layout_file' in declared and not node.parameters.get('layout_file'):
             node.parameters['layout_file'] = str(layout_file)
+        if 'plan_file' in declared and not node.parameters.get('plan_file'):
+            plan_file = directory / f'{plan.profile}.{node.key}.monitored.yaml'
+            plan_file.write_text(yaml.safe_dump(monitored_document(plan, exclude=node.key),
+                                                sort_keys=False))
+            node.parameters['plan_file'] = str(plan_file)
         path = directory / f'{plan.profile}.{node.key}.params.yaml'
         path.write_text(yaml.safe_dump(parameters_document(node), sort_keys=False))
         node.params_file = path

@@ -11,6 +11,7 @@ import pytest
 from jetson_edge_bringup.node_runner import (STARTED, RunnerOptions, apply_scheduling,
                                              parse_arguments)
 from jetson_edge_bringup.respawn import RespawnPolicy
+from jetson_edge_bringup.runner_status import GIVEN_UP, read_status
 
 
 def run_runner(options: RunnerOptions, script: str, *, timeout: float = 60.0):
@@ -49,6 +50,22 @@ def test_a_crashing_node_is_restarted_with_backoff_then_given_up():
     assert 'flaky exited with code 3; restarting in 0.1 s (attempt 1 of 2)' in err
     assert 'flaky exited with code 3; restarting in 0.1 s (attempt 2 of 2)' in err
     assert 'ERROR: flaky keeps dying: 2 restarts in a row failed (last exit with code 3)' in err
+
+
+def test_the_runner_keeps_its_nodes_state_in_the_status_file(tmp_path):
+    path = tmp_path / 'flaky.runner.json'
+    options = RunnerOptions(key='flaky', policy=RespawnPolicy(delay_s=0.05, max_restarts=1),
+                            status_file=str(path))
+    assert parse_arguments([*options.to_argv(), 'node'])[0] == options
+    code, _, _ = run_runner(options, 'raise SystemExit(3)')
+    assert code == 3
+    status = read_status(path)
+    assert (status.state, status.starts, status.restarts, status.last_exit, status.node_pid) == \
+        (GIVEN_UP, 2, 1, 'code 3', 0)
+    lines = [line for _, line in status.events]
+    assert lines[0].startswith('started flaky (pid ')
+    assert 'flaky exited with code 3; restarting in 0.1 s (attempt 1 of 1)' in lines
+    assert lines[-1] == 'ERROR: flaky keeps dying: 1 restarts in a row failed (last exit with code 3)'
 
 
 def test_a_node_killed_by_a_signal_is_restarted():

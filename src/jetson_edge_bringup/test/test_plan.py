@@ -1,7 +1,9 @@
 import pytest
 import yaml
 
+from jetson_edge_bringup.node_runner import parse_arguments
 from jetson_edge_bringup.plan import build_plan, parameters_document, write_parameter_files
+from jetson_edge_bringup.suite_monitor import ExpectedTopic, watched_nodes
 from jetson_edge_common.profiles import ProfileError, load_profile
 
 PROFILE = """
@@ -77,6 +79,45 @@ def test_nodes_declaring_layout_file_get_the_profiles_hardware_section(tmp_path)
     assert nodes['thermal_model'].parameters['layout_file'] == path
     assert yaml.safe_load(open(path)) == profile.hardware
     assert 'layout_file' not in nodes['lidar'].parameters  # its schema declares none
+
+
+def test_every_profile_starts_the_suite_monitor():
+    from jetson_edge_common.profiles import available_profiles
+
+    for name in available_profiles():
+        keys = [n.key for n in build_plan(load_profile(name)).nodes]
+        assert 'monitor' in keys, name
+
+
+def test_the_monitor_gets_every_other_node_with_its_expectations_and_runner_status(tmp_path):
+    profile = load_profile('sim')
+    plan = write_parameter_files(build_plan(profile), tmp_path / 'params')
+    nodes = {n.key: n for n in plan.nodes}
+    monitor = nodes['monitor']
+    document = yaml.safe_load(open(monitor.parameters['plan_file']))
+    watched = {w.key: w for w in watched_nodes(document)}
+    assert set(watched) == set(nodes) - {'monitor'}
+    lidar = watched['lidar']
+    assert lidar.name == nodes['lidar'].name
+    assert lidar.expects == (ExpectedTopic('/lidar/points', 'sensor_msgs/msg/PointCloud2', 10.0,
+                                           'sensor'),)
+    assert lidar.status_file == str(nodes['lidar'].status_file)
+    assert watched['power_manager'].expects == ()
+    # each runner is told where to keep its state: the file the monitor reads
+    options, _ = parse_arguments([*nodes['lidar'].runner_options().to_argv(), 'node'])
+    assert options.status_file == lidar.status_file
+    assert 'plan_file' not in nodes['lidar'].parameters   # its schema declares none
+
+
+def test_a_namespaced_nodes_topics_are_watched_by_their_absolute_names(tmp_path):
+    plan = write_parameter_files(make_plan(tmp_path), tmp_path / 'params')
+    from jetson_edge_bringup.plan import monitored_document
+
+    plan.nodes[0].expects = {'lidar/points': {'type': 'sensor_msgs/msg/PointCloud2',
+                                              'rate_hz': 10, 'qos': 'sensor'}}
+    watched = watched_nodes(monitored_document(plan, exclude='lidar_sim'))
+    assert [w.key for w in watched] == ['lidar']
+    assert watched[0].expects[0].topic == '/sensors/lidar/points'
 
 
 def _jetson_root(tmp_path, model=b'NVIDIA Jetson Orin Nano Developer Kit\x00'):
