@@ -33,7 +33,8 @@ from jetson_edge_imu.config import DriverConfig
 from jetson_edge_imu.errors import (CalibrationFileError, CalibrationSaveError, ImuError,
                                     ProtocolError, TransportError)
 from jetson_edge_imu.filters import make_filter
-from jetson_edge_imu.health import HealthLevel, HealthMonitor
+from jetson_edge_common.diagnostics import Level
+from jetson_edge_imu.health import HealthMonitor
 from jetson_edge_imu.backoff import Backoff
 from jetson_edge_imu.mounting import Mounting
 from jetson_edge_imu.mpu import Mpu
@@ -352,16 +353,16 @@ class ImuDriver:
             return None
         return self._clock_ns() - self._last_input_ns
 
-    def status(self) -> tuple[HealthLevel, str, dict[str, str]]:
+    def status(self) -> tuple[Level, str, dict[str, str]]:
         level, message = self.health.summary()
         age = self.input_age_ns()
-        if age is not None and age > self.stale_after_ns and level < HealthLevel.ERROR:
-            level, message = HealthLevel.ERROR, (
+        if age is not None and age > self.stale_after_ns and level < Level.ERROR:
+            level, message = Level.ERROR, (
                 f'no sample from the device for {age / 1e6:.0f} ms (bound: '
                 f'{self.config.stale_after_periods} input periods = '
                 f'{self.stale_after_ns / 1e6:.0f} ms)')
-        if self.calibration_problem and level == HealthLevel.OK:
-            level, message = HealthLevel.WARN, self.calibration_problem
+        if self.calibration_problem and level == Level.OK:
+            level, message = Level.WARN, self.calibration_problem
         values = {k: str(v) for k, v in self.health.values().items()}
         values['frame_errors'] = str(self.frame_errors)
         if isinstance(self.device, Bno055):
@@ -376,10 +377,10 @@ class ImuDriver:
             values['fifo_overflows'] = str(self.device.fifo_overflows)
         if self.bias is not None:
             values['gyro_bias'] = self.bias.message
-            if self.bias.state is BiasState.COLLECTING and level == HealthLevel.OK:
-                level, message = HealthLevel.WARN, self.bias.message
-            elif self.bias.state is BiasState.GAVE_UP and level == HealthLevel.OK:
-                level, message = HealthLevel.WARN, self.bias.message
+            if self.bias.state is BiasState.COLLECTING and level == Level.OK:
+                level, message = Level.WARN, self.bias.message
+            elif self.bias.state is BiasState.GAVE_UP and level == Level.OK:
+                level, message = Level.WARN, self.bias.message
         if self.calibration is not None:
             c = self.calibration
             values['calibration'] = f'sys {c.system} gyro {c.gyro} accel {c.accel} mag {c.mag}'

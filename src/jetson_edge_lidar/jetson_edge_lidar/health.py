@@ -9,21 +9,13 @@ the numbers behind it. The node publishes the result on ``/diagnostics`` once a 
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
+
+from jetson_edge_common.diagnostics import Level
 
 from . import input_stats as reasons
 from .input_stats import StatsSnapshot
 from .models import ReturnMode, SensorModel
-
-
-class Level(enum.IntEnum):
-    """Same numbers as diagnostic_msgs/DiagnosticStatus."""
-
-    OK = 0
-    WARN = 1
-    ERROR = 2
-    STALE = 3
 
 
 @dataclass(frozen=True)
