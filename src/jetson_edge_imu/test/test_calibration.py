@@ -64,7 +64,7 @@ def test_offsets_restored_at_start(bno_rig, tmp_path):
     assert bytes(r[reg.ACC_OFFSET_X_LSB:reg.ACC_OFFSET_X_LSB + 22]) == OFFSETS.to_bytes()
     assert r[reg.UNIT_SEL] == reg.SI_UNITS and rig.registers.mode == reg.OperatingMode.NDOF
     driver.step(10_000_000)
-    assert driver.calibration.gyro == 3  # restored offsets: calibrated from the start
+    assert driver.device.calibration.gyro == 3  # restored offsets: calibrated from the start
 
 
 def test_offsets_saved_once_fully_calibrated(bno_rig, tmp_path, monkeypatch):
@@ -147,23 +147,23 @@ def test_failed_save_is_a_warning_retried_with_backoff_and_readings_go_on(bno_ri
 
     assert run(1.0)
     assert driver.status()[0] == Level.WARN  # the file cannot be read either: uncalibrated
-    while driver.calibration_save_failures == 0 and clock[0] < 10:  # until fully calibrated
+    while driver.device.calibration_save_failures == 0 and clock[0] < 10:  # until fully calibrated
         run(0.05)
-    assert driver.calibration_save_failures == 1
+    assert driver.device.calibration_save_failures == 1
     level, message, values = driver.status()
     assert level == Level.WARN
     assert message.startswith(f'cannot save calibration to {path}: [Errno 17] File exists')
     assert message.endswith('retrying in 10 s') and values['calibration_file'] == message
     assert any(str(path) in w for w in warnings)
     assert len(run(9.5)) > 150  # readings never stop for it
-    assert driver.calibration_save_failures == 1  # no retry before the back-off
+    assert driver.device.calibration_save_failures == 1  # no retry before the back-off
     run(0.7)
-    assert driver.calibration_save_failures == 2 and 'retrying in 20 s' in driver.status()[1]
+    assert driver.device.calibration_save_failures == 2 and 'retrying in 20 s' in driver.status()[1]
 
     blocker.unlink()  # repaired: the directory can be created now
     run(20.5)
     assert load_offsets(path).to_bytes() == rig.registers.learned_offsets()
-    assert driver.calibration_save_failures == 2 and driver.calibration_problem == ''
+    assert driver.device.calibration_save_failures == 2 and driver.device.calibration_problem == ''
     assert driver.status()[0] == Level.OK and driver.status()[2]['calibration_file'] == 'saved'
 
 
