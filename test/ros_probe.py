@@ -27,6 +27,12 @@ def summarize(msg) -> dict:
                             else int(s.level), 'message': s.message,
                             'values': {kv.key: kv.value for kv in s.values}}
                            for s in msg.status]}
+    if kind == 'Detection2DArray':
+        return {'frame_id': msg.header.frame_id, 'detections': [
+            {'frame_id': d.header.frame_id,
+             'results': [(r.hypothesis.class_id, r.hypothesis.score) for r in d.results],
+             'bbox': (d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.size_x, d.bbox.size_y)}
+            for d in msg.detections]}
     if kind == 'Image':
         return {'width': msg.width, 'height': msg.height, 'encoding': msg.encoding,
                 'frame_id': msg.header.frame_id}
@@ -67,10 +73,15 @@ def main() -> int:
             break
         if stamps and now - stamps[0] > args.seconds:
             break
+    # Who publishes, with the type hash each announces (REP 2011; Humble's rclpy has none).
+    publishers = [{'node': info.node_name, 'type': info.topic_type,
+                   'type_hash': str(info.topic_type_hash) if hasattr(info, 'topic_type_hash') else None}
+                  for info in node.get_publishers_info_by_topic(args.topic)]
     span = stamps[-1] - stamps[0] if len(stamps) > 1 else 0.0
     result = {'topic': args.topic, 'count': len(stamps),
               'rate_hz': (len(stamps) - 1) / span if span > 0 else 0.0,
-              'first_after_s': stamps[0] - start if stamps else None, 'messages': kept}
+              'first_after_s': stamps[0] - start if stamps else None, 'messages': kept,
+              'publishers': publishers}
     print(json.dumps(result))
     node.destroy_node()
     rclpy.try_shutdown()

@@ -52,6 +52,7 @@ ROSDEP_KEYS = {
     'std_msgs': 'std_msgs',
     'sensor_msgs': 'sensor_msgs',
     'diagnostic_msgs': 'diagnostic_msgs',
+    'vision_msgs': 'vision_msgs',
 }
 
 # Import name -> PyPI distribution, for what rosdep has no usable key for. setup.sh installs
@@ -64,11 +65,14 @@ PYPI_ONLY = {
     # ONNX Runtime needs numpy>=1.21.6: on Ubuntu 22.04 (numpy 1.21.5) it would replace the numpy
     # ROS was built against.
     'onnxruntime': 'onnxruntime',
+    'mcap': 'mcap',
 }
 
 # Only the lidar benchmark's comparison with the C++ decoder imports it (lazily, and says how
 # to get it); installed with the test requirements.
-TEST_REQUIREMENTS_ONLY = {'velodyne_decoder': 'velodyne-decoder'}
+TEST_REQUIREMENTS_ONLY = {'velodyne_decoder': 'velodyne-decoder',
+                          # independent readers of the recordings jetson-edge record writes
+                          'rosbags': 'rosbags', 'mcap_ros2': 'mcap-ros2-support'}
 
 # Optional GPU stacks that come with JetPack or are built on the Jetson: no key, no PyPI line;
 # the backends import them lazily and report what is missing. docs/dependencies.md names each.

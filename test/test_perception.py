@@ -7,6 +7,7 @@ runs camera + perception as `jetson-edge up` starts them and needs `jetson-edge 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -20,13 +21,17 @@ from jetson_edge_common.dds import LARGE_DATA_PROFILE
 from jetson_edge_common.testing import committed_fixture, fixture_path
 from system_helpers import HERE, ROOT, probe
 
+DETECTIONS = 'vision_msgs/msg/Detection2DArray'
+# Computed from upstream vision_msgs with Jazzy's rosidl (third_party/vision_msgs/README.md).
+REFERENCE_HASHES = json.loads((ROOT / 'third_party' / 'vision_msgs' / 'reference_type_hashes.json').read_text())
 # Whole camera frames over shared memory: with Fast DDS's default transports most best-effort
 # 1.3 MB images are lost on a busy host without the suite's large-data transport.
 ENV = {**os.environ, 'FASTRTPS_DEFAULT_PROFILES_FILE': str(LARGE_DATA_PROFILE)}
 
 
 def _labels(result: dict) -> list[list[str]]:
-    return [re.findall(r"label='([^']+)'", m['repr']) for m in result['messages']]
+    """Per message, the class id of each detection's (single) hypothesis."""
+    return [[d['results'][0][0] for d in m['detections']] for m in result['messages']]
 
 
 @pytest.fixture
@@ -59,7 +64,7 @@ def _publish(image: str, *, bad: int = 0) -> subprocess.Popen:
 def test_fixture_photo_in_one_process_detections_in_another(perception_node):
     publisher = _publish('person.jpg')
     try:
-        result = probe('perception/detections', 'jetson_edge_msgs/msg/DetectionArray', seconds=2)
+        result = probe('perception/detections', DETECTIONS, seconds=2)
         mask = probe('perception/segmentation', 'sensor_msgs/msg/Image', seconds=1, qos='sensor')
     finally:
         publisher.terminate()
@@ -67,7 +72,18 @@ def test_fixture_photo_in_one_process_detections_in_another(perception_node):
     assert result['count'] >= 2
     for labels in _labels(result):
         assert sorted(labels) == ['dog', 'horse', 'person']
-    assert "frame_id='camera_optical_frame'" in result['messages'][0]['repr']  # header copied from the image
+    first = result['messages'][0]
+    # the header copied from the image, onto the array and each detection
+    assert {first['frame_id']} | {d['frame_id'] for d in first['detections']} == {'camera_optical_frame'}
+    # the box in pixels of the 640x424 photo: the fixtures README has the person at (186, 100)-(271, 373)
+    person = next(d for d in first['detections'] if d['results'][0][0] == 'person')
+    assert person['bbox'] == pytest.approx((228.5, 236.5, 85, 273), abs=4)
+    assert 0.9 < person['results'][0][1] <= 1.0
+    # the type on the wire is upstream's: the hash the node announces is the one Jazzy computes
+    [publisher] = [p for p in result['publishers'] if p['node'] == 'perception']
+    assert publisher['type'] == DETECTIONS
+    if os.environ.get('ROS_DISTRO') != 'humble':  # REP 2011 type hashes came with Iron
+        assert publisher['type_hash'] == REFERENCE_HASHES['hashes'][DETECTIONS]
     assert mask['messages'][0] == {'width': 640, 'height': 424, 'encoding': 'mono8',
                                    'frame_id': 'camera_optical_frame'}
 
@@ -75,7 +91,7 @@ def test_fixture_photo_in_one_process_detections_in_another(perception_node):
 def test_bad_frames_are_counted_and_skipped_and_the_node_keeps_working(perception_node):
     publisher = _publish('dog.jpg', bad=8)
     try:
-        result = probe('perception/detections', 'jetson_edge_msgs/msg/DetectionArray', seconds=1)
+        result = probe('perception/detections', DETECTIONS, seconds=1)
         diagnostics = probe('/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray', seconds=1.5, keep=1)
     finally:
         publisher.terminate()
@@ -112,7 +128,7 @@ def test_sim_profile_shows_detections_and_masks_on_registry_photos(start_suite):
     if any(v != 'ok' for v in assets.verify().values()):
         pytest.skip('sim assets not fetched: run `jetson-edge assets fetch`')
     suite = start_suite('sim', only=['camera', 'perception'])
-    result = probe('perception/detections', 'jetson_edge_msgs/msg/DetectionArray', seconds=3, keep=8)
+    result = probe('perception/detections', DETECTIONS, seconds=3, keep=8)
     mask = probe('perception/segmentation', 'sensor_msgs/msg/Image', seconds=1, qos='sensor')
     overlay = probe('perception/overlay', 'sensor_msgs/msg/Image', seconds=1, qos='sensor')
     assert suite.alive()
@@ -158,13 +174,13 @@ def _set(*assignments: str) -> list[dict]:
 def test_threshold_and_class_filter_change_at_run_time(perception_node):
     publisher = _publish('dog.jpg')
     try:
-        before = probe('perception/detections', 'jetson_edge_msgs/msg/DetectionArray', seconds=0.5, keep=1)
+        before = probe('perception/detections', DETECTIONS, seconds=0.5, keep=1)
         assert _set('score_threshold=0.9') == [{'successful': True, 'reason': ''}]
         refused = _set('score_threshold=1.5')
         assert refused[0]['successful'] is False
-        strict = probe('perception/detections', 'jetson_edge_msgs/msg/DetectionArray', seconds=1, keep=20)
+        strict = probe('perception/detections', DETECTIONS, seconds=1, keep=20)
         assert _set('score_threshold=0.5', 'class_filter=dog,car') == [{'successful': True, 'reason': ''}] * 2
-        filtered = probe('perception/detections', 'jetson_edge_msgs/msg/DetectionArray', seconds=1, keep=20)
+        filtered = probe('perception/detections', DETECTIONS, seconds=1, keep=20)
     finally:
         publisher.terminate()
         publisher.wait(10)

@@ -71,7 +71,7 @@ def clone(tmp_path: Path) -> Path:
 def run_setup(repo: Path, *,
               extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(('ROS_', 'AMENT_', 'COLCON', 'VIRTUAL_ENV', 'PIP_'))}
+           if not key.startswith(('ROS_', 'AMENT_', 'COLCON', 'VIRTUAL_ENV', 'PIP_', 'PYTHONPATH'))}
     env.update(PIP_NO_INDEX='1', PIP_FIND_LINKS=str(repo.parent / 'wheels'),
                PIP_CONFIG_FILE=os.devnull, **(extra_env or {}))
     return subprocess.run(['bash', 'scripts/setup.sh'], cwd=repo, env=env, capture_output=True,
@@ -196,8 +196,56 @@ def test_a_failed_colcon_build_stops_setup_unmarked(clone):
         '</package>\n')
     (package / 'setup.py').write_text("raise SystemExit('broken on purpose')\n")
     tools = Path(sys.executable).parent
-    done = run_setup(clone, extra_env={'PATH': f'{os.environ["PATH"]}{os.pathsep}{tools}'})
+    # vision_msgs from the environment running the tests, so only src/ is built
+    done = run_setup(clone, extra_env={'PATH': f'{os.environ["PATH"]}{os.pathsep}{tools}',
+                                       'AMENT_PREFIX_PATH': os.environ['AMENT_PREFIX_PATH']})
     assert done.returncode != 0, done.stderr
+    assert '[setup] vision_msgs found in ' in done.stderr and '(src)' in done.stderr
     assert 'Failed   <<< jetson_edge_broken' in done.stderr
     assert done.stderr.count('FAILED in step "colcon build"') == 1
     assert markers(clone) == {'ros', 'python'}
+
+
+def test_no_vision_msgs_anywhere_and_no_copy_to_build_stops_setup_unmarked(clone):
+    """Neither the environment nor third_party/ (absent from the clone) has vision_msgs."""
+    (clone / 'requirements-ros.txt').write_text('jetson_edge_installable\n')
+    for name in ['requirements.txt', 'requirements-build.txt']:
+        (clone / name).write_text('')
+    done = run_setup(clone)
+    assert done.returncode != 0, done.stderr
+    assert 'no vision_msgs installed and third_party/vision_msgs/package.xml missing' in done.stderr
+    assert 'FAILED in step "find vision_msgs"' in done.stderr
+    assert markers(clone) == {'ros', 'python'}
+
+
+def test_an_interface_package_that_lost_a_message_is_built_from_scratch(clone):
+    """rosidl would leave the removed message's entry points in the rebuilt Python extension."""
+    (clone / 'requirements-ros.txt').write_text('jetson_edge_installable\n')
+    for name in ['requirements.txt', 'requirements-build.txt']:
+        (clone / name).write_text('')
+    messages = clone / 'src' / 'jetson_edge_probe_msgs' / 'msg'  # no package.xml: colcon skips it
+    messages.mkdir(parents=True)
+    (messages / 'Kept.msg').write_text('int32 a\n')
+    (messages / 'Removed.msg').write_text('int32 b\n')
+    stale = clone / 'build' / 'jetson_edge_probe_msgs' / 'stale'
+    tools = Path(sys.executable).parent
+    env = {'PATH': f'{os.environ["PATH"]}{os.pathsep}{tools}',
+           'AMENT_PREFIX_PATH': os.environ['AMENT_PREFIX_PATH']}
+
+    stale.parent.mkdir(parents=True)
+    stale.touch()
+    first = run_setup(clone, extra_env=env)  # built before its list was recorded: from scratch
+    assert first.returncode == 0, first.stderr
+    assert 'jetson_edge_probe_msgs: message list changed' in first.stderr and not stale.exists()
+
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.touch()
+    (clone / 'src' / 'jetson_edge_probe_msgs' / 'README').write_text('a change, same messages\n')
+    same = run_setup(clone, extra_env=env)
+    assert same.returncode == 0 and '[setup] colcon build' in same.stderr, same.stderr
+    assert 'message list changed' not in same.stderr and stale.exists()
+
+    (messages / 'Removed.msg').unlink()
+    shrunk = run_setup(clone, extra_env=env)
+    assert shrunk.returncode == 0, shrunk.stderr
+    assert 'jetson_edge_probe_msgs: message list changed' in shrunk.stderr and not stale.exists()

@@ -40,5 +40,6 @@ setup(
             'jetson-edge = jetson_edge_bringup.cli:main',
             'node_runner = jetson_edge_bringup.node_runner:main',
         ],
+        'jetson_edge.benchmarks': ['record = jetson_edge_bringup.bench_record:main'],
     },
 )

@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -168,6 +169,31 @@ def cmd_docs(args) -> int:
     return 0
 
 
+# --- record, play -----------------------------------------------------------------------------
+
+def cmd_record(args) -> int:
+    from jetson_edge_bringup.bag import BagError
+    from jetson_edge_bringup.recorder import run_record
+
+    directory = args.output or time.strftime('rosbag2_%Y_%m_%d-%H_%M_%S')
+    try:
+        run_record(directory, topics=args.topics or None, duration_s=args.duration)
+    except BagError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
+def cmd_play(args) -> int:
+    from jetson_edge_bringup.bag import BagError
+    from jetson_edge_bringup.player import run_play
+
+    try:
+        run_play(args.directory, rate=args.rate, loop=args.loop, delay_s=args.delay)
+    except BagError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 # --- doctor, bench ----------------------------------------------------------------------------
 
 def cmd_doctor(args) -> int:
@@ -261,6 +287,23 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument('--write', metavar='README', help='replace the generated section of this file')
     mode.add_argument('--check', metavar='README', help='fail if this file\'s section is stale')
     docs.set_defaults(func=cmd_docs)
+
+    record = sub.add_parser('record', help='record topics into a rosbag2 directory (MCAP storage) '
+                            'until Ctrl-C')
+    record.add_argument('topics', nargs='*', help='topics to record (default: every topic, '
+                        'including those that appear while recording)')
+    record.add_argument('-o', '--output', help='directory to create (default: '
+                        'rosbag2_<date>-<time>, as ros2 bag names it)')
+    record.add_argument('--duration', type=float, help='stop after this many seconds')
+    record.set_defaults(func=cmd_record)
+
+    play = sub.add_parser('play', help='publish a recording back with its timing')
+    play.add_argument('directory', help='a rosbag2 directory with MCAP storage')
+    play.add_argument('--rate', type=float, default=1.0, help='playback speed factor (default: 1)')
+    play.add_argument('--loop', action='store_true', help='start again at the end, until Ctrl-C')
+    play.add_argument('--delay', type=float, default=1.0, help='seconds between creating the '
+                      'publishers and the first message, for subscribers to match (default: 1)')
+    play.set_defaults(func=cmd_play)
 
     sub.add_parser('doctor', help='check this machine for the suite').set_defaults(func=cmd_doctor)
 

@@ -60,7 +60,7 @@ def fixture_path(relative: str) -> Path:
 
 ROS_PACKAGES = frozenset({
     'rclpy', 'rcl_interfaces', 'rosidl_runtime_py', 'builtin_interfaces', 'std_msgs',
-    'sensor_msgs', 'geometry_msgs', 'diagnostic_msgs', 'jetson_edge_msgs'})
+    'sensor_msgs', 'geometry_msgs', 'diagnostic_msgs', 'jetson_edge_msgs', 'vision_msgs'})
 
 
 def core_modules(package_dir: Path, *, edge: set[str]) -> list[Path]:

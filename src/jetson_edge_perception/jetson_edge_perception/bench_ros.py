@@ -2,7 +2,7 @@
 
 `end_to_end` starts the perception node (the real executable's code, `python -m
 jetson_edge_perception.node`) and a publisher process (`python -m jetson_edge_perception.bench_ros
-publish ...`), then receives DetectionArray messages here. Latency is the receive wall-clock time
+publish ...`), then receives Detection2DArray messages here. Latency is the receive wall-clock time
 minus the image header stamp, which the node copies (same host, same clock).
 """
 
@@ -39,7 +39,7 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.executors import SingleThreadedExecutor
     from jetson_edge_common import qos
-    from jetson_edge_msgs.msg import DetectionArray
+    from vision_msgs.msg import Detection2DArray
 
     use_large_data_transport()  # before rclpy.init: the participant reads it
     transports = os.environ.get('FASTRTPS_DEFAULT_PROFILES_FILE', 'default transports')
@@ -57,7 +57,7 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
         rclpy.init()
         receiver = rclpy.create_node('bench_receiver')
 
-        def on_detections(msg: DetectionArray) -> None:
+        def on_detections(msg: Detection2DArray) -> None:
             nonlocal received
             received += 1
             stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
@@ -68,7 +68,7 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
                 if status.name == 'bench_perception: inference':
                     node_values.update({kv.key: kv.value for kv in status.values})
 
-        receiver.create_subscription(DetectionArray, f'{topic}_detections', on_detections, qos.RELIABLE_STREAM)
+        receiver.create_subscription(Detection2DArray, f'{topic}_detections', on_detections, qos.RELIABLE_STREAM)
         receiver.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, qos.DIAGNOSTICS)
         # One executor for the whole run (rclpy.spin_once(node) adds and removes the node each call).
         executor = SingleThreadedExecutor()

@@ -1,4 +1,4 @@
-"""The perception node: camera images in; detections, class mask and optional overlay out.
+"""The perception node: camera images in; detections (vision_msgs), class mask and optional overlay out.
 
 Thin: parameters from `params.PERCEPTION`, QoS presets from jetson_edge_common, and the
 `worker.PerceptionWorker` doing the work in its own thread. The subscription keeps only the newest
@@ -16,13 +16,15 @@ from jetson_edge_common.image import ndarray_to_image
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
 from jetson_edge_common.throttle import Throttled
-from jetson_edge_msgs.msg import Detection, DetectionArray
 from builtin_interfaces.msg import Time
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
+from vision_msgs.msg import (BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesis, ObjectHypothesisWithPose,
+                             Point2D, Pose2D)
 
 from .backends import BackendOptions
+from .labelled_boxes import LabelledBox, labelled_boxes
 from .params import PERCEPTION
 from .worker import FrameJob, FrameResult, PerceptionWorker, WorkerConfig
 
@@ -40,6 +42,17 @@ def worker_config(p: dict) -> WorkerConfig:
                         background_build=p['background_engine_build'])
 
 
+def detection_array(header: Header, boxes: list[LabelledBox]) -> Detection2DArray:
+    """The message of one frame's detections; each detection repeats the frame's header, as
+    vision_msgs asks, and has one hypothesis (the label as class id) and no pose."""
+    return Detection2DArray(header=header, detections=[
+        Detection2D(header=header, results=[
+                        ObjectHypothesisWithPose(hypothesis=ObjectHypothesis(class_id=box.label, score=box.score))],
+                    bbox=BoundingBox2D(center=Pose2D(position=Point2D(x=box.center_x, y=box.center_y)),
+                                       size_x=box.size_x, size_y=box.size_y))
+        for box in boxes])
+
+
 class PerceptionNode(Node):
     def __init__(self) -> None:
         super().__init__('perception')
@@ -52,7 +65,7 @@ class PerceptionNode(Node):
         self.worker.set_detection_settings(score_threshold=p['score_threshold'], max_detections=p['max_detections'],
                                            class_filter=p['class_filter'])
         on_parameter_change(self, PERCEPTION, self._apply)
-        self._detections_pub = self.create_publisher(DetectionArray, p['detections_topic'], qos.RELIABLE_STREAM)
+        self._detections_pub = self.create_publisher(Detection2DArray, p['detections_topic'], qos.RELIABLE_STREAM)
         self._mask_pub = self.create_publisher(Image, p['segmentation_topic'], qos.SENSOR_STREAM)
         self._overlay_pub = self.create_publisher(Image, p['overlay_topic'], qos.SENSOR_STREAM)
         self.create_subscription(Image, p['image_topic'], self._on_image, qos.SENSOR_LATEST, raw=p['raw_image_intake'])
@@ -95,12 +108,7 @@ class PerceptionNode(Node):
         header = Header(stamp=Time(sec=source.stamp.sec, nanosec=source.stamp.nanosec), frame_id=source.frame_id)
         if result.detections is not None:
             model = next(m for m in self.worker.models if m.role == 'detection')
-            found = result.detections
-            label = model.card.label
-            self._detections_pub.publish(DetectionArray(header=header, detections=[
-                Detection(class_id=class_id, label=label(class_id), score=score, x_min=x0, y_min=y0, x_max=x1, y_max=y1)
-                for (x0, y0, x1, y1), score, class_id in zip(found.boxes.tolist(), found.scores.tolist(),
-                                                             found.class_ids.tolist())]))
+            self._detections_pub.publish(detection_array(header, labelled_boxes(result.detections, model.card.label)))
         if result.mask is not None:
             self._mask_pub.publish(ndarray_to_image(result.mask, 'mono8', header=header))
         if result.overlay is not None:

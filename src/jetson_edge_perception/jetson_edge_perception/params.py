@@ -69,7 +69,7 @@ PERCEPTION = [
               'Receive images serialized and read their pixels in place (skips rclpy\'s deserialization, ~1 ms '
               'per megapixel frame); false lets rclpy deserialize (for an RMW whose representation is not CDR).',
               read_only=True),
-    ParamSpec('detections_topic', 'perception/detections', 'Output detections (jetson_edge_msgs/DetectionArray).',
+    ParamSpec('detections_topic', 'perception/detections', 'Output detections (vision_msgs/Detection2DArray).',
               read_only=True),
     ParamSpec('segmentation_topic', 'perception/segmentation', 'Output class mask (mono8, one class id per pixel).',
               read_only=True),

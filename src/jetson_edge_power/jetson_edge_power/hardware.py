@@ -63,16 +63,17 @@ def for_release(hardware: dict[str, Any], release: Release | None, *,
         return resolved
     model = resolved.get('model', 'this board')
     if release is None:
-        log.info('layout %s: L4T release unreadable (no etc/nv_tegra_release, no nvidia-l4t-core '
-                 'in dpkg); using the profile\'s default sections (%s)', model,
-                 resolved.get('jetpack', 'newest release'))
+        # one formatted string: the logger may be rclpy's, which takes no arguments
+        log.info(f'layout {model}: L4T release unreadable (no etc/nv_tegra_release, no '
+                 f'nvidia-l4t-core in dpkg); using the profile\'s default sections '
+                 f'({resolved.get("jetpack", "newest release")})')
         return resolved
     for variant in sorted(variants, key=lambda v: _version(str(v['l4t_below']))):
         if release < _version(str(variant['l4t_below'])):
             sections = {k: v for k, v in variant.items() if k not in ('l4t_below', 'description')}
-            log.info('layout %s: L4T %s is below %s, using the variant for %s', model,
-                     '.'.join(map(str, release)), variant['l4t_below'],
-                     variant.get('description', 'that release'))
+            log.info(f'layout {model}: L4T {".".join(map(str, release))} is below '
+                     f'{variant["l4t_below"]}, using the variant for '
+                     f'{variant.get("description", "that release")}')
             resolved.update(copy.deepcopy(sections))
             return resolved
     return resolved

@@ -206,7 +206,7 @@ def layout_from_dict(data: Mapping[str, Any], *,
         nvpmodel_status=nvp_d.get('status_file', Layout.nvpmodel_status),
     )
     for problem in problems:
-        log.warning('layout %s: %s', model, problem)
+        log.warning(f'layout {model}: {problem}')  # rclpy's logger takes no arguments
     return layout, problems
 
 

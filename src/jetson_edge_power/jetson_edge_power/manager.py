@@ -174,6 +174,13 @@ class PowerManager:
             self._logged.add(message)
             self._log.error('%s (retrying every %.0fs)', message, self.retry_s)
 
+    def mark_succeeded(self, name: str) -> None:
+        """Record that an action applied elsewhere (perception's parameter set) took effect."""
+        target: _Target = getattr(self.state, name)
+        with self._lock:
+            target.failed_at = None
+            target.last_error = ''
+
     def errors(self) -> dict[str, str]:
         return {name: getattr(self.state, name).last_error
                 for name in ('power_mode', 'fan_pwm', 'perception_load')

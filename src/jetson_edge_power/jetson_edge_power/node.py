@@ -168,6 +168,7 @@ class PowerManagerNode(Node):
         response = future.result()
         results = response.results if response is not None else []
         if results and results[0].successful:
+            self._manager.mark_succeeded('perception_load')
             return
         reason = results[0].reason if results else 'no reply'
         self._manager.mark_failed('perception_load', f'perception refused '

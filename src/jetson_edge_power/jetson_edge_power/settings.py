@@ -26,7 +26,7 @@ def layout_source(values: Mapping[str, Any], *,
         return values['layout_file']
     from jetson_edge_common.profiles import detect_profile
     name, why = detect_profile(root=values['sysfs_root'])
-    (logger or logging.getLogger(__name__)).info('no layout_file: %s', why)
+    (logger or logging.getLogger(__name__)).info(f'no layout_file: {why}')
     return name
 
 

@@ -35,8 +35,8 @@ class ThermalModelNode(Node):
                                                              noise_c=p['noise_c']))
         self._detections = RateMeter(window_s=2.0)
         if p['detections_topic']:
-            from jetson_edge_msgs.msg import DetectionArray
-            self.create_subscription(DetectionArray, p['detections_topic'],
+            from vision_msgs.msg import Detection2DArray
+            self.create_subscription(Detection2DArray, p['detections_topic'],
                                      lambda _msg: self._detections.tick(), qos.RELIABLE_STREAM)
         psutil.cpu_percent()  # prime: the next call measures from here
         on_parameter_change(self, MODEL_SPECS, self._apply)

@@ -74,3 +74,12 @@ def test_model_physics_more_fan_or_lower_mode_runs_cooler(tmp_path):
     model.step(1.0)
     assert model.power_w < base_power * 0.6
     assert model.achieved_rate_hz < 30  # 7W cannot sustain 30 Hz
+
+
+def test_a_load_request_that_failed_then_succeeded_is_no_longer_an_error(tmp_path):
+    # perception was not up yet (no parameter service), then the retry went through
+    loop = build_sim_loop(tmp_path)
+    loop.manager.mark_failed('perception_load', 'perception offers no parameter service')
+    assert 'perception_load' in loop.manager.errors()
+    loop.manager.mark_succeeded('perception_load')
+    assert loop.manager.errors() == {}

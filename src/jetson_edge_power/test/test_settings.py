@@ -64,3 +64,23 @@ def test_both_nodes_take_their_layout_from_a_layout_file_and_name_no_model():
     for specs in (MANAGER_SPECS, MODEL_SPECS):
         names = {s.name for s in specs}
         assert 'layout_file' in names and 'hardware_model' not in names
+
+
+class _RclpyLikeLogger:
+    """rclpy's RcutilsLogger takes one message and no %-arguments."""
+
+    def __init__(self):
+        self.lines = []
+
+    def info(self, message):
+        self.lines.append(message)
+
+    warning = info
+
+
+def test_a_variant_profile_logs_through_a_logger_without_arguments(tmp_path):
+    # the thermal model node hands its rclpy logger over: orin_nano has JetPack variants
+    logger = _RclpyLikeLogger()
+    layout, _ = load_layout({**DEFAULTS, 'layout_file': 'orin_nano', 'sysfs_root': str(tmp_path)},
+                            logger=logger)
+    assert layout.model and any('L4T release unreadable' in line for line in logger.lines)

@@ -1,0 +1,137 @@
+"""``jetson-edge record``: subscribes to topics as serialized bytes and writes them to a bag.
+
+Topics are found by polling the graph, so a topic that appears while recording is added. Each
+subscription's QoS matches the topic's publishers the way rosbag2 chooses it
+(``bag_metadata.matching_policies``). Messages are never deserialized (``raw=True``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Callable, TextIO
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+from jetson_edge_bringup.bag import BagWriter
+from jetson_edge_bringup.bag_metadata import Qos, matching_policies, qos_yaml
+from jetson_edge_bringup.msg_definitions import DefinitionError
+from jetson_edge_bringup.topic_monitor import message_type
+from jetson_edge_common.dds import use_large_data_transport
+
+DISCOVERY_PERIOD_S = 0.5
+# Deep reader queues: a burst (a scan, a camera frame) must not push out messages not yet written.
+DEPTH = 200
+
+
+def offered(info) -> Qos:
+    """A publisher's QoS from ``get_publishers_info_by_topic``."""
+    profile = info.qos_profile
+    return Qos(reliability=profile.reliability.name.lower(),
+               durability=profile.durability.name.lower(),
+               history=int(profile.history), depth=int(profile.depth))
+
+
+def matching_qos(offers: list[Qos], *, depth: int) -> QoSProfile:
+    """A profile that matches every publisher of ``offers`` (see ``matching_policies``)."""
+    reliability, durability = matching_policies(offers)
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
+                      reliability=ReliabilityPolicy[reliability.upper()],
+                      durability=DurabilityPolicy[durability.upper()])
+
+
+def type_hash(info) -> str:
+    """The publisher's type hash where the distro reports one (Jazzy, not Humble)."""
+    text = str(getattr(info, 'topic_type_hash', ''))
+    return text if text.startswith('RIHS') else ''
+
+
+class Recorder:
+    """Adds matching topics of ``node``'s graph to ``writer`` as they appear (one thread: the
+    executor's, which runs the discovery timer and every subscription callback)."""
+
+    def __init__(self, node: Node, writer: BagWriter, *, topics: list[str] | None = None,
+                 log: Callable[[str], None] = print):
+        self._node = node
+        self._writer = writer
+        self._wanted = set(topics) if topics else None
+        self._log = log
+        self.unrecordable: dict[str, str] = {}  # topic -> why
+        self._subscriptions = {}
+        self.discover()
+        node.create_timer(DISCOVERY_PERIOD_S, self.discover)
+
+    def discover(self) -> None:
+        for name, types in self._node.get_topic_names_and_types():
+            if name in self._subscriptions or name in self.unrecordable:
+                continue
+            if self._wanted is not None and name not in self._wanted:
+                continue
+            publishers = self._node.get_publishers_info_by_topic(name)
+            if not publishers:
+                continue  # nothing to match QoS to yet; looked at again next period
+            self._add(name, types, publishers)
+
+    def _add(self, name: str, types: list[str], publishers) -> None:
+        if len(types) != 1:
+            self._refuse(name, f'published with several types {types}')
+            return
+        type_name = types[0]
+        offers = [offered(info) for info in publishers]
+        try:
+            msg_type = message_type(type_name)
+            self._writer.add_topic(name, type_name, offered_qos_profiles=qos_yaml(offers),
+                                   type_hash=type_hash(publishers[0]))
+        except (DefinitionError, AttributeError, ModuleNotFoundError, ValueError) as exc:
+            self._refuse(name, f'type {type_name} is not available here: {exc}')
+            return
+        qos = matching_qos(offers, depth=DEPTH)
+        self._subscriptions[name] = self._node.create_subscription(
+            msg_type, name, self._writer_for(name), qos, raw=True)
+        self._log(f'recording {name} ({type_name}, {qos.reliability.name.lower()})')
+
+    def _refuse(self, name: str, why: str) -> None:
+        self.unrecordable[name] = why
+        self._log(f'not recording {name}: {why}')
+
+    def _writer_for(self, name: str):
+        clock, write = self._node.get_clock(), self._writer.write
+
+        def on_message(data: bytes) -> None:
+            write(name, data, clock.now().nanoseconds)
+        return on_message
+
+
+def run_record(directory: str, *, topics: list[str] | None = None,
+               duration_s: float | None = None, out: TextIO = sys.stderr) -> dict[str, int]:
+    """Records until Ctrl-C or ``duration_s``; returns the message count per topic."""
+    use_large_data_transport()
+    writer = BagWriter(directory, ros_distro=os.environ.get('ROS_DISTRO', ''))
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    recorder = None
+    try:
+        node = rclpy.create_node('jetson_edge_recorder', context=context)
+        recorder = Recorder(node, writer, topics=topics,
+                            log=lambda line: print(f'jetson-edge: {line}', file=out))
+        executor = rclpy.executors.SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+        end = None if duration_s is None else time.monotonic() + duration_s
+        while context.ok() and (end is None or time.monotonic() < end):
+            executor.spin_once(timeout_sec=0.1)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # Ctrl-C: the recording so far is kept
+    finally:
+        writer.close()
+        if context.ok():
+            rclpy.shutdown(context=context)
+    counts = writer.counts()
+    print(f'jetson-edge: {sum(counts.values())} messages on {len(counts)} topics in {directory}',
+          file=out)
+    for name, why in (recorder.unrecordable if recorder else {}).items():
+        print(f'jetson-edge: not recorded: {name}: {why}', file=out)
+    return counts
