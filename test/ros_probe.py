@@ -6,7 +6,6 @@ The system tests use it so that every check crosses real DDS between separate pr
 """
 
 import argparse
-import importlib
 import json
 import sys
 import time
@@ -14,10 +13,7 @@ import time
 import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-
-def load_type(name: str):
-    package, _, cls = name.replace('/msg/', '/').partition('/')
-    return getattr(importlib.import_module(f'{package}.msg'), cls)
+from jetson_edge_common.message_types import message_type
 
 
 def summarize(msg) -> dict:
@@ -68,7 +64,7 @@ def main() -> int:
             kept.append(summarize(msg))
             del kept[:-max(args.keep, 1) * 20]
 
-    node.create_subscription(load_type(args.type), args.topic, on_message, qos)
+    node.create_subscription(message_type(args.type), args.topic, on_message, qos)
     start = time.monotonic()
     while rclpy.ok():
         rclpy.spin_once(node, timeout_sec=0.05)

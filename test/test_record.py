@@ -24,7 +24,7 @@ from rosbags.typesys import Stores, get_typestore
 from jetson_edge_bench.record import (RawTap, compare, digest, failures, format_table,
                                               recording_window)
 from jetson_edge_bringup.soak import expected_topics
-from jetson_edge_bringup.topic_monitor import message_type
+from jetson_edge_common.message_types import message_type
 from jetson_edge_common.dds import LARGE_DATA_PROFILE, use_large_data_transport
 from suite_helpers import load_plan, monitored_topics, wait_for, write_profile
 from system_helpers import ROOT

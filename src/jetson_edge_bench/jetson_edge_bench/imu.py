@@ -199,12 +199,11 @@ def _reference_publisher(rate: float, priority: int) -> None:
     from sensor_msgs.msg import Imu
 
     from jetson_edge_common import qos
-
-    from jetson_edge_imu.scheduling import set_current_thread_fifo
+    from jetson_edge_common.realtime import set_realtime_priority
 
     rclpy.init()
     node = rclpy.create_node('imu_bench_reference')
-    ok, message = set_current_thread_fifo(priority)
+    ok, message = set_realtime_priority(priority)
     if not ok:
         print(f'reference publisher: {message}', file=sys.stderr)
     pubs = [node.create_publisher(Imu, topic, qos.SENSOR_STREAM) for topic in _MESSAGES]

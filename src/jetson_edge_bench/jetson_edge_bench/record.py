@@ -30,7 +30,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from jetson_edge_bringup.bag import BagReader
 from jetson_edge_bringup.plan import build_plan
 from jetson_edge_bringup.soak import expected_topics
-from jetson_edge_bringup.topic_monitor import message_type
+from jetson_edge_common.message_types import message_type
 from jetson_edge_common.dds import use_large_data_transport
 from jetson_edge_common.profiles import load_profile
 

@@ -14,7 +14,7 @@ from rclpy.qos import QoSProfile
 from jetson_edge_bringup.bag import BagError, BagReader
 from jetson_edge_bringup.bag_metadata import parse_qos_yaml
 from jetson_edge_bringup.recorder import matching_qos
-from jetson_edge_bringup.topic_monitor import message_type
+from jetson_edge_common.message_types import message_type
 from jetson_edge_common.dds import use_large_data_transport
 
 DEPTH = 100

@@ -20,7 +20,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from jetson_edge_bringup.bag import BagWriter
 from jetson_edge_bringup.bag_metadata import Qos, matching_policies, qos_yaml
 from jetson_edge_bringup.msg_definitions import DefinitionError
-from jetson_edge_bringup.topic_monitor import message_type
+from jetson_edge_common.message_types import message_type
 from jetson_edge_common.dds import use_large_data_transport
 
 DISCOVERY_PERIOD_S = 0.5

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jetson_edge_common.diagnostics import Level
+
 MEMORY_GROWTH_LIMIT = 0.05   # 5 % from the end of warm-up to the end of the run
 RATE_FLOOR = 0.9             # a topic must average at least 90 % of its expected rate
 GAP_PERIODS = 10             # and never go silent for longer than 10 expected periods
@@ -75,8 +77,7 @@ def format_report(processes: list[ProcessResult], topics: list[TopicResult],
         lines.append(f'{t.topic:<30} {t.expected_hz:>11.1f} {t.mean_hz:>9.2f} {t.received:>10} '
                      f'{t.max_gap_s:>11.3f}   {"yes" if t.ok else "NO"}')
     lines.append('')
-    names = ['OK', 'WARN', 'ERROR', 'STALE']
     lines.append('diagnostics (last level)')
     for name, (level, message) in sorted(diagnostics.items()):
-        lines.append(f'  {names[level] if level < 4 else level:<5} {name}: {message}')
+        lines.append(f'  {Level(level).name if level <= Level.STALE else level:<5} {name}: {message}')
     return '\n'.join(lines)

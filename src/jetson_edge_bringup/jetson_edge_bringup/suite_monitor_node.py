@@ -23,7 +23,7 @@ from jetson_edge_bringup.params import SUITE_MONITOR
 from jetson_edge_bringup.runner_status import StatusFileError, read_status
 from jetson_edge_bringup.suite_monitor import (MonitorConfig, SuiteMonitor,
                                                runner_report, watched_nodes)
-from jetson_edge_bringup.topic_monitor import message_type
+from jetson_edge_common.message_types import message_type
 from jetson_edge_common import qos
 from jetson_edge_common.diagnostics import Level, format_value
 from jetson_edge_common.node_main import run

@@ -3,7 +3,6 @@ level of every ``/diagnostics`` status. Used by ``jetson-edge soak`` and the sys
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -11,11 +10,7 @@ from dataclasses import dataclass, field
 import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-
-def message_type(name: str):
-    """``'sensor_msgs/msg/Image'`` -> the message class."""
-    package, _, cls = name.replace('/msg/', '/').partition('/')
-    return getattr(importlib.import_module(f'{package}.msg'), cls)
+from jetson_edge_common.message_types import message_type
 
 
 @dataclass

@@ -15,9 +15,10 @@ It is a separate process so that it never waits for a Python GIL that someone el
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
 from dataclasses import dataclass
+
+from jetson_edge_common.realtime import set_cpu_affinity, set_realtime_priority
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,10 @@ class Stalls:
 
 def _watch(interval_s: float, threshold_s: float, priority: int, cpus, stop, shared,
            scheduling) -> None:
-    if cpus:
-        os.sched_setaffinity(0, cpus)
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
-        scheduling.value = priority
-    except (AttributeError, OSError):
-        scheduling.value = 0
+    placed, message = set_cpu_affinity(cpus)
+    if not placed:
+        raise RuntimeError(f'stall monitor: {message}')
+    scheduling.value = priority if set_realtime_priority(priority).ok else 0
     interval_ns, threshold_ns = int(interval_s * 1e9), int(threshold_s * 1e9)
     due = time.monotonic_ns() + interval_ns
     while not stop.is_set():

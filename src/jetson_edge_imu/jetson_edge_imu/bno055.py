@@ -116,10 +116,3 @@ class Bno055:
         finally:
             self.set_mode(self.mode)
         return CalibrationOffsets.from_bytes(block)
-
-    def write_offsets(self, offsets: CalibrationOffsets) -> None:
-        self.set_mode(reg.OperatingMode.CONFIG)
-        try:
-            self._io.write(reg.CALIBRATION_BLOCK_START, offsets.to_bytes())
-        finally:
-            self.set_mode(self.mode)

@@ -1,5 +1,9 @@
 """The driver core: connect to the device, read, check, correct, filter, stamp.
 
+What is particular to one IMU protocol (starting the chip, reading it, its noise, the BNO055's
+calibration keeping) is behind :class:`~jetson_edge_imu.devices.ImuDevice`; the driver owns the
+link and its back-off, the processing chain and the read schedule.
+
 ``ImuDriver.step(now_ns)`` does one read cycle and returns the readings to publish; it never
 raises for IO trouble: a protocol error drops the sample (counted), a transport failure closes
 the link and schedules a reconnect with exponential back-off. It takes the current time from its
@@ -23,27 +27,20 @@ import threading
 import time
 from collections.abc import Callable
 
-from jetson_edge_imu import bno055_registers as bno_reg
+from jetson_edge_common.diagnostics import Level
 from jetson_edge_imu import mpu_registers as mpu_reg
-from jetson_edge_imu.bias import BiasState, GyroBiasEstimator, StillnessLimits
-from jetson_edge_imu.bno055 import Bno055
-from jetson_edge_imu.bno055_uart import Bno055UartIO
-from jetson_edge_imu.calibration import CalibrationStatus, load_offsets, save_offsets
-from jetson_edge_imu.config import DriverConfig
-from jetson_edge_imu.errors import (CalibrationFileError, CalibrationSaveError, ImuError,
-                                    ProtocolError, TransportError)
-from jetson_edge_imu.filters import make_filter
-from jetson_edge_imu.health import HealthLevel, HealthMonitor
 from jetson_edge_imu.backoff import Backoff
+from jetson_edge_imu.bias import BiasState, GyroBiasEstimator, StillnessLimits
+from jetson_edge_imu.bno055_uart import Bno055UartIO
+from jetson_edge_imu.config import DriverConfig
+from jetson_edge_imu.devices import ImuDevice, make_device
+from jetson_edge_imu.errors import ImuError, ProtocolError, TransportError
+from jetson_edge_imu.filters import OrientationFilter, make_filter
+from jetson_edge_imu.health import HealthMonitor
 from jetson_edge_imu.mounting import Mounting
-from jetson_edge_imu.mpu import Mpu
 from jetson_edge_imu.samples import DeviceSample, ImuReading
-from jetson_edge_imu.sensor_specs import NOISE_BY_DEVICE
 from jetson_edge_imu.stamping import Stamper
 from jetson_edge_imu.transport import I2CRegisterIO, RegisterIO, open_serial, open_smbus
-
-# BNO055 fusion-mode sensor settings (data sheet table 3-7): accel 62.5 Hz, gyro 32 Hz bandwidth.
-_BNO055_BANDWIDTHS = (62.5, 32.0)
 
 
 def open_register_io(config: DriverConfig, *,
@@ -64,11 +61,6 @@ def open_register_io(config: DriverConfig, *,
 PHASE_RETRY_DIVISOR = 8
 PHASE_SEARCH_DIVISOR = 16
 PHASE_CREEP_DIVISOR = 1024
-
-# A calibration save that failed (unwritable path, full disk, read-only filesystem) is tried
-# again after this back-off: the environment may be repaired while the driver runs.
-CALIBRATION_RETRY_INITIAL_S = 10.0
-CALIBRATION_RETRY_MAX_S = 600.0
 
 
 class ImuDriver:
@@ -97,28 +89,20 @@ class ImuDriver:
         self.health = HealthMonitor(stuck_after=max(3, int(config.stuck_after_s * config.rate_hz)))
         self.backoff = Backoff(initial_s=config.reconnect_initial_s, max_s=config.reconnect_max_s)
         self._clock_ns = clock_ns
+        self.device: ImuDevice = make_device(config, sleep=sleep, on_warning=self._warn,
+                                             clock_ns=clock_ns)
         # The bound is in input periods: a FIFO polled slower than the sample rate delivers
         # its samples in batches, one batch per poll.
         self.stale_after_ns = config.stale_after_periods * max(
             self.period_ns, int(self.poll_period_s() * 1e9))
         self._last_input_ns: int | None = None
-        self.calibration_problem = ''  # why the calibration file could not be read or written
-        self.calibration_save_failures = 0
-        self._calibration_backoff = Backoff(initial_s=CALIBRATION_RETRY_INITIAL_S,
-                                            max_s=CALIBRATION_RETRY_MAX_S)
-        self._next_calibration_save_ns = 0
-        self.filter = (make_filter(config.filter, gain=config.filter_gain)
+        self.filter: OrientationFilter | None = (make_filter(config.filter, gain=config.filter_gain)
                        if config.uses_host_filter else None)
         self.bias: GyroBiasEstimator | None = None
         self.io: RegisterIO | None = None
-        self.device: Bno055 | Mpu | None = None
-        self.calibration: CalibrationStatus | None = None
-        self.calibration_saved = False
-        self.temperature: float | None = None
         self.frame_errors = 0
         self._consecutive_frame_errors = 0
         self._next_connect_ns = 0
-        self._next_status_ns = 0
         self._last_stamp_ns: int | None = None
         self.accel_covariance: list[float] = [0.0] * 9
         self.gyro_covariance: list[float] = [0.0] * 9
@@ -128,40 +112,23 @@ class ImuDriver:
         self.repeated_reads = 0  # polled reads that returned the previous sample again
         self.phase_shifts = 0  # retries that moved the schedule onto the device's update
         self.last_read_repeated = False
+        self._linked = False
 
     # -- link ------------------------------------------------------------------------------
     @property
     def connected(self) -> bool:
-        return self.device is not None
+        return self._linked
 
     def connect(self, now_ns: int) -> bool:
         c = self.config
         try:
             self.io = self._open_io(c)
-            if c.device_type == 'bno055':
-                device = Bno055(self.io, mode=c.bno055_mode, sleep=self._sleep)
-                device.probe()
-                offsets = self._load_calibration()
-                device.configure(offsets=offsets)
-                self.calibration_saved = offsets is not None
-                bandwidths = _BNO055_BANDWIDTHS
-                accel_lsb = 1 / bno_reg.ACCEL_LSB_PER_MS2
-                gyro_lsb = 1 / bno_reg.GYRO_LSB_PER_RPS
-            else:
-                chip = 'auto' if c.device_type == 'mpu' else c.device_type
-                device = Mpu(self.io, chip=chip, rate_hz=c.rate_hz, dlpf=c.dlpf,
-                             gyro_range_dps=c.gyro_range_dps, accel_range_g=c.accel_range_g,
-                             use_fifo=c.use_fifo, sleep=self._sleep)
-                device.probe()
-                device.configure()
-                bandwidths = device.bandwidths_hz
-                accel_lsb = c.accel_range_g * 9.80665 / 32768
-                gyro_lsb = math.radians(c.gyro_range_dps) / 32768
+            self.device.start(self.io)
         except ImuError as exc:
             self._drop_link(now_ns, f'connect failed: {exc}')
             return False
-        self.device = device
-        self._setup_noise(device, bandwidths, accel_lsb, gyro_lsb)
+        self._linked = True
+        self._setup_noise()
         self.backoff.reset()
         self._consecutive_frame_errors = 0
         self.health.link_up()
@@ -169,23 +136,8 @@ class ImuDriver:
         self.connect_message = f'connected to {c.device_type} over {c.interface}'
         return True
 
-    def _load_calibration(self):
-        """The saved offsets, or ``None`` (none saved yet, or a file that cannot be used: the
-        device then calibrates itself from scratch, and the status says why)."""
-        path = self.config.calibration_file
-        if not path:
-            return None
-        try:
-            return load_offsets(path)
-        except CalibrationFileError as exc:
-            self.calibration_problem = f'{exc}; running uncalibrated until a new save'
-            self._warn(self.calibration_problem)
-            return None
-
-    def _setup_noise(self, device: Bno055 | Mpu, bandwidths: tuple[float, float],
-                     accel_lsb: float, gyro_lsb: float) -> None:
-        chip = getattr(device, 'chip', self.config.device_type)
-        noise = NOISE_BY_DEVICE[chip if chip in NOISE_BY_DEVICE else 'mpu6050']
+    def _setup_noise(self) -> None:
+        noise, bandwidths, accel_lsb, gyro_lsb = self.device.noise()
         sa, sg = noise.accel_sigma(bandwidths[0]), noise.gyro_sigma(bandwidths[1])
         # Quantization adds LSB^2/12 to the white noise variance.
         va = sa * sa + accel_lsb * accel_lsb / 12
@@ -193,10 +145,8 @@ class ImuDriver:
         self.accel_covariance = self.mounting.covariance((va, va, va))
         self.gyro_covariance = self.mounting.covariance((vg, vg, vg))
         vo = self.config.orientation_stddev ** 2
-        has_heading_reference = self.config.filter == 'device' and self.config.bno055_mode in (
-            'ndof', 'ndof_fmc_off')
         self.orientation_covariance = self.mounting.covariance(
-            (vo, vo, vo if has_heading_reference else math.pi ** 2))
+            (vo, vo, vo if self.device.has_heading_reference() else math.pi ** 2))
         if self.config.estimate_bias and self.bias is None and not (
                 self.config.filter == 'device'):
             rate = self.config.rate_hz
@@ -214,7 +164,7 @@ class ImuDriver:
             except Exception:  # closing a dead port may fail again; the link is gone anyway
                 pass
         self.io = None
-        self.device = None
+        self._linked = False
         delay = self.backoff.next_delay()
         self._next_connect_ns = now_ns + int(delay * 1e9)
         self._warn(f'IMU link down ({message}); reconnecting in {delay:.2f} s')
@@ -223,17 +173,18 @@ class ImuDriver:
         if self.io is not None:
             self.io.close()
         self.io = None
-        self.device = None
+        self._linked = False
 
     # -- reading ---------------------------------------------------------------------------
     def step(self, now_ns: int) -> list[ImuReading]:
         """One read cycle at time ``now_ns`` (the receive time used for stamps)."""
-        if self.device is None:
+        if not self._linked:
             if now_ns >= self._next_connect_ns:
                 self.connect(now_ns)
             return []
         try:
-            samples, request_s = self._read(now_ns)
+            samples = self.device.read(now_ns)
+            request_s = self.io.request_time_s()
         except ProtocolError as exc:
             self.frame_errors += 1
             self._consecutive_frame_errors += 1
@@ -252,7 +203,7 @@ class ImuDriver:
         # now_ns was taken before the request went out: the device latched the answer once the
         # request arrived, and the newest sample was then on average half a period old (half
         # a retry step once the schedule sits just after the device's updates).
-        polled = isinstance(self.device, Bno055)
+        polled = self.device.polled
         age_ns = (self.period_ns // PHASE_RETRY_DIVISOR // 2 if polled and self.phase_shifts
                   else self.period_ns // 2)
         delay_ns = age_ns - int(request_s * 1e9)
@@ -264,48 +215,6 @@ class ImuDriver:
                 out.append(reading)
         self.health.published += len(out)
         return out
-
-    def _read(self, now_ns: int) -> tuple[list[DeviceSample], float]:
-        """The samples of one read and the time its request took to reach the device."""
-        device = self.device
-        if isinstance(device, Bno055):
-            sample = device.read_sample()
-            if now_ns >= self._next_status_ns:
-                self._next_status_ns = now_ns + int(self.config.status_period_s * 1e9)
-                self.temperature, self.calibration = device.read_status()
-                self._maybe_save_calibration(device)
-            sample.temperature = self.temperature
-            return [sample], self.io.request_time_s()
-        return device.read_samples(), self.io.request_time_s()
-
-    def _maybe_save_calibration(self, device: Bno055) -> None:
-        c = self.config
-        if (not c.calibration_file or not c.calibration_autosave or self.calibration_saved
-                or not device.has_fusion or self.calibration is None):
-            return
-        now = self._clock_ns()
-        if (now < self._next_calibration_save_ns
-                or not self.calibration.fully_calibrated(need_mag=c.bno055_mode.startswith('ndof'))):
-            return
-        try:
-            self.save_calibration()
-        except CalibrationSaveError as exc:
-            self.calibration_save_failures += 1
-            delay = self._calibration_backoff.next_delay()
-            self._next_calibration_save_ns = now + int(delay * 1e9)
-            self.calibration_problem = f'{exc}; retrying in {delay:.0f} s'
-            self._warn(self.calibration_problem)
-            return
-        self._calibration_backoff.reset()
-        self.calibration_problem = ''
-
-    def save_calibration(self) -> None:
-        """Read the BNO055 offsets and persist them (CONFIG mode for ~30 ms)."""
-        if not isinstance(self.device, Bno055) or not self.config.calibration_file:
-            raise ImuError('saving calibration needs a connected BNO055 and calibration_file')
-        offsets = self.device.read_offsets()
-        save_offsets(self.config.calibration_file, offsets, device_id=self.config.port)
-        self.calibration_saved = True
 
     def _process(self, s: DeviceSample, now_ns: int, delay_ns: int,
                  polled: bool) -> ImuReading | None:
@@ -348,23 +257,24 @@ class ImuDriver:
     def input_age_ns(self) -> int | None:
         """How long since the device last delivered a sample (or the link came up); ``None``
         while there is no link."""
-        if self.device is None or self._last_input_ns is None:
+        if not self._linked or self._last_input_ns is None:
             return None
         return self._clock_ns() - self._last_input_ns
 
-    def status(self) -> tuple[HealthLevel, str, dict[str, str]]:
+    def status(self) -> tuple[Level, str, dict[str, str]]:
         level, message = self.health.summary()
         age = self.input_age_ns()
-        if age is not None and age > self.stale_after_ns and level < HealthLevel.ERROR:
-            level, message = HealthLevel.ERROR, (
+        if age is not None and age > self.stale_after_ns and level < Level.ERROR:
+            level, message = Level.ERROR, (
                 f'no sample from the device for {age / 1e6:.0f} ms (bound: '
                 f'{self.config.stale_after_periods} input periods = '
                 f'{self.stale_after_ns / 1e6:.0f} ms)')
-        if self.calibration_problem and level == HealthLevel.OK:
-            level, message = HealthLevel.WARN, self.calibration_problem
+        problem = self.device.problem()
+        if problem and level == Level.OK:
+            level, message = Level.WARN, problem
         values = {k: str(v) for k, v in self.health.values().items()}
         values['frame_errors'] = str(self.frame_errors)
-        if isinstance(self.device, Bno055):
+        if self.device.polled:
             values['repeated_reads'] = str(self.repeated_reads)
             values['phase_shifts'] = str(self.phase_shifts)
         values['stamps_adjusted'] = str(self.stamper.adjusted)
@@ -372,32 +282,22 @@ class ImuDriver:
         stats = getattr(self.io, 'stats', None)
         if stats is not None:
             values.update({f'uart_{k}': str(v) for k, v in stats.as_dict().items()})
-        if isinstance(self.device, Mpu):
-            values['fifo_overflows'] = str(self.device.fifo_overflows)
+        values.update(self.device.status_values())
         if self.bias is not None:
             values['gyro_bias'] = self.bias.message
-            if self.bias.state is BiasState.COLLECTING and level == HealthLevel.OK:
-                level, message = HealthLevel.WARN, self.bias.message
-            elif self.bias.state is BiasState.GAVE_UP and level == HealthLevel.OK:
-                level, message = HealthLevel.WARN, self.bias.message
-        if self.calibration is not None:
-            c = self.calibration
-            values['calibration'] = f'sys {c.system} gyro {c.gyro} accel {c.accel} mag {c.mag}'
-        if self.config.calibration_file:
-            values['calibration_file'] = (self.calibration_problem or
-                                          ('saved' if self.calibration_saved else 'not saved yet'))
-            values['calibration_save_failures'] = str(self.calibration_save_failures)
+            if self.bias.state is BiasState.COLLECTING and level == Level.OK:
+                level, message = Level.WARN, self.bias.message
+            elif self.bias.state is BiasState.GAVE_UP and level == Level.OK:
+                level, message = Level.WARN, self.bias.message
         if age is not None:
             values['input_age_ms'] = f'{age / 1e6:.1f}'
-        if self.temperature is not None:
-            values['temperature_c'] = f'{self.temperature:.1f}'
+        if self.device.temperature is not None:
+            values['temperature_c'] = f'{self.device.temperature:.1f}'
         return level, message, values
 
     # -- the paced loop --------------------------------------------------------------------
     def poll_period_s(self) -> float:
-        if self.config.device_type != 'bno055' and self.config.use_fifo:
-            return 1.0 / min(self.config.fifo_poll_hz, self.config.rate_hz)
-        return 1.0 / self.config.rate_hz
+        return self.device.poll_period_s()
 
     def run(self, stop: threading.Event, publish: Callable[[ImuReading], None], *,
             clock_ns: Callable[[], int] = time.monotonic_ns,
@@ -426,7 +326,7 @@ class ImuDriver:
                 exchange = clock_ns() - started
                 for reading in readings:
                     publish(reading)
-                if self.device is None:
+                if not self._linked:
                     stop.wait(0.01)
                     deadline = clock_ns()
                     usual_exchange = None
@@ -441,7 +341,7 @@ class ImuDriver:
                     # Just before the update: read again shortly, and keep that phase.
                     deadline += retry
                     self.phase_shifts += 1
-                elif isinstance(self.device, Bno055):
+                elif self.device.polled:
                     deadline += period - period // (PHASE_CREEP_DIVISOR if self.phase_shifts
                                                     else PHASE_SEARCH_DIVISOR)
                 else:

@@ -17,7 +17,11 @@ from jetson_edge_imu.motion import STANDARD_GRAVITY
 
 
 class OrientationFilter(Protocol):
+    """What the driver and the node use of a filter; ``gain`` is its correction gain (the
+    ``filter_gain`` parameter), whatever the filter's own paper calls it."""
+
     orientation: quat.Quat | None
+    gain: float
 
     def update(self, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat: ...
 
@@ -71,6 +75,15 @@ class MadgwickFilter(_GravityAidedFilter):
             raise ValueError('beta must be >= 0')
         super().__init__(accel_gate=accel_gate)
         self.beta = beta
+
+    @property
+    def gain(self) -> float:
+        """``beta`` under the name every filter shares."""
+        return self.beta
+
+    @gain.setter
+    def gain(self, value: float) -> None:
+        self.beta = value
 
     def _step(self, q: quat.Quat, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat:
         q0, q1, q2, q3 = q
@@ -136,7 +149,7 @@ class ComplementaryFilter(_GravityAidedFilter):
         ))
 
 
-def make_filter(name: str, *, gain: float) -> MadgwickFilter | ComplementaryFilter:
+def make_filter(name: str, *, gain: float) -> OrientationFilter:
     if name == 'madgwick':
         return MadgwickFilter(beta=gain)
     if name == 'complementary':

@@ -3,20 +3,11 @@ link state and counters, summarized into one status a diagnostics publisher can 
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass
 
+from jetson_edge_common.diagnostics import Level
 from jetson_edge_imu.samples import DeviceSample
-
-
-class HealthLevel(enum.IntEnum):
-    """Same order as diagnostic_msgs/DiagnosticStatus levels."""
-
-    OK = 0
-    WARN = 1
-    ERROR = 2
-    STALE = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +101,14 @@ class HealthMonitor:
             self.reconnects += 1
         self.connected = True
 
-    def summary(self) -> tuple[HealthLevel, str]:
+    def summary(self) -> tuple[Level, str]:
         if not self.connected:
-            return HealthLevel.ERROR, f'disconnected: {self.last_problem}'
+            return Level.ERROR, f'disconnected: {self.last_problem}'
         if self.stuck:
-            return HealthLevel.ERROR, self.last_problem
+            return Level.ERROR, self.last_problem
         if self.samples - self._last_bad_at <= self.recent_window:
-            return HealthLevel.WARN, self.last_problem
-        return HealthLevel.OK, 'ok'
+            return Level.WARN, self.last_problem
+        return Level.OK, 'ok'
 
     def values(self) -> dict[str, int]:
         return {

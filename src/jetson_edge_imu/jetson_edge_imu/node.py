@@ -23,13 +23,13 @@ from jetson_edge_common import qos
 from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
+from jetson_edge_common.realtime import set_realtime_priority
 from jetson_edge_common.thread_guard import ThreadDeath, install_fatal_thread_hook
 from jetson_edge_common.throttle import Throttled
 
 from jetson_edge_imu.driver import ImuDriver
 from jetson_edge_imu.params import IMU_NODE, driver_config
 from jetson_edge_imu.samples import ImuReading
-from jetson_edge_imu.scheduling import set_current_thread_fifo
 
 
 class ImuNode(Node):
@@ -78,7 +78,7 @@ class ImuNode(Node):
         # Python hands the GIL to a waiting thread only after the switch interval (5 ms by
         # default): the executor thread's diagnostics would hold up a read for that long.
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.25 / self.values['rate_hz']))
-        self._scheduling = set_current_thread_fifo(self.values['reader_priority'])
+        self._scheduling = set_realtime_priority(self.values['reader_priority'])
         # A full collection walks every object (rclpy, numpy, the node: ~7 ms, GIL held)
         # and a 1 kHz reader would lose the samples of that pause; the start-up objects are
         # moved out of its reach, so later collections walk only what came since.
@@ -96,11 +96,7 @@ class ImuNode(Node):
 
     def _apply(self, name: str, value) -> None:
         if name == 'filter_gain' and self.driver.filter is not None:
-            f = self.driver.filter
-            if hasattr(f, 'beta'):
-                f.beta = float(value)
-            else:
-                f.gain = float(value)
+            self.driver.filter.gain = float(value)
 
     def _set_covariances(self) -> None:
         d = self.driver

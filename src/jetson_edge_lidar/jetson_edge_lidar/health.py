@@ -9,28 +9,11 @@ the numbers behind it. The node publishes the result on ``/diagnostics`` once a 
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
+from jetson_edge_common.diagnostics import Level, Status
 
 from . import input_stats as reasons
 from .input_stats import StatsSnapshot
 from .models import ReturnMode, SensorModel
-
-
-class Level(enum.IntEnum):
-    """Same numbers as diagnostic_msgs/DiagnosticStatus."""
-
-    OK = 0
-    WARN = 1
-    ERROR = 2
-    STALE = 3
-
-
-@dataclass(frozen=True)
-class Health:
-    level: Level
-    message: str
-    values: dict[str, str]
 
 
 class LidarHealth:
@@ -56,7 +39,7 @@ class LidarHealth:
         self._previous: StatsSnapshot | None = None
 
     def evaluate(self, snap: StatsSnapshot, *, model: SensorModel | None = None,
-                 return_mode: ReturnMode | None = None, finished: bool = False) -> Health:
+                 return_mode: ReturnMode | None = None, finished: bool = False) -> Status:
         """``model``/``return_mode``: what the decoder saw in the packets, if anything;
         ``finished``: a replay reached its end."""
         model = model or self._model
@@ -100,7 +83,7 @@ class LidarHealth:
                                             and silent_for <= self._stale_after)
         level = max((lvl for lvl, _ in problems), default=Level.OK)
         message = '; '.join(text for lvl, text in problems if lvl == level) or 'receiving'
-        return Health(level, message, values)
+        return Status(level, message, values)
 
     def _window_checks(self, previous: StatsSnapshot, snap: StatsSnapshot,
                        model: SensorModel | None, mode: ReturnMode | None,

@@ -2,7 +2,8 @@
 
 from jetson_edge_lidar.config import DecoderConfig
 from jetson_edge_lidar.decoder import VelodyneDecoder
-from jetson_edge_lidar.health import Level, LidarHealth
+from jetson_edge_common.diagnostics import Level
+from jetson_edge_lidar.health import LidarHealth
 from jetson_edge_lidar.input_stats import InputStats
 from jetson_edge_lidar.models import VLP16, ReturnMode
 

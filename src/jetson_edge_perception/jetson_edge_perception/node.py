@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from jetson_edge_common import qos
-from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status
+from jetson_edge_common.diagnostics import DiagnosticsPublisher, Status
 from jetson_edge_common.image import ndarray_to_image
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
@@ -27,8 +27,6 @@ from .backends import BackendOptions
 from .labelled_boxes import LabelledBox, labelled_boxes
 from .params import PERCEPTION
 from .worker import FrameJob, FrameResult, PerceptionWorker, WorkerConfig
-
-_LEVELS = {'ok': Level.OK, 'warn': Level.WARN, 'error': Level.ERROR}
 
 
 def worker_config(p: dict) -> WorkerConfig:
@@ -118,7 +116,7 @@ class PerceptionNode(Node):
 
     def _status(self) -> Status:
         level, message, values = self.worker.status()
-        return Status(_LEVELS[level], message, values)
+        return Status(level, message, values)
 
     def close(self) -> None:
         self.worker.close()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
+from jetson_edge_common.diagnostics import Level
 from jetson_edge_common.stats import LatencyStats, RateMeter
 
 from .backends import BackendOptions
@@ -170,8 +171,8 @@ class PerceptionWorker:
         for model in self.models:
             model.runner.close()
 
-    def status(self) -> tuple[str, str, dict[str, object]]:
-        """(level 'ok'|'warn'|'error', message, values) for diagnostics."""
+    def status(self) -> tuple[Level, str, dict[str, object]]:
+        """(level, message, values) for diagnostics."""
         values: dict[str, object] = {
             'state': self.state, 'load_level': self._load_level, 'received_hz': round(self.received.rate(), 2),
             'processed_hz': round(self.processed.rate(), 2), 'frames_processed': self.processed.total,
@@ -192,12 +193,12 @@ class PerceptionWorker:
             for stage, stats in model.stats.items():
                 values[f'{model.role}_{stage}_p50_ms'] = round(stats.summary()['p50'] * 1e3, 2)
         if self.state == 'error':
-            return 'error', self.message, values
+            return Level.ERROR, self.message, values
         if self.state == 'loading':
-            return 'warn', self.message, values
+            return Level.WARN, self.message, values
         if building:
-            return 'warn', 'serving while a TensorRT engine builds', values
-        return 'ok', self.message, values
+            return Level.WARN, 'serving while a TensorRT engine builds', values
+        return Level.OK, self.message, values
 
     # --- the worker thread --------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from jetson_edge_common.diagnostics import Level
 from jetson_edge_perception.backends import BackendOptions
 from jetson_edge_perception.worker import PerceptionWorker, WorkerConfig
 
@@ -68,7 +69,7 @@ def test_frames_flow_without_copy_and_results_match(models_dir, images_dir):
         assert labels == ['dog', 'horse', 'person']
         assert result.mask.shape == (424, 640) and result.overlay is None
         level, message, values = worker.status()
-        assert level == 'ok' and 'onnxruntime' in values['detection_backend'] and values['frames_processed'] == 1
+        assert level == Level.OK and 'onnxruntime' in values['detection_backend'] and values['frames_processed'] == 1
     finally:
         worker.close()
 
@@ -157,7 +158,7 @@ def test_model_load_failure_is_an_error_state_not_a_crash(tmp_path, images_dir):
     try:
         assert _wait_ready(worker) == 'error'
         level, message, _ = worker.status()
-        assert level == 'error' and 'ssd_mobilenet_v2_coco_raw.onnx not found' in message
+        assert level == Level.ERROR and 'ssd_mobilenet_v2_coco_raw.onnx not found' in message
         worker.offer(_msg(cv2.imread(str(images_dir / 'dog.jpg'))))
         assert worker.drops.snapshot() == {'no_model': 1}
     finally:

@@ -12,6 +12,7 @@ distinct message, and retried after ``retry_s``; it never raises.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -64,7 +65,7 @@ class PowerManager:
                  nvpmodel: NvpmodelActuator | None = None, fan: FanActuator | None = None,
                  asks_perception: bool = False,
                  policy_enabled: bool = True, retry_s: float = 30.0,
-                 logger: logging.Logger | None = None) -> None:
+                 battery_timeout_s: float = math.inf, logger: logging.Logger | None = None) -> None:
         self.monitor = monitor
         self.policy = policy
         self.nvpmodel = nvpmodel
@@ -77,7 +78,23 @@ class PowerManager:
         self._lock = threading.Lock()
         self._logged: set[str] = set()
         self.battery_pct: float | None = None
+        self.battery_timeout_s = battery_timeout_s
+        self._battery_at = -math.inf
         self.last: TickResult | None = None
+
+    def report_battery(self, pct: float | None, *, now: float | None = None) -> None:
+        """A battery reading in percent (``None``: the reading did not tell)."""
+        if pct is None:
+            return
+        self.battery_pct = pct
+        self._battery_at = time.monotonic() if now is None else now
+
+    def battery_at(self, *, now: float) -> float | None:
+        """The battery's percent, or ``None`` once the last reading is older than
+        ``battery_timeout_s`` (the policy then acts as if there were no battery)."""
+        if now - self._battery_at > self.battery_timeout_s:
+            self.battery_pct = None
+        return self.battery_pct
 
     def tick(self, *, now: float | None = None) -> TickResult:
         stamp = time.monotonic() if now is None else now
@@ -92,7 +109,7 @@ class PowerManager:
             hottest_zone=hottest[0] if hottest else '',
             mem_used_fraction=system.mem_used_fraction if system is not None else None,
             suite_rss_bytes=system.suite_rss_bytes if system is not None else None,
-            battery_pct=self.battery_pct))
+            battery_pct=self.battery_at(now=stamp)))
         actions = self._due(snap, decision, stamp) if self.policy_enabled else Actions()
         result = TickResult(snap, decision, actions)
         self.last = result

@@ -3,9 +3,10 @@
 Wiring only: parameters from ``params.py``; a timer at ``sample_rate_hz`` runs
 :meth:`PowerManager.tick`; nvpmodel, fan and jetson_clocks actions go to a worker thread (the
 tools can take seconds and must not stall the executor); the load level the policy asks of
-perception goes out as an asynchronous ``SetParameters`` call on the perception node; ``sensor_msgs/BatteryState`` feeds
-the battery level; ``/diagnostics`` and the optional Prometheus endpoint report every metric,
-the policy state and its last decision with the reason.
+perception goes out as an asynchronous ``SetParameters`` call on the perception node;
+``sensor_msgs/BatteryState`` feeds the battery level (:mod:`battery`); ``/diagnostics`` (the
+statuses of :mod:`status`) and the optional Prometheus endpoint report every metric, the policy
+state and its last decision with the reason.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-import time
 
 from jetson_edge_common import qos
-from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status
+from jetson_edge_common.diagnostics import DiagnosticsPublisher
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
 from rcl_interfaces.msg import Parameter as ParameterMsg
@@ -25,6 +25,7 @@ from rcl_interfaces.srv import SetParameters
 from rclpy.node import Node
 from sensor_msgs.msg import BatteryState
 
+from jetson_edge_power import status
 from jetson_edge_power.actuators import (FanActuator, JetsonClocksActuator, NvpmodelActuator,
                                          load_tool_backend)
 from jetson_edge_power.errors import ActuatorError, LayoutError
@@ -32,18 +33,12 @@ from jetson_edge_power.hardware import layout_of
 from jetson_edge_power.manager import Actions, BackgroundApplier, PowerManager
 from jetson_edge_power.monitor import BoardMonitor
 from jetson_edge_power.params import MANAGER_SPECS
-from jetson_edge_power.policy import MemoryLevel, ThermalLevel, ThermalPolicy
+from jetson_edge_power.battery import battery_percent
+from jetson_edge_power.policy import ThermalPolicy
 from jetson_edge_power.prometheus_export import MetricsServer
 from jetson_edge_power.settings import POLICY_KEYS, layout_source, policy_config
 from jetson_edge_power.sysfs import SysfsRoot
-from jetson_edge_power.tegrastats import tegrastats_metrics
 from jetson_edge_power.tegrastats_source import TegrastatsSource
-
-_LEVEL_STATUS = {ThermalLevel.NOMINAL: Level.OK, ThermalLevel.WARM: Level.OK,
-                 ThermalLevel.HOT: Level.WARN, ThermalLevel.CRITICAL: Level.ERROR}
-_MEMORY_STATUS = {MemoryLevel.OK: Level.OK, MemoryLevel.WARN: Level.WARN,
-                  MemoryLevel.ERROR: Level.ERROR}
-
 
 class _RosLogHandler(logging.Handler):
     """Forwards the core's Python logging to the node's logger."""
@@ -83,14 +78,14 @@ class PowerManagerNode(Node):
             fan=FanActuator(self.layout, root, dry_run=p['actuator_backend'] == 'dry_run')
             if self.layout.fan.pwm_write else None,
             asks_perception=bool(p['perception_node']),
-            policy_enabled=p['policy_enabled'], retry_s=p['action_retry_s'])
+            policy_enabled=p['policy_enabled'], retry_s=p['action_retry_s'],
+            battery_timeout_s=p['battery_timeout_s'])
         self._clocks = self._jetson_clocks(p)
         self._applier = BackgroundApplier(self._manager, on_result=self._log_results)
         self._load_client = None
         if p['perception_node']:
             self._load_client = self.create_client(
                 SetParameters, f'{p["perception_node"]}/set_parameters')
-        self._battery_at = float('-inf')
         if p['battery_topic']:
             self.create_subscription(BatteryState, p['battery_topic'], self._on_battery,
                                      qos.SENSOR_STREAM)
@@ -113,10 +108,11 @@ class PowerManagerNode(Node):
         self.add_on_set_parameters_callback(self._check_policy_params)
         diag = DiagnosticsPublisher(self, hardware_id=self.layout.model,
                                     period_s=1.0 / p['diagnostics_rate_hz'])
-        diag.add('thermal policy', self._policy_status)
-        diag.add('board', self._board_status)
-        diag.add('memory', self._memory_status)
-        diag.add('actuators', self._actuator_status)
+        diag.add('thermal policy', lambda: status.policy_status(self._manager, self.layout))
+        diag.add('board', lambda: status.board_status(self._manager, self._tegrastats))
+        diag.add('memory', lambda: status.memory_status(self._manager))
+        diag.add('actuators', lambda: status.actuator_status(
+            self._manager, backend=self._p['actuator_backend']))
         self.create_timer(1.0 / p['sample_rate_hz'], self._tick)
         self.get_logger().info(
             f'power manager on {self.layout.model} (root {p["sysfs_root"]}, actuators '
@@ -148,8 +144,6 @@ class PowerManagerNode(Node):
     # --- the loop ---------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        if time.monotonic() - self._battery_at > self._p['battery_timeout_s']:
-            self._manager.battery_pct = None
         result = self._manager.tick()
         actions = result.actions
         if result.decision.transition:
@@ -187,14 +181,7 @@ class PowerManagerNode(Node):
             self.get_logger().info(line)
 
     def _on_battery(self, msg: BatteryState) -> None:
-        pct = msg.percentage * 100.0
-        if pct != pct:  # NaN: unknown; derive it from charge and capacity when both are given
-            if msg.capacity > 0 and msg.charge == msg.charge:
-                pct = 100.0 * msg.charge / msg.capacity
-            else:
-                return
-        self._manager.battery_pct = pct
-        self._battery_at = time.monotonic()
+        self._manager.report_battery(battery_percent(msg.percentage, msg.charge, msg.capacity))
 
     # --- run-time parameters ------------------------------------------------------------
 
@@ -227,65 +214,6 @@ class PowerManagerNode(Node):
             self.get_logger().info(result.message)
         except ActuatorError as exc:
             self.get_logger().error(f'jetson_clocks {value}: {exc}')
-
-    # --- diagnostics ----------------------------------------------------------------------
-
-    def _policy_status(self) -> Status:
-        last = self._manager.last
-        if last is None:
-            return Status(Level.STALE, 'no sample yet')
-        d = last.decision
-        mode = self.layout.mode(d.power_mode) if d.power_mode is not None else None
-        return Status(_LEVEL_STATUS[d.level], f'{d.level.name.lower()}: {d.reason}', {
-            'level': d.level.name, 'policy_enabled': self._manager.policy_enabled,
-            'power_mode_target': f'{d.power_mode} ({mode.name})' if mode else 'none',
-            'fan_pwm_target': 'board control' if d.fan_pwm is None else d.fan_pwm,
-            'perception_load': d.perception_load, 'battery_low': d.battery_low,
-            'battery_pct': self._manager.battery_pct if self._manager.battery_pct is not None
-            else 'unknown', 'last_decision_reason': d.reason, 'last_decision_age_s':
-            round(time.monotonic() - last.snapshot.stamp, 3)})
-
-    def _board_status(self) -> Status:
-        last = self._manager.last
-        if last is None:
-            return Status(Level.STALE, 'no sample yet')
-        values = {k: round(v, 3) for k, v in last.snapshot.metrics().items()}
-        if self._tegrastats is not None:
-            sample = self._tegrastats.latest()
-            if sample is not None:
-                values.update({k: round(v, 3) for k, v in tegrastats_metrics(sample).items()})
-            elif self._tegrastats.error:
-                values['tegrastats'] = self._tegrastats.error
-        if last.snapshot.missing:
-            return Status(Level.WARN, 'not readable: ' + ', '.join(last.snapshot.missing),
-                          values)
-        return Status(Level.OK, f'{len(values)} metrics', values)
-
-    def _memory_status(self) -> Status:
-        last = self._manager.last
-        if last is None or last.snapshot.system is None:
-            return Status(Level.STALE, 'no sample yet')
-        sysstats, level = last.snapshot.system, last.decision.memory
-        return Status(_MEMORY_STATUS[level], f'{sysstats.mem_used_fraction:.0%} in use'
-                      + ('' if level == MemoryLevel.OK else ', perception asked to shed load'),
-                      {'used_fraction': round(sysstats.mem_used_fraction, 4),
-                       'swap_used_bytes': sysstats.swap_used_bytes,
-                       'suite_rss_bytes': sysstats.suite_rss_bytes
-                       if sysstats.suite_rss_bytes is not None else 'off',
-                       'suite_processes': sysstats.suite_processes
-                       if sysstats.suite_processes is not None else 'off'})
-
-    def _actuator_status(self) -> Status:
-        errors = self._manager.errors()
-        backend = self._p['actuator_backend']
-        if errors:
-            # Failing to set the mode or the fan leaves the board unprotected (ERROR); an
-            # absent perception node only means there is no load to shed (WARN).
-            hardware_failed = set(errors) - {'perception_load'}
-            level = Level.ERROR if hardware_failed and self._manager.policy_enabled \
-                else Level.WARN
-            return Status(level, '; '.join(errors.values()), {'backend': backend, **errors})
-        return Status(Level.OK, f'{backend} backend, no failed action', {'backend': backend})
 
     def close(self) -> None:
         self._applier.close()

@@ -8,13 +8,13 @@ from .controllers import Controller, ControllerParam, available_controllers, loa
 from .errors import ConfigError, ControllerError, ControllerNotFoundError, RtError
 from .executor import LoopConfig, LoopRunner, ProcessConfig, RtExecutor
 from .loop import OverrunPolicy, PeriodicLoop
-from .rt_setup import CapabilityCheck, SetupOutcome, check_capabilities
-from .timing import Health, TimingRecorder, TimingStats, TimingThresholds, assess
+from .rt_setup import CapabilityCheck, check_capabilities
+from .timing import TimingRecorder, TimingStats, TimingThresholds, assess
 
 __all__ = [
     'CapabilityCheck', 'ConfigError', 'Controller', 'ControllerError', 'ControllerNotFoundError',
-    'ControllerParam', 'Health', 'LatestValue', 'LoopConfig', 'LoopRunner', 'MonotonicClock', 'OverrunPolicy',
-    'PeriodicLoop', 'ProcessConfig', 'PublishHandoff', 'RtError', 'RtExecutor', 'SetupOutcome', 'SimulatedClock',
+    'ControllerParam', 'LatestValue', 'LoopConfig', 'LoopRunner', 'MonotonicClock', 'OverrunPolicy',
+    'PeriodicLoop', 'ProcessConfig', 'PublishHandoff', 'RtError', 'RtExecutor', 'SimulatedClock',
     'TimingRecorder', 'TimingStats', 'TimingThresholds', 'assess', 'available_controllers',
     'check_capabilities', 'load_controller',
 ]

@@ -25,14 +25,16 @@ from typing import Sequence
 
 import numpy as np
 
+from jetson_edge_common.diagnostics import Level
+from jetson_edge_common.realtime import set_cpu_affinity, set_realtime_priority
+
 from .buffers import PublishHandoff
 from .clock import Clock, MonotonicClock
 from .controllers.base import Controller
 from .errors import ConfigError
 from .loop import OverrunPolicy, PeriodicLoop
-from .rt_setup import (CapabilityCheck, freeze_gc, hold_cpu_dma_latency, lock_memory, set_cpu_affinity,
-                       set_realtime_priority, set_switch_interval)
-from .timing import Health, TimingRecorder, TimingStats, TimingThresholds, assess
+from .rt_setup import CapabilityCheck, freeze_gc, hold_cpu_dma_latency, lock_memory, set_switch_interval
+from .timing import TimingRecorder, TimingStats, TimingThresholds, assess
 
 _MIB = 1 << 20
 
@@ -111,7 +113,7 @@ class LoopRunner:
                                   spin_ns=round(config.spin_us * 1e3))
         self._thread: threading.Thread | None = None
         self._setup_done = threading.Event()
-        self.health = Health.STALE
+        self.health = Level.STALE
         self.setup: list[CapabilityCheck] = []
         self.failure: str | None = None
         self.final_publish_error: str | None = None
@@ -139,7 +141,7 @@ class LoopRunner:
             return self._loop.run(max_cycles=max_cycles)
         except Exception as exc:  # noqa: BLE001 - reported on diagnostics, output made safe below
             self.failure = f'{type(exc).__name__}: {exc}'
-            self.health = Health.ERROR
+            self.health = Level.ERROR
             return self.recorder.cycles
         finally:
             self.controller.safe_command(self.command)
@@ -176,10 +178,10 @@ class LoopRunner:
     def timing(self) -> TimingStats:
         return self.recorder.snapshot()
 
-    def timing_status(self) -> tuple[Health, str]:
+    def timing_status(self) -> tuple[Level, str]:
         """The loop's health from timing, or ERROR with the reason if the loop died."""
         if self.failure is not None:
-            return Health.ERROR, f'loop stopped by an exception: {self.failure}; output held at the safe command'
+            return Level.ERROR, f'loop stopped by an exception: {self.failure}; output held at the safe command'
         return assess(self.recorder.snapshot(), self.config.thresholds)
 
     @property

@@ -6,23 +6,15 @@ computed by `snapshot` and `assess` from another thread at a low rate.
 """
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 import numpy as np
 
+from jetson_edge_common.diagnostics import Level
+
 from .errors import ConfigError
 
 _NS_PER_US = 1_000
-
-
-class Health(enum.IntEnum):
-    """Health levels; the values equal diagnostic_msgs/DiagnosticStatus levels."""
-
-    OK = 0
-    WARN = 1
-    ERROR = 2
-    STALE = 3
 
 
 @dataclass(frozen=True)
@@ -157,10 +149,10 @@ def percentiles_ns(samples: np.ndarray) -> tuple[int, int, int, int]:
     return (int(p[0]), int(p[1]), int(p[2]), int(samples.max()))
 
 
-def assess(stats: TimingStats, thresholds: TimingThresholds) -> tuple[Health, str]:
+def assess(stats: TimingStats, thresholds: TimingThresholds) -> tuple[Level, str]:
     """The loop's health from its window statistics, with a message naming the limit crossed."""
     if stats.window == 0:
-        return Health.STALE, 'no cycles run yet'
+        return Level.STALE, 'no cycles run yet'
     p99_us = stats.latency_p99_ns / _NS_PER_US
     summary = (f'p99 wake-up latency {p99_us:.0f} us, p99 execution {stats.exec_p99_ns / _NS_PER_US:.0f} us '
                f'of {stats.period_ns / _NS_PER_US:.0f} us period, {stats.overruns_window} overruns '
@@ -176,7 +168,7 @@ def assess(stats: TimingStats, thresholds: TimingThresholds) -> tuple[Health, st
     elif stats.overruns_window > thresholds.overrun_warn:
         problems_warn.append(f'more than {thresholds.overrun_warn} overruns')
     if problems_error:
-        return Health.ERROR, f'{summary}: ' + ', '.join(problems_error + problems_warn)
+        return Level.ERROR, f'{summary}: ' + ', '.join(problems_error + problems_warn)
     if problems_warn:
-        return Health.WARN, f'{summary}: ' + ', '.join(problems_warn)
-    return Health.OK, summary
+        return Level.WARN, f'{summary}: ' + ', '.join(problems_warn)
+    return Level.OK, summary

@@ -8,7 +8,7 @@ from jetson_edge_rt.buffers import LatestValue
 from jetson_edge_rt.controllers.balance import BalanceController
 from jetson_edge_rt.errors import ConfigError
 from jetson_edge_rt.inputs import ImuSample
-from jetson_edge_rt.timing import Health
+from jetson_edge_common.diagnostics import Level
 
 MS = 1_000_000
 JOINTS = ['hip_roll', 'ankle_roll', 'ankle_pitch']
@@ -37,7 +37,7 @@ def test_level_and_still_gives_the_nominal_posture():
     c, imu = _controller()
     imu.write_from_non_rt(_sample(t=0))
     cmd = np.full(3, 9.0)
-    assert c.update(1 * MS, 2 * MS, cmd) is Health.OK
+    assert c.update(1 * MS, 2 * MS, cmd) is Level.OK
     assert cmd.tolist() == pytest.approx([0.0, 0.0, 0.1])
 
 
@@ -45,7 +45,7 @@ def test_pd_on_roll_and_pitch():
     c, imu = _controller()
     imu.write_from_non_rt(_sample(roll=0.1, pitch=-0.05, wx=0.2, wy=-0.4, t=0))
     cmd = np.zeros(3)
-    assert c.update(1 * MS, 2 * MS, cmd) is Health.OK
+    assert c.update(1 * MS, 2 * MS, cmd) is Level.OK
     u_roll = -(2.0 * 0.1 + 0.1 * 0.2)        # -0.22
     u_pitch = -(3.0 * -0.05 + 0.2 * -0.4)    # +0.23
     assert cmd.tolist() == pytest.approx([0.5 * u_roll, u_roll, 0.1 + u_pitch])
@@ -70,36 +70,36 @@ def test_commands_are_clipped_to_the_limit():
 def test_no_imu_yet_is_safe_and_error():
     c, _ = _controller()
     cmd = np.full(3, 9.0)
-    assert c.update(1 * MS, 2 * MS, cmd) is Health.ERROR
+    assert c.update(1 * MS, 2 * MS, cmd) is Level.ERROR
     assert cmd.tolist() == pytest.approx([0.0, 0.0, 0.1])
     level, message, values = c.status()
-    assert level is Health.ERROR and 'no IMU sample' in message and values['state'] == 'no_imu'
+    assert level is Level.ERROR and 'no IMU sample' in message and values['state'] == 'no_imu'
 
 
 def test_watchdog_trips_on_stale_imu_and_recovers():
     c, imu = _controller()
     imu.write_from_non_rt(_sample(roll=0.1, t=0))
     cmd = np.zeros(3)
-    assert c.update(50 * MS, 2 * MS, cmd) is Health.OK  # exactly at the limit: still fresh
-    assert c.update(51 * MS, 2 * MS, cmd) is Health.ERROR
+    assert c.update(50 * MS, 2 * MS, cmd) is Level.OK  # exactly at the limit: still fresh
+    assert c.update(51 * MS, 2 * MS, cmd) is Level.ERROR
     assert cmd.tolist() == pytest.approx([0.0, 0.0, 0.1])
     level, message, values = c.status()
-    assert level is Health.ERROR
+    assert level is Level.ERROR
     assert 'IMU data 51 ms old (limit 50 ms)' in message
     assert values['watchdog_trips'] == '1'
-    assert c.update(60 * MS, 2 * MS, cmd) is Health.ERROR
+    assert c.update(60 * MS, 2 * MS, cmd) is Level.ERROR
     assert values['watchdog_trips'] == c.status()[2]['watchdog_trips']  # one trip per episode
     imu.write_from_non_rt(_sample(roll=0.1, t=59 * MS))
-    assert c.update(61 * MS, 2 * MS, cmd) is Health.OK
+    assert c.update(61 * MS, 2 * MS, cmd) is Level.OK
     assert cmd[1] == pytest.approx(-0.2)
-    assert c.status()[0] is Health.OK
+    assert c.status()[0] is Level.OK
 
 
 def test_invalid_orientation_is_safe_and_error():
     c, imu = _controller()
     imu.write_from_non_rt(_sample(roll=0.2, valid=False))
     cmd = np.zeros(3)
-    assert c.update(1 * MS, 2 * MS, cmd) is Health.ERROR
+    assert c.update(1 * MS, 2 * MS, cmd) is Level.ERROR
     assert cmd.tolist() == pytest.approx([0.0, 0.0, 0.1])
     assert 'REP 145' in c.status()[1]
 
@@ -108,7 +108,7 @@ def test_tilt_beyond_the_limit_stops_control():
     c, imu = _controller()
     imu.write_from_non_rt(_sample(pitch=0.7))
     cmd = np.zeros(3)
-    assert c.update(1 * MS, 2 * MS, cmd) is Health.ERROR
+    assert c.update(1 * MS, 2 * MS, cmd) is Level.ERROR
     assert cmd.tolist() == pytest.approx([0.0, 0.0, 0.1])
     assert 'pitch 40 deg beyond 34 deg' in c.status()[1]
 

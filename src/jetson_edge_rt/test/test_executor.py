@@ -13,7 +13,7 @@ from jetson_edge_rt.controllers.base import Controller
 from jetson_edge_rt.errors import ConfigError
 from jetson_edge_rt.executor import LoopConfig, LoopRunner, ProcessConfig, RtExecutor
 from jetson_edge_rt.inputs import ImuSample
-from jetson_edge_rt.timing import Health
+from jetson_edge_common.diagnostics import Level
 
 MS = 1_000_000
 
@@ -44,13 +44,13 @@ class Counting(Controller):
         if self.updates == self.fail_at:
             raise ZeroDivisionError('bad gain')
         command[0] = self.updates
-        return Health.OK
+        return Level.OK
 
     def safe_command(self, command):
         command[0] = -1.0
 
     def status(self):
-        return Health.OK, f'{self.updates} updates', {}
+        return Level.OK, f'{self.updates} updates', {}
 
 
 class Unhurried(Counting):
@@ -72,7 +72,7 @@ def test_runner_publishes_every_cycle_and_the_safe_command_last():
     assert published[-1] == -1.0
     assert published[:-1] == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert c.events == ['activate', 'deactivate']
-    assert runner.health is Health.OK
+    assert runner.health is Level.OK
     assert runner.timing().cycles == 5
 
 
@@ -83,7 +83,7 @@ def test_controller_exception_stops_the_loop_safe_and_reported():
     assert runner.run(max_cycles=10, apply_setup=False) == 2
     assert published[-1] == -1.0
     level, message = runner.timing_status()
-    assert level is Health.ERROR and 'ZeroDivisionError: bad gain' in message and 'safe command' in message
+    assert level is Level.ERROR and 'ZeroDivisionError: bad gain' in message and 'safe command' in message
 
 
 class RecordingBalance(BalanceController):
@@ -110,7 +110,7 @@ def test_balance_in_the_loop_trips_its_watchdog_on_simulated_time():
     assert all(c[0] == pytest.approx(-0.1, abs=1e-6) for c in fresh)
     assert all(np.all(c == 0.0) for c in stale)
     assert controller.watchdog_trips == 1
-    assert runner.health is Health.ERROR
+    assert runner.health is Level.ERROR
 
 
 def test_output_size_must_match_the_controller():

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from jetson_edge_common.realtime import (CAP_IPC_LOCK, CAP_SYS_NICE, SystemFacts, read_system_facts,
+                                         set_cpu_affinity, set_realtime_priority)
 from jetson_edge_rt import rt_setup
-from jetson_edge_rt.rt_setup import (CAP_IPC_LOCK, CAP_SYS_NICE, SystemFacts, check_capabilities, freeze_gc,
-                                     hold_cpu_dma_latency, lock_memory, read_system_facts, set_cpu_affinity,
-                                     set_realtime_priority, set_switch_interval)
+from jetson_edge_rt.rt_setup import check_capabilities, freeze_gc, hold_cpu_dma_latency, lock_memory, set_switch_interval
 
 MIB = 1 << 20
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -174,7 +174,7 @@ def _run_child(code):
 def test_sched_fifo_and_affinity_really_apply_to_the_calling_thread():
     out = _run_child("""
         import os, threading
-        from jetson_edge_rt.rt_setup import set_realtime_priority, set_cpu_affinity
+        from jetson_edge_common.realtime import set_realtime_priority, set_cpu_affinity
         result = {}
         def worker():
             result['prio'] = set_realtime_priority(10)
@@ -192,7 +192,8 @@ def test_sched_fifo_and_affinity_really_apply_to_the_calling_thread():
 @pytest.mark.skipif(not check_capabilities()[1].ok, reason='mlockall not permitted here')
 def test_lock_memory_really_locks():
     out = _run_child("""
-        from jetson_edge_rt.rt_setup import lock_memory, read_system_facts, unlock_memory
+        from jetson_edge_common.realtime import read_system_facts
+        from jetson_edge_rt.rt_setup import lock_memory, unlock_memory
         ok, message = lock_memory(prefault_bytes=8 << 20)
         print(ok, read_system_facts().vm_locked_bytes > (8 << 20))
         print(message)
@@ -209,7 +210,8 @@ _SETPRIV = shutil.which('setpriv')
 @pytest.mark.skipif(_SETPRIV is None or os.geteuid() != 0, reason='needs setpriv and root to drop capabilities')
 def test_really_unprivileged_process_gets_the_named_reasons():
     """Not simulated: a child without CAP_SYS_NICE/CAP_IPC_LOCK and with low limits is refused by the kernel."""
-    code = ('from jetson_edge_rt.rt_setup import lock_memory, set_realtime_priority\n'
+    code = ('from jetson_edge_common.realtime import set_realtime_priority\n'
+            'from jetson_edge_rt.rt_setup import lock_memory\n'
             'print(repr(set_realtime_priority(80))); print(repr(lock_memory(prefault_bytes=0)))')
     out = subprocess.run([_SETPRIV, '--bounding-set', '-sys_nice,-ipc_lock', '--inh-caps', '-sys_nice,-ipc_lock',
                           'bash', '-c', f'ulimit -l 1024 && ulimit -r 0 && exec {sys.executable} -c "$0"', code],

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from jetson_edge_rt.errors import ConfigError
-from jetson_edge_rt.timing import Health, TimingRecorder, TimingThresholds, assess
+from jetson_edge_common.diagnostics import Level
+from jetson_edge_rt.timing import TimingRecorder, TimingThresholds, assess
 
 US = 1_000
 
@@ -61,15 +62,15 @@ def test_overruns_leave_the_window_but_stay_in_the_total():
 def test_empty_snapshot_is_stale():
     rec = TimingRecorder(10, period_ns=1000)
     level, message = assess(rec.snapshot(), TimingThresholds())
-    assert level is Health.STALE and 'no cycles' in message
+    assert level is Level.STALE and 'no cycles' in message
 
 
 @pytest.mark.parametrize('latency_us, overruns, expected', [
-    (50, 0, Health.OK),
-    (300, 0, Health.WARN),
-    (2000, 0, Health.ERROR),
-    (50, 1, Health.WARN),
-    (50, 11, Health.ERROR),
+    (50, 0, Level.OK),
+    (300, 0, Level.WARN),
+    (2000, 0, Level.ERROR),
+    (50, 1, Level.WARN),
+    (50, 11, Level.ERROR),
 ])
 def test_assess_levels(latency_us, overruns, expected):
     rec = TimingRecorder(100, period_ns=2_000_000)

@@ -7,7 +7,7 @@ from jetson_edge_imu import quaternion as quat
 from jetson_edge_imu.bias import BiasState, GyroBiasEstimator, StillnessLimits
 from jetson_edge_imu.config import DriverConfig
 from jetson_edge_imu.driver import ImuDriver
-from jetson_edge_imu.health import HealthLevel
+from jetson_edge_common.diagnostics import Level
 from jetson_edge_imu.motion import MotionState, TorsoMotion
 from jetson_edge_imu.mpu_registers import FIFO_R_W
 from jetson_edge_imu.transport import I2CRegisterIO
@@ -82,7 +82,7 @@ def test_motion_at_start_waits_retries_and_says_so(mpu_emulator, sim_clock):
     _run(driver, sim_clock, 1.5)
     level, message, values = driver.status()
     assert driver.bias.state is BiasState.COLLECTING
-    assert level == HealthLevel.WARN and 'motion detected' in message and 'retry 1' in message
+    assert level == Level.WARN and 'motion detected' in message and 'retry 1' in message
     published = _run(driver, sim_clock, 4.0)
     assert driver.bias.state is BiasState.DONE and driver.bias.attempts >= 3
     assert _within_10_percent(driver.bias.bias, BIAS)
@@ -98,7 +98,7 @@ def test_gives_up_after_timeout_with_zero_bias_and_a_warning(mpu_emulator, sim_c
     assert any('gyro bias not estimated' in w or 'timed out' in w for w in warnings)
     assert published  # the driver carries on
     level, message, _ = driver.status()
-    assert level == HealthLevel.WARN and 'zero bias' in message
+    assert level == Level.WARN and 'zero bias' in message
 
 
 def test_stillness_limits_follow_the_datasheet_noise():

@@ -86,7 +86,7 @@ def test_driver_survives_a_corrupted_stream_and_never_publishes_a_corrupted_samp
     for k in range(1500):
         published += driver.step(k * 10_000_000)
     clean = set(rig.server.clean_data_payloads)
-    device = driver.device
+    device = driver.device.sensor
     clean_samples = {device.decode(p).accel for p in clean}
     assert driver.connected and len(published) > 1000
     assert rig.server.corrupted > 50

@@ -11,7 +11,8 @@ from jetson_edge_imu.backoff import Backoff
 from jetson_edge_imu.config import DriverConfig
 from jetson_edge_imu.driver import ImuDriver
 from jetson_edge_imu.errors import ConfigError
-from jetson_edge_imu.health import HealthLevel, HealthMonitor
+from jetson_edge_common.diagnostics import Level
+from jetson_edge_imu.health import HealthMonitor
 from jetson_edge_imu.motion import STANDARD_GRAVITY
 from jetson_edge_imu.mounting import Mounting
 from jetson_edge_imu.mpu_registers import FIFO_R_W
@@ -51,7 +52,7 @@ def test_serial_disconnect_reconnects_through_the_symlink(bno_rig, tmp_path):
         driver.step(t * 10_000_000)
         t += 1
     assert not driver.connected and driver.health.disconnects == 1
-    assert driver.status()[0] == HealthLevel.ERROR
+    assert driver.status()[0] == Level.ERROR
     rig2 = bno_rig(link_path=link_path)  # plugged back in: a new /dev/pts behind the same link
     after = [r for k in range(t, t + 100) for r in driver.step(k * 10_000_000)]
     assert after and driver.connected and driver.health.reconnects == 1
@@ -86,11 +87,11 @@ def test_stuck_sensor_is_an_error_and_stops_publishing(mpu_emulator, sim_clock):
     emu.stuck = True
     published = _run(driver, sim_clock, 0.5)
     level, message, _ = driver.status()
-    assert level == HealthLevel.ERROR and 'stuck' in message
+    assert level == Level.ERROR and 'stuck' in message
     assert len(published) < 0.25 * 200  # stops within the detection window
     emu.stuck = False
     assert len(_run(driver, sim_clock, 0.2)) > 30
-    assert driver.status()[0] != HealthLevel.ERROR
+    assert driver.status()[0] != Level.ERROR
 
 
 def test_implausible_samples_are_dropped_and_counted():
@@ -104,7 +105,7 @@ def test_implausible_samples_are_dropped_and_counted():
     assert h.check(DeviceSample((0.0, 0.0, 9.8), (0.0, 0.0, 0.0), b'e', saturated=True))
     assert h.implausible == 3 and h.saturated == 1
     h.link_up()
-    assert h.summary()[0] == HealthLevel.WARN
+    assert h.summary()[0] == Level.WARN
 
 
 def test_stamps_strictly_increase_and_step_back_for_fifo_batches():
@@ -243,20 +244,20 @@ def test_a_device_that_stops_answering_is_an_error_within_the_staleness_bound(bn
             now[0] += 10_000_000
         return out
 
-    assert step(20) and driver.status()[0] == HealthLevel.OK
+    assert step(20) and driver.status()[0] == Level.OK
     _stop_answering(rig)  # frozen: every read times out, no sample arrives
     step(periods - 1)
-    assert driver.connected and driver.status()[0] == HealthLevel.OK, driver.status()
+    assert driver.connected and driver.status()[0] == Level.OK, driver.status()
     step(2)
     level, message, values = driver.status()
     assert driver.connected  # the link is not yet given up: only staleness can tell
-    assert level == HealthLevel.ERROR
+    assert level == Level.ERROR
     assert message.startswith('no sample from the device for ')
     assert f'bound: {periods} input periods = {periods * 10} ms' in message
     assert float(values['input_age_ms']) > periods * 10
     _answer_again(rig)
     assert step(5)
-    assert driver.status()[0] == HealthLevel.OK
+    assert driver.status()[0] == Level.OK
 
 
 def test_the_staleness_bound_follows_a_fifo_polled_slower_than_the_sample_rate(mpu_emulator):

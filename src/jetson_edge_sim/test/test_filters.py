@@ -9,7 +9,7 @@ import pytest
 from jetson_edge_imu import quaternion as quat
 from jetson_edge_imu.config import DriverConfig
 from jetson_edge_imu.driver import ImuDriver
-from jetson_edge_imu.filters import ComplementaryFilter, MadgwickFilter
+from jetson_edge_imu.filters import ComplementaryFilter, MadgwickFilter, make_filter
 from jetson_edge_imu.motion import STANDARD_GRAVITY
 from jetson_edge_imu.mpu_registers import FIFO_R_W
 from jetson_edge_imu.transport import I2CRegisterIO
@@ -115,3 +115,12 @@ def test_accel_gate_ignores_a_shock():
     for _ in range(10):  # a 3 g sideways shock must not tilt the estimate
         q = f.update((0.0, 0.0, 0.0), (3 * STANDARD_GRAVITY, 0.0, STANDARD_GRAVITY), 0.01)
     assert math.degrees(quat.tilt_error(q, quat.IDENTITY)) < 1e-6
+
+
+@pytest.mark.parametrize('name', ['madgwick', 'complementary'])
+def test_every_filter_takes_its_gain_under_one_name(name):
+    f = make_filter(name, gain=0.1)
+    f.gain = 0.7
+    assert f.gain == 0.7
+    if name == 'madgwick':
+        assert f.beta == 0.7  # the step reads beta: the new gain is the one in use

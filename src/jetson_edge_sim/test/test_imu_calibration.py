@@ -11,7 +11,7 @@ from jetson_edge_imu.calibration import (CalibrationOffsets, CalibrationStatus, 
 from jetson_edge_imu.config import DriverConfig
 from jetson_edge_imu.driver import ImuDriver
 from jetson_edge_imu.errors import CalibrationFileError, CalibrationSaveError
-from jetson_edge_imu.health import HealthLevel
+from jetson_edge_common.diagnostics import Level
 
 OFFSETS = CalibrationOffsets((12, -7, 20), (-150, 80, 310), (3, -2, 1), 1000, 640)
 
@@ -64,7 +64,7 @@ def test_offsets_restored_at_start(bno_rig, tmp_path):
     assert bytes(r[reg.ACC_OFFSET_X_LSB:reg.ACC_OFFSET_X_LSB + 22]) == OFFSETS.to_bytes()
     assert r[reg.UNIT_SEL] == reg.SI_UNITS and rig.registers.mode == reg.OperatingMode.NDOF
     driver.step(10_000_000)
-    assert driver.calibration.gyro == 3  # restored offsets: calibrated from the start
+    assert driver.device.calibration.gyro == 3  # restored offsets: calibrated from the start
 
 
 def test_offsets_saved_once_fully_calibrated(bno_rig, tmp_path, monkeypatch):
@@ -146,25 +146,25 @@ def test_failed_save_is_a_warning_retried_with_backoff_and_readings_go_on(bno_ri
         return readings
 
     assert run(1.0)
-    assert driver.status()[0] == HealthLevel.WARN  # the file cannot be read either: uncalibrated
-    while driver.calibration_save_failures == 0 and clock[0] < 10:  # until fully calibrated
+    assert driver.status()[0] == Level.WARN  # the file cannot be read either: uncalibrated
+    while driver.device.calibration_save_failures == 0 and clock[0] < 10:  # until fully calibrated
         run(0.05)
-    assert driver.calibration_save_failures == 1
+    assert driver.device.calibration_save_failures == 1
     level, message, values = driver.status()
-    assert level == HealthLevel.WARN
+    assert level == Level.WARN
     assert message.startswith(f'cannot save calibration to {path}: [Errno 17] File exists')
     assert message.endswith('retrying in 10 s') and values['calibration_file'] == message
     assert any(str(path) in w for w in warnings)
     assert len(run(9.5)) > 150  # readings never stop for it
-    assert driver.calibration_save_failures == 1  # no retry before the back-off
+    assert driver.device.calibration_save_failures == 1  # no retry before the back-off
     run(0.7)
-    assert driver.calibration_save_failures == 2 and 'retrying in 20 s' in driver.status()[1]
+    assert driver.device.calibration_save_failures == 2 and 'retrying in 20 s' in driver.status()[1]
 
     blocker.unlink()  # repaired: the directory can be created now
     run(20.5)
     assert load_offsets(path).to_bytes() == rig.registers.learned_offsets()
-    assert driver.calibration_save_failures == 2 and driver.calibration_problem == ''
-    assert driver.status()[0] == HealthLevel.OK and driver.status()[2]['calibration_file'] == 'saved'
+    assert driver.device.calibration_save_failures == 2 and driver.device.calibration_problem == ''
+    assert driver.status()[0] == Level.OK and driver.status()[2]['calibration_file'] == 'saved'
 
 
 def test_an_unreadable_calibration_file_starts_uncalibrated_with_a_warning(bno_rig, tmp_path):
@@ -175,4 +175,4 @@ def test_an_unreadable_calibration_file_starts_uncalibrated_with_a_warning(bno_r
     readings = [r for k in range(20) for r in driver.step(k * 10_000_000)]
     assert driver.connected and readings
     level, message, _ = driver.status()
-    assert level == HealthLevel.WARN and str(path) in message and 'uncalibrated' in message
+    assert level == Level.WARN and str(path) in message and 'uncalibrated' in message

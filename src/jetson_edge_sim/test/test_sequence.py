@@ -6,7 +6,8 @@ import pytest
 
 from jetson_edge_lidar.config import DecoderConfig
 from jetson_edge_lidar.decoder import VelodyneDecoder
-from jetson_edge_lidar.health import Level, LidarHealth
+from jetson_edge_common.diagnostics import Level
+from jetson_edge_lidar.health import LidarHealth
 from jetson_edge_lidar.models import MODELS, VLP16, VLP32C, ReturnMode
 from jetson_edge_lidar.packet import PACKET_DTYPE, TIMESTAMP_WRAP_US
 from jetson_edge_lidar.sequence import MAX_LOST_PACKETS

@@ -22,10 +22,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from jetson_edge_common.diagnostics import Level
+
 from ..buffers import LatestValue
 from ..errors import ConfigError
 from ..inputs import ImuSample, roll_pitch_from_quaternion
-from ..timing import Health
 from .base import Controller, ControllerParam
 
 _DEFAULT_JOINTS = ('left_hip_roll', 'right_hip_roll', 'left_ankle_roll', 'right_ankle_roll',
@@ -126,14 +127,14 @@ class BalanceController(Controller):
     def safe_command(self, command: np.ndarray) -> None:
         command[:] = self._nominal
 
-    def _fail(self, state: _State, command: np.ndarray) -> Health:
+    def _fail(self, state: _State, command: np.ndarray) -> Level:
         if self._state is _State.BALANCING:
             self.watchdog_trips += 1
         self._state = state
         command[:] = self._nominal
-        return Health.ERROR
+        return Level.ERROR
 
-    def update(self, now_ns: int, dt_ns: int, command: np.ndarray) -> Health:
+    def update(self, now_ns: int, dt_ns: int, command: np.ndarray) -> Level:
         sample = self._imu.read_from_rt()
         if sample is None:
             return self._fail(_State.NO_IMU, command)
@@ -156,23 +157,23 @@ class BalanceController(Controller):
         np.add(command, self._nominal, out=command)
         np.clip(command, -self._limit, self._limit, out=command)
         self._state = _State.BALANCING
-        return Health.OK
+        return Level.OK
 
-    def status(self) -> tuple[Health, str, dict[str, str]]:
+    def status(self) -> tuple[Level, str, dict[str, str]]:
         state = self._state
         age_ms = self._last_age_ns / 1e6
         values = {'state': state.name.lower(), 'imu_age_ms': f'{age_ms:.1f}',
                   'roll_rad': f'{self.last_roll:.4f}', 'pitch_rad': f'{self.last_pitch:.4f}',
                   'watchdog_trips': str(self.watchdog_trips)}
         messages = {
-            _State.INACTIVE: (Health.STALE, 'inactive'),
-            _State.BALANCING: (Health.OK, 'balancing'),
-            _State.NO_IMU: (Health.ERROR, 'no IMU sample received yet: holding the nominal posture'),
-            _State.IMU_STALE: (Health.ERROR, f'IMU data {age_ms:.0f} ms old (limit {self._timeout_ns / 1e6:.0f} ms): '
+            _State.INACTIVE: (Level.STALE, 'inactive'),
+            _State.BALANCING: (Level.OK, 'balancing'),
+            _State.NO_IMU: (Level.ERROR, 'no IMU sample received yet: holding the nominal posture'),
+            _State.IMU_STALE: (Level.ERROR, f'IMU data {age_ms:.0f} ms old (limit {self._timeout_ns / 1e6:.0f} ms): '
                                              'holding the nominal posture'),
-            _State.ORIENTATION_INVALID: (Health.ERROR, 'IMU orientation invalid (missing per REP 145, or not a unit '
+            _State.ORIENTATION_INVALID: (Level.ERROR, 'IMU orientation invalid (missing per REP 145, or not a unit '
                                                        'quaternion): holding the nominal posture'),
-            _State.TILT_LIMIT: (Health.ERROR, f'torso tilt roll {math.degrees(self.last_roll):.0f} deg, pitch '
+            _State.TILT_LIMIT: (Level.ERROR, f'torso tilt roll {math.degrees(self.last_roll):.0f} deg, pitch '
                                               f'{math.degrees(self.last_pitch):.0f} deg beyond '
                                               f'{math.degrees(self._max_tilt):.0f} deg: holding the nominal posture'),
         }

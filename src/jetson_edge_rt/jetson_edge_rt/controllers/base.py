@@ -1,7 +1,7 @@
 """The controller plug-in interface: configure, activate, update, deactivate (ros2_control's lifecycle).
 
 `update` runs on the real-time thread every cycle: it reads its input buffers, writes its command
-into the preallocated array it is given, and returns a `Health` member (no strings, no
+into the preallocated array it is given, and returns a `Level` member (no strings, no
 allocation beyond Python floats). Everything that formats text (`status`) runs outside the loop.
 """
 from __future__ import annotations
@@ -11,8 +11,9 @@ from typing import Any, ClassVar, Mapping, NamedTuple
 
 import numpy as np
 
+from jetson_edge_common.diagnostics import Level
+
 from ..buffers import LatestValue
-from ..timing import Health
 
 
 class ControllerParam(NamedTuple):
@@ -47,7 +48,7 @@ class Controller(abc.ABC):
         """Called on the loop thread just before the first update."""
 
     @abc.abstractmethod
-    def update(self, now_ns: int, dt_ns: int, command: np.ndarray) -> Health:
+    def update(self, now_ns: int, dt_ns: int, command: np.ndarray) -> Level:
         """One cycle (real-time thread): write the command in place, return the cycle's health."""
 
     @abc.abstractmethod
@@ -58,5 +59,5 @@ class Controller(abc.ABC):
         """Called on the loop thread after the last update."""
 
     @abc.abstractmethod
-    def status(self) -> tuple[Health, str, dict[str, str]]:
+    def status(self) -> tuple[Level, str, dict[str, str]]:
         """Level, message and key values for diagnostics (non-real-time thread)."""
