@@ -16,7 +16,7 @@ import threading
 import time
 
 from jetson_edge_common import qos
-from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status
+from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status, guard_threads
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
 from rcl_interfaces.msg import Parameter as ParameterMsg
@@ -83,7 +83,9 @@ class PowerManagerNode(Node):
             fan=FanActuator(self.layout, root, dry_run=p['actuator_backend'] == 'dry_run')
             if self.layout.fan.pwm_write else None,
             asks_perception=bool(p['perception_node']),
-            policy_enabled=p['policy_enabled'], retry_s=p['action_retry_s'])
+            policy_enabled=p['policy_enabled'], retry_s=p['action_retry_s'],
+            sample_period_s=1.0 / p['sample_rate_hz'],
+            stale_after_periods=p['stale_after_periods'])
         self._clocks = self._jetson_clocks(p)
         self._applier = BackgroundApplier(self._manager, on_result=self._log_results)
         self._load_client = None
@@ -117,6 +119,7 @@ class PowerManagerNode(Node):
         diag.add('board', self._board_status)
         diag.add('memory', self._memory_status)
         diag.add('actuators', self._actuator_status)
+        self._guard = guard_threads(self, diag)
         self.create_timer(1.0 / p['sample_rate_hz'], self._tick)
         self.get_logger().info(
             f'power manager on {self.layout.model} (root {p["sysfs_root"]}, actuators '
@@ -233,7 +236,9 @@ class PowerManagerNode(Node):
             return Status(Level.STALE, 'no sample yet')
         d = last.decision
         mode = self.layout.mode(d.power_mode) if d.power_mode is not None else None
-        return Status(_LEVEL_STATUS[d.level], f'{d.level.name.lower()}: {d.reason}', {
+        stale = self._manager.readings_stale(time.monotonic())
+        return Status(Level.ERROR if stale else _LEVEL_STATUS[d.level],
+                      stale or f'{d.level.name.lower()}: {d.reason}', {
             'level': d.level.name, 'policy_enabled': self._manager.policy_enabled,
             'power_mode_target': f'{d.power_mode} ({mode.name})' if mode else 'none',
             'fan_pwm_target': 'board control' if d.fan_pwm is None else d.fan_pwm,
