@@ -94,8 +94,8 @@ class ThreadGuard:
     """A node's side of the contract: installs the fatal hook, remembers the death (for the
     node's status) and calls ``on_death`` (log it, publish ERROR) before the process ends.
 
-    ``exit_process`` (``os._exit`` when None) is looked up when a thread dies, so a test can
-    set it, on the class too, to record the exit instead.
+    The class attribute ``exit_process`` (``os._exit`` when None) is looked up when a thread
+    dies, so a test can set it to record the exit instead.
     """
 
     exit_process: Callable[[int], None] | None = None
@@ -106,7 +106,7 @@ class ThreadGuard:
         install_fatal_thread_hook(self._report, exit_process=self._exit)
 
     def _exit(self, code: int) -> None:
-        (self.exit_process or os._exit)(code)
+        (type(self).exit_process or os._exit)(code)
 
     def _report(self, death: ThreadDeath) -> None:
         self.death = death
