@@ -29,7 +29,7 @@ class ThermalModelNode(Node):
         super().__init__('thermal_model')
         p = declare_parameters(self, MODEL_SPECS)
         self._p = p
-        layout, _ = load_layout(p, logger=self.get_logger())
+        layout, _ = load_layout(p)  # its logger takes %-style arguments, a ROS logger does not
         self._model = ThermalModel(layout, p['sysfs_root'], initial_c=p['initial_c'],
                                    params=ThermalModelParams(ambient_c=p['ambient_c'],
                                                              noise_c=p['noise_c']))
