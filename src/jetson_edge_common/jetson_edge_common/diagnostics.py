@@ -96,23 +96,37 @@ class DiagnosticsPublisher:
         self._node = node
         self._hardware_id = hardware_id
         self._tasks: list[tuple[str, Callable[[], Status]]] = []
+        self._fatal: str | None = None
         self._pub = node.create_publisher(DiagnosticArray, topic, qos.DIAGNOSTICS)
         self._timer = node.create_timer(period_s, self.publish)
 
     def add(self, name: str, fn: Callable[[], Status]) -> None:
         self._tasks.append((name, fn))
 
-    def publish(self) -> None:
-        from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+    def set_fatal(self, message: str) -> None:
+        """From now on every task reports ERROR with ``message`` (the node is about to exit)."""
+        self._fatal = message
 
-        msg = DiagnosticArray()
-        msg.header.stamp = self._node.get_clock().now().to_msg()
+    def statuses(self) -> list[tuple[str, Status]]:
+        """What the next message will say: each task's name and status."""
+        result = []
         for name, fn in self._tasks:
             try:
                 status = fn()
             except Exception as exc:  # a status function must never take the node down
                 self._node.get_logger().error(f'diagnostic task {name!r} failed: {exc!r}')
                 status = Status.error(f'status check failed: {exc}')
+            if self._fatal is not None:
+                status = Status(Level.ERROR, self._fatal, status.values)
+            result.append((name, status))
+        return result
+
+    def publish(self) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+        msg = DiagnosticArray()
+        msg.header.stamp = self._node.get_clock().now().to_msg()
+        for name, status in self.statuses():
             entry = DiagnosticStatus(
                 level=bytes([int(status.level)]),
                 name=f'{self._node.get_name()}: {name}',
@@ -130,3 +144,21 @@ class DiagnosticsPublisher:
 
         self.publish()
         return self._pub.wait_for_all_acked(Duration(seconds=timeout_s))
+
+
+
+def guard_threads(node, diagnostics: DiagnosticsPublisher):
+    """Makes every thread of ``node``'s process fatal on an escaping exception (the thread
+    contract of :mod:`jetson_edge_common.thread_guard`): the death is logged, every diagnostics
+    task of the node turns ERROR naming the thread and the exception, that is published and
+    waited for, and the process ends non-zero so that respawn restarts it. Returns the
+    :class:`~jetson_edge_common.thread_guard.ThreadGuard`."""
+    from jetson_edge_common.thread_guard import EXIT_THREAD_DIED, ThreadDeath, ThreadGuard
+
+    def on_death(death: ThreadDeath) -> None:
+        diagnostics.set_fatal(f'{death.message}; the node exits to be restarted')
+        node.get_logger().error(f'{death.message}; exiting (code {EXIT_THREAD_DIED}) so '
+                                f'that respawn restarts the node')
+        diagnostics.flush(timeout_s=1.0)
+
+    return ThreadGuard(on_death)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import sys
+import threading
 from typing import Callable
 
 import rclpy
@@ -12,6 +14,7 @@ from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
 from jetson_edge_common.dds import use_large_data_transport
+from jetson_edge_common.thread_guard import EXIT_THREAD_DIED
 
 SPIN_SLICE_S = 0.25  # how quickly a signal is noticed while the executor waits
 
@@ -36,13 +39,13 @@ def run(node_factory: Callable[[], Node], args: list[str] | None = None, *,
     signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     node = None
+    code = 0
     try:
         node = node_factory()
         executor = (MultiThreadedExecutor(num_threads=threads) if threads > 1
                     else SingleThreadedExecutor())
         executor.add_node(node)
-        while rclpy.ok():
-            executor.spin_once(timeout_sec=SPIN_SLICE_S)
+        code = spin_until_shutdown(executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
@@ -54,4 +57,20 @@ def run(node_factory: Callable[[], Node], args: list[str] | None = None, *,
                 close()
             node.destroy_node()
         rclpy.try_shutdown()
+    return code
+
+
+def spin_until_shutdown(executor) -> int:
+    """Spin until rclpy shuts down; a callback that raises ends it like a dying thread."""
+    try:
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=SPIN_SLICE_S)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        return 0
+    except Exception:
+        # A callback raised: the executor thread dies like any other thread of the node, so
+        # the node's thread guard (if installed) reports ERROR and ends the process; without
+        # one the traceback is written and the node exits with the same code.
+        threading.excepthook(threading.ExceptHookArgs((*sys.exc_info(), threading.current_thread())))
+        return EXIT_THREAD_DIED
     return 0

@@ -12,6 +12,7 @@ Two homes for real data, with the same layout (``lidar/``, ``images/``, ``models
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -95,3 +96,71 @@ def ros_imports_in_core(package_dir: Path, *, edge: set[str],
         if names:
             offenders[str(path.relative_to(package_dir))] = names
     return offenders
+
+
+def kill_a_thread(node, inject, *, spin: bool = False,
+                  timeout_s: float = 30.0) -> tuple[list[int], list]:
+    """Test the thread contract on a live ``node`` in this process (``rclpy`` initialised).
+
+    ``inject()`` makes one of the node's threads raise; returns the exit codes the process
+    would have ended with (``ThreadGuard.exit_process`` records them instead of exiting) and
+    the ERROR statuses the node published on ``/diagnostics``, received by a second node over
+    DDS. The node's own executor is not spun unless ``spin`` (to kill it through a callback,
+    on a thread named ``executor``): what arrives is the dying thread's last word.
+    """
+    import threading
+    import time
+
+    import rclpy
+    import rclpy.executors
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+
+    from jetson_edge_common import qos
+    from jetson_edge_common.node_main import spin_until_shutdown
+    from jetson_edge_common.thread_guard import ThreadGuard
+
+    exits: list[int] = []
+    errors: list = []
+    saved = ThreadGuard.exit_process
+    ThreadGuard.exit_process = exits.append
+    listener = rclpy.create_node('thread_death_listener')
+
+    def keep_errors(msg: DiagnosticArray) -> None:
+        errors.extend(s for s in msg.status if s.level == DiagnosticStatus.ERROR
+                      and s.name.startswith(f'{node.get_name()}: '))
+
+    listener.create_subscription(DiagnosticArray, '/diagnostics', keep_errors, qos.DIAGNOSTICS)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while node.count_subscribers('/diagnostics') < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)  # discovery: the dying thread's flush waits only for matched readers
+        inject()
+        if spin:
+            executor = rclpy.executors.SingleThreadedExecutor()
+            executor.add_node(node)
+            threading.Thread(target=spin_until_shutdown, args=(executor,), name='executor',
+                             daemon=True).start()
+        while not (exits and errors) and time.monotonic() < deadline:
+            rclpy.spin_once(listener, timeout_sec=0.1)
+    finally:
+        ThreadGuard.exit_process = saved
+        listener.destroy_node()
+    return exits, errors
+
+
+@contextlib.contextmanager
+def ros_in_process(parameters: dict[str, object] | None = None):
+    """rclpy initialised in this process for a node under test, with ``-p name:=value`` for
+    each of ``parameters``; shut down after, and the thread hook a node installs removed."""
+    import threading
+
+    import rclpy
+
+    args = ['--ros-args'] + [a for k, v in (parameters or {}).items() for a in ('-p', f'{k}:={v}')]
+    previous = threading.excepthook
+    rclpy.init(args=args)
+    try:
+        yield
+    finally:
+        rclpy.try_shutdown()
+        threading.excepthook = previous

@@ -87,3 +87,27 @@ def install_fatal_thread_hook(report: Callable[[ThreadDeath], None], *,
     threading.excepthook = fatal_thread_hook(report, exit_process=exit_process,
                                              exit_code=exit_code)
     return previous
+
+
+
+class ThreadGuard:
+    """A node's side of the contract: installs the fatal hook, remembers the death (for the
+    node's status) and calls ``on_death`` (log it, publish ERROR) before the process ends.
+
+    The class attribute ``exit_process`` (``os._exit`` when None) is looked up when a thread
+    dies, so a test can set it to record the exit instead.
+    """
+
+    exit_process: Callable[[int], None] | None = None
+
+    def __init__(self, on_death: Callable[[ThreadDeath], None]) -> None:
+        self.death: ThreadDeath | None = None
+        self._on_death = on_death
+        install_fatal_thread_hook(self._report, exit_process=self._exit)
+
+    def _exit(self, code: int) -> None:
+        (type(self).exit_process or os._exit)(code)
+
+    def _report(self, death: ThreadDeath) -> None:
+        self.death = death
+        self._on_death(death)

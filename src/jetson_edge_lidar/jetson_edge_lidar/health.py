@@ -26,14 +26,17 @@ class LidarHealth:
     """
 
     def __init__(self, *, source: str, rpm: float, model: SensorModel | None = None,
-                 return_mode: ReturnMode | None = None, stale_after_s: float = 1.0,
+                 return_mode: ReturnMode | None = None, stale_after_periods: int = 10,
                  packet_rate_tolerance: float = 0.1,
                  scan_rate_tolerance: float = 0.25) -> None:
         self._source = source
         self._rpm = rpm
         self._model = model
         self._mode = return_mode
-        self._stale_after = stale_after_s
+        # The driver's input period is a rotation: packets come in bursts off the network,
+        # a scan is what the sensor delivers at its own period.
+        self._stale_after_periods = stale_after_periods
+        self._stale_after = stale_after_periods * 60.0 / rpm
         self._packet_tolerance = packet_rate_tolerance
         self._scan_tolerance = scan_rate_tolerance
         self._previous: StatsSnapshot | None = None
@@ -72,7 +75,8 @@ class LidarHealth:
                              f'check the sensor power, cable, IP settings and port'))
         elif silent_for > self._stale_after:
             problems.append((Level.ERROR, f'no packets for {silent_for:.1f} s on '
-                             f'{self._source}'))
+                             f'{self._source} (stale after {self._stale_after_periods} '
+                             f'rotations = {self._stale_after:.2f} s)'))
         values['seconds_since_last_packet'] = ('never' if silent_for is None
                                                else f'{silent_for:.3f}')
 

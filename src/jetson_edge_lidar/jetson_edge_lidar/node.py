@@ -19,7 +19,7 @@ from sensor_msgs.msg import PointCloud2
 from std_msgs.msg import Header
 
 from jetson_edge_common import qos
-from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status
+from jetson_edge_common.diagnostics import DiagnosticsPublisher, guard_threads, Level, Status
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
 from jetson_edge_common.pointcloud import points_to_cloud
@@ -59,13 +59,14 @@ class VelodyneNode(Node):
             model=None if p['model'] == 'auto' else model_by_name(p['model']),
             return_mode=(None if p['return_mode'] == 'auto'
                          else return_mode_by_name(p['return_mode'])),
-            stale_after_s=p['stale_after_s'])
+            stale_after_periods=p['stale_after_periods'])
         self._publisher = self.create_publisher(PointCloud2, p['points_topic'],
                                                 qos.SENSOR_STREAM)
         diagnostics = DiagnosticsPublisher(
             self, hardware_id=f'velodyne {p["model"]} @ {source.description}',
             period_s=p['diagnostics_period_s'])
         diagnostics.add('lidar', self._status)
+        self._guard = guard_threads(self, diagnostics)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._receive, name='velodyne-receive',
                                         daemon=True)

@@ -54,6 +54,7 @@ VELODYNE_NODE = [
               'sensor-data QoS).'),
     ParamSpec('diagnostics_period_s', 1.0, 'Diagnostics publishing period.', min_value=0.1,
               max_value=60.0),
-    ParamSpec('stale_after_s', 1.0, 'Report ERROR when no packet arrived for this long.',
-              min_value=0.1, max_value=60.0),
+    ParamSpec('stale_after_periods', 10, 'Report ERROR when no packet arrived for this many '
+              'input periods, one period being a rotation (60/rpm s: 10 is 1 s at 600 rpm).',
+              min_value=1, max_value=600),
 ]

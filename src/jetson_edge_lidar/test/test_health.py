@@ -145,3 +145,19 @@ def test_finished_replay_is_a_warning():
     clock.now += 5
     status = health.evaluate(stats.snapshot(), finished=True)
     assert status.level is Level.WARN and 'finished' in status.message
+
+
+def test_the_staleness_bound_is_counted_in_rotations():
+    clock, stats, health = _setup(stale_after_periods=3)       # 3 x 0.1 s at 600 rpm
+    _second(clock, stats)
+    stats.add_received(1)                                      # the last packet: now
+    clock.now += 0.29
+    assert 'no packets for' not in health.evaluate(stats.snapshot()).message
+    clock.now += 0.02
+    status = health.evaluate(stats.snapshot())
+    assert status.level is Level.ERROR
+    assert 'stale after 3 rotations = 0.30 s' in status.message
+    slow = LidarHealth(source='pcap', rpm=300, stale_after_periods=3)   # 0.2 s a rotation
+    stats.add_received(1)
+    clock.now += 0.31
+    assert 'no packets for' not in slow.evaluate(stats.snapshot()).message

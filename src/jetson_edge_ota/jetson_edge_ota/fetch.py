@@ -241,9 +241,11 @@ def download_resumable(url: str, part_path: Path, *, length: int,
         finally:
             _discard(response)
     if offset < length:
+        # No error at all: the server ended a complete-looking response early.
+        why = last_error or 'the server ended its response before the signed length'
         raise DownloadError(
             f'{url}: downloaded {offset} of {length} bytes after {attempt} attempts '
-            f'({last_error}); run the command again to resume from byte {offset}')
+            f'({why}); run the command again to resume from byte {offset}')
     return resumed_from
 
 

@@ -47,6 +47,20 @@ def test_download_cut_in_one_run_resumes_from_part_file_in_the_next(tmp_path, wr
     assert_on_complete_release(robot.layout.root, '1.0.0')
 
 
+def test_download_ended_short_without_an_error_says_so(tmp_path, writer, server, make_robot):
+    publish_release(writer, tmp_path, '1.0.0', payload_bytes=64 * 1024)
+    suffix, info = _bundle(writer, '1.0.0')
+    short = info.length // 4
+    server.faults[suffix] = Fault(body=b'\0' * short)      # a clean response, just too short
+    robot = make_robot(retry=RetryPolicy(attempts=1, backoff_s=0.01))
+    with pytest.raises(DownloadError) as caught:
+        robot.install(health_check=healthy)
+    message = str(caught.value)
+    assert f'downloaded {short} of {info.length} bytes' in message
+    assert '(the server ended its response before the signed length)' in message
+    assert '(None)' not in message
+
+
 def test_resumed_download_with_corrupt_prefix_restarts_from_zero(tmp_path, writer, server,
                                                                    make_robot):
     publish_release(writer, tmp_path, '1.0.0', payload_bytes=64 * 1024)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jetson_edge_common import qos
-from jetson_edge_common.diagnostics import DiagnosticsPublisher, Status
+from jetson_edge_common.diagnostics import DiagnosticsPublisher, guard_threads, Status
 from jetson_edge_common.image import ndarray_to_image
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
@@ -56,6 +56,7 @@ class CameraSourceNode(Node):
         on_parameter_change(self, CAMERA_SOURCE, self._apply)
         diagnostics = DiagnosticsPublisher(self, hardware_id=p['source'], period_s=p['diagnostics_period_s'])
         diagnostics.add('source', self._status)
+        self._guard = guard_threads(self, diagnostics)
 
     @staticmethod
     def _period(rate_hz: float) -> float:

@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 from jetson_edge_common import qos
-from jetson_edge_common.diagnostics import DiagnosticsPublisher, Status
+from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status, guard_threads
 from jetson_edge_common.image import ndarray_to_image
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
+from jetson_edge_common.staleness import PeriodicInput
 from jetson_edge_common.throttle import Throttled
 from builtin_interfaces.msg import Time
 from rclpy.node import Node
@@ -71,6 +72,9 @@ class PerceptionNode(Node):
         self.create_subscription(Image, p['image_topic'], self._on_image, qos.SENSOR_LATEST, raw=p['raw_image_intake'])
         self._diagnostics = DiagnosticsPublisher(self, hardware_id='perception', period_s=p['diagnostics_period_s'])
         self._diagnostics.add('inference', self._status)
+        self._camera = PeriodicInput(f'image on {p["image_topic"]}',
+                                     stale_after_periods=p['stale_after_periods'])
+        self._guard = guard_threads(self, self._diagnostics)
         self.worker.start()
 
     def _apply(self, name: str, value: object) -> None:
@@ -95,6 +99,7 @@ class PerceptionNode(Node):
             self.get_logger().warning(problem)
 
     def _on_image(self, msg: Image | bytes) -> None:
+        self._camera.arrived()
         bad = self.worker.offer(msg, now_ns=self.get_clock().now().nanoseconds)
         if bad is not None:
             self._warn_bad_frame(f'dropped image ({bad.reason}): {bad}')
@@ -116,7 +121,19 @@ class PerceptionNode(Node):
 
     def _status(self) -> Status:
         level, message, values = self.worker.status()
-        return Status(level, message, values)
+        return self._with_camera_staleness(Status(level, message, values))
+
+    def _with_camera_staleness(self, status: Status) -> Status:
+        """ERROR when the camera input is stale; WARN while no image period is known yet."""
+        period = self._camera.period_s
+        status.values['image_period_ms'] = round(period * 1e3, 1) if period else 'unknown'
+        stale = self._camera.stale()
+        if stale:
+            return Status(Level.ERROR, stale, status.values)
+        waiting = self._camera.waiting()
+        if waiting and status.level < Level.WARN:
+            return Status(Level.WARN, waiting, status.values)
+        return status
 
     def close(self) -> None:
         self.worker.close()

@@ -65,6 +65,9 @@ PERCEPTION = [
     ParamSpec('publish_overlay', False, 'Publish the image with boxes and mask drawn on the overlay topic.',
               dynamic=True),
     ParamSpec('image_topic', 'camera/image_raw', 'Input images.', read_only=True),
+    ParamSpec('stale_after_periods', 10, 'Report ERROR when no image arrived for this many '
+              'input periods (the median gap between recent images).', min_value=1,
+              max_value=1000, read_only=True),
     ParamSpec('raw_image_intake', True,
               'Receive images serialized and read their pixels in place (skips rclpy\'s deserialization, ~1 ms '
               'per megapixel frame); false lets rclpy deserialize (for an RMW whose representation is not CDR).',

@@ -65,7 +65,9 @@ class PowerManager:
                  nvpmodel: NvpmodelActuator | None = None, fan: FanActuator | None = None,
                  asks_perception: bool = False,
                  policy_enabled: bool = True, retry_s: float = 30.0,
-                 battery_timeout_s: float = math.inf, logger: logging.Logger | None = None) -> None:
+                 battery_timeout_s: float = math.inf,
+                 sample_period_s: float = 0.5, stale_after_periods: int = 10,
+                 logger: logging.Logger | None = None) -> None:
         self.monitor = monitor
         self.policy = policy
         self.nvpmodel = nvpmodel
@@ -81,6 +83,10 @@ class PowerManager:
         self.battery_timeout_s = battery_timeout_s
         self._battery_at = -math.inf
         self.last: TickResult | None = None
+        self.stale_after_s = stale_after_periods * sample_period_s
+        self._stale_after_periods = stale_after_periods
+        self._first_tick: float | None = None
+        self.reading_at: float | None = None   # when the last board temperature was read
 
     def report_battery(self, pct: float | None, *, now: float | None = None) -> None:
         """A battery reading in percent (``None``: the reading did not tell)."""
@@ -103,6 +109,10 @@ class PowerManager:
         hottest = snap.max_temp(thermal.policy_zones, thermal.ignore)
         if hottest is None:  # no policy zone on this board: fall back to every zone
             hottest = snap.max_temp((), thermal.ignore)
+        if self._first_tick is None:
+            self._first_tick = stamp
+        if hottest is not None:
+            self.reading_at = stamp
         system = snap.system
         decision = self.policy.update(PolicyInputs(
             now=stamp, max_temp_c=hottest[1] if hottest else None,
@@ -114,6 +124,18 @@ class PowerManager:
         result = TickResult(snap, decision, actions)
         self.last = result
         return result
+
+    def readings_stale(self, now: float) -> str | None:
+        """Why the board's readings are stale at ``now`` (monotonic s), or None: no
+        temperature read from sysfs for ``stale_after_periods`` sample periods, whether the
+        zones vanished or the loop stopped ticking. None before the first tick."""
+        since = self.reading_at if self.reading_at is not None else self._first_tick
+        if since is None or now - since <= self.stale_after_s:
+            return None
+        what = ('no board temperature read' if self.reading_at is None
+                else f'no board temperature read for {now - since:.1f} s')
+        return (f'{what} (stale after {self._stale_after_periods} sample periods = '
+                f'{self.stale_after_s:g} s); check the thermal zones under sysfs_root')
 
     def _due(self, snap: Snapshot, decision: Decision, now: float) -> Actions:
         with self._lock:

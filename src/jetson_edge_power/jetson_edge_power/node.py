@@ -16,7 +16,7 @@ import sys
 import threading
 
 from jetson_edge_common import qos
-from jetson_edge_common.diagnostics import DiagnosticsPublisher
+from jetson_edge_common.diagnostics import DiagnosticsPublisher, guard_threads
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
 from rcl_interfaces.msg import Parameter as ParameterMsg
@@ -79,7 +79,9 @@ class PowerManagerNode(Node):
             if self.layout.fan.pwm_write else None,
             asks_perception=bool(p['perception_node']),
             policy_enabled=p['policy_enabled'], retry_s=p['action_retry_s'],
-            battery_timeout_s=p['battery_timeout_s'])
+            battery_timeout_s=p['battery_timeout_s'],
+            sample_period_s=1.0 / p['sample_rate_hz'],
+            stale_after_periods=p['stale_after_periods'])
         self._clocks = self._jetson_clocks(p)
         self._applier = BackgroundApplier(self._manager, on_result=self._log_results)
         self._load_client = None
@@ -113,6 +115,7 @@ class PowerManagerNode(Node):
         diag.add('memory', lambda: status.memory_status(self._manager))
         diag.add('actuators', lambda: status.actuator_status(
             self._manager, backend=self._p['actuator_backend']))
+        self._guard = guard_threads(self, diag)
         self.create_timer(1.0 / p['sample_rate_hz'], self._tick)
         self.get_logger().info(
             f'power manager on {self.layout.model} (root {p["sysfs_root"]}, actuators '

@@ -21,6 +21,9 @@ MANAGER_SPECS = [
               'profile points it at the thermal model\'s tree)', read_only=True),
     ParamSpec('sample_rate_hz', 2.0, 'Sampling and policy rate', min_value=0.1, max_value=50.0,
               read_only=True),
+    ParamSpec('stale_after_periods', 10, 'Report ERROR when no board temperature was read '
+              'from sysfs for this many sample periods (a vanished zone, a stalled loop)',
+              min_value=1, max_value=1000, read_only=True),
     ParamSpec('diagnostics_rate_hz', 2.0, 'Rate of /diagnostics', min_value=0.1,
               max_value=50.0, read_only=True),
     ParamSpec('actuator_backend', 'system', 'system: run nvpmodel/jetson_clocks; sim: emulate '

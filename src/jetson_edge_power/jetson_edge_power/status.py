@@ -26,7 +26,9 @@ def policy_status(manager: PowerManager, layout: Layout, *, now: float | None = 
     now = time.monotonic() if now is None else now
     d = last.decision
     mode = layout.mode(d.power_mode) if d.power_mode is not None else None
-    return Status(_THERMAL_STATUS[d.level], f'{d.level.name.lower()}: {d.reason}', {
+    stale = manager.readings_stale(now)
+    return Status(Level.ERROR if stale else _THERMAL_STATUS[d.level],
+                  stale or f'{d.level.name.lower()}: {d.reason}', {
         'level': d.level.name, 'policy_enabled': manager.policy_enabled,
         'power_mode_target': f'{d.power_mode} ({mode.name})' if mode else 'none',
         'fan_pwm_target': 'board control' if d.fan_pwm is None else d.fan_pwm,

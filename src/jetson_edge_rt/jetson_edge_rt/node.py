@@ -11,7 +11,7 @@ import sys
 import time
 
 from jetson_edge_common import qos
-from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status
+from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status, guard_threads
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters
 from jetson_edge_msgs.msg import LoopTiming
@@ -68,6 +68,7 @@ class RtExecutorNode(Node):
             diagnostics.add(f'{runner.config.name} loop', lambda r=runner: self._loop_status(r))
             diagnostics.add(f'{runner.config.name} controller', lambda r=runner: self._controller_status(r))
         self._runners = runners
+        self._guard = guard_threads(self, diagnostics)
         self.create_timer(p['report_period_s'], self._publish_timing)
 
         self._executor = RtExecutor(ProcessConfig(mlock=p['mlock'], prefault_mb=p['prefault_mb'],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rclpy.node import Node
 
-from jetson_edge_common.diagnostics import DiagnosticsPublisher, Status
+from jetson_edge_common.diagnostics import DiagnosticsPublisher, Status, guard_threads
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters
 
@@ -30,12 +30,13 @@ class ImuEmulatorNode(Node):
             gyro_bias=tuple(float(x) for x in v['gyro_bias']),
             mount_rpy=tuple(float(x) for x in v['mount_rpy']), still_s=v['still_s'],
             intensity=v['intensity'], seed=v['seed'], faults=faults)
-        self.device = EmulatedBno055(options).start()
-        self.get_logger().info(f'emulated BNO055 on {self.device.link.slave_path}, linked at '
-                               f'{options.link_path}, {options.rate_hz:g} Hz')
         self._diagnostics = DiagnosticsPublisher(self, hardware_id=f'emulated-bno055@'
                                                  f'{options.link_path}')
         self._diagnostics.add('emulator', self._status)
+        self._guard = guard_threads(self, self._diagnostics)
+        self.device = EmulatedBno055(options).start()
+        self.get_logger().info(f'emulated BNO055 on {self.device.link.slave_path}, linked at '
+                               f'{options.link_path}, {options.rate_hz:g} Hz')
 
     def _status(self) -> Status:
         s = self.device.server

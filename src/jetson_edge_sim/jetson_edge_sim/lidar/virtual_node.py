@@ -13,7 +13,7 @@ import threading
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.node import Node
 
-from jetson_edge_common.diagnostics import DiagnosticsPublisher, Status
+from jetson_edge_common.diagnostics import DiagnosticsPublisher, guard_threads, Status
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
 
@@ -32,12 +32,13 @@ class VirtualVelodyneNode(Node):
                                    return_mode_by_name(p['return_mode']), rpm=p['rpm'],
                                    height_m=p['height_m'])
         self._sender = VirtualVelodyne(sensor, host=p['host'], port=p['port'])
+        diagnostics = DiagnosticsPublisher(self, hardware_id=f'virtual {p["model"]}')
+        diagnostics.add('sensor', self._status)
+        self._guard = guard_threads(self, diagnostics)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sender.run, args=(self._stop,),
                                         name='virtual-velodyne', daemon=True)
         self._thread.start()
-        diagnostics = DiagnosticsPublisher(self, hardware_id=f'virtual {p["model"]}')
-        diagnostics.add('sensor', self._status)
         self.get_logger().info(f'simulating a {p["model"]} ({p["return_mode"]}, '
                                f'{p["rpm"]} RPM), sending to {p["host"]}:{p["port"]}')
 

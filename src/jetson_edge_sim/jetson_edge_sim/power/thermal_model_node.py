@@ -13,7 +13,7 @@ import sys
 
 import psutil
 from jetson_edge_common import qos
-from jetson_edge_common.diagnostics import DiagnosticsPublisher, Status
+from jetson_edge_common.diagnostics import DiagnosticsPublisher, guard_threads, Status
 from jetson_edge_common.node_main import run
 from jetson_edge_common.params import declare_parameters, on_parameter_change
 from jetson_edge_common.stats import RateMeter
@@ -29,7 +29,7 @@ class ThermalModelNode(Node):
         super().__init__('thermal_model')
         p = declare_parameters(self, THERMAL_MODEL)
         self._p = p
-        layout, _ = load_layout(p, logger=self.get_logger())
+        layout, _ = load_layout(p)  # its logger takes %-style arguments, a ROS logger does not
         self._model = ThermalModel(layout, p['sysfs_root'], initial_c=p['initial_c'],
                                    params=ThermalModelParams(ambient_c=p['ambient_c'],
                                                              noise_c=p['noise_c']))
@@ -42,6 +42,7 @@ class ThermalModelNode(Node):
         on_parameter_change(self, THERMAL_MODEL, self._apply)
         diag = DiagnosticsPublisher(self, hardware_id=f'model:{layout.model}', period_s=1.0)
         diag.add('model', self._status)
+        self._guard = guard_threads(self, diag)
         self.create_timer(p['step_period_s'], self._step)
         self.get_logger().info(f'thermal model writing a {layout.model} tree to '
                                f'{p["sysfs_root"]}')
