@@ -23,6 +23,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from .backends import BackendOptions
+from .frames import FrameLimits
 from .params import PERCEPTION
 from .worker import FrameJob, FrameResult, PerceptionWorker, WorkerConfig
 
@@ -39,7 +40,8 @@ def worker_config(p: dict) -> WorkerConfig:
         extra={'calibration_images': p['calibration_images']} if p['calibration_images'] else {})
     return WorkerConfig(detection_card=p['detection_model'], segmentation_card=p['segmentation_model'],
                         backend_order=tuple(p['backends']), options=options,
-                        background_build=p['background_engine_build'])
+                        background_build=p['background_engine_build'],
+                        frame_limits=FrameLimits(max_pixels=p['max_frame_pixels'], max_bytes=p['max_frame_bytes']))
 
 
 class PerceptionNode(Node):

@@ -21,7 +21,7 @@ from jetson_edge_common.stats import LatencyStats, RateMeter
 
 from .backends import BackendOptions
 from .errors import FrameError, PerceptionError
-from .frames import DropCounter, ImageLike, read_frame
+from .frames import DropCounter, FrameLimits, ImageLike, read_frame
 from .latest import LatestSlot, RateLimiter
 from .model_card import ModelCard, find_card, load_card
 from .overlay import draw_overlay
@@ -38,6 +38,7 @@ class WorkerConfig:
     backend_order: tuple[str, ...] = ()
     options: BackendOptions = field(default_factory=BackendOptions)
     background_build: bool = True
+    frame_limits: FrameLimits | None = None  # None: any size
 
 
 @dataclass
@@ -114,7 +115,7 @@ class PerceptionWorker:
         """
         self.received.tick()
         try:
-            msg, image = read_frame(msg)
+            msg, image = read_frame(msg, limits=self.config.frame_limits)
         except FrameError as exc:
             self.drops.add(exc.reason)
             return exc
