@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -41,6 +42,7 @@ class _BackgroundBuild:
         self.error: BaseException | None = None
         self._done = threading.Event()
         self._log = log
+        self._started = time.monotonic()
         self.thread = threading.Thread(target=self._run, name=f'{backend.card.name}-engine-build', daemon=True)
         self.thread.start()
 
@@ -58,6 +60,10 @@ class _BackgroundBuild:
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self._started
 
 
 class SwitchingRunner:

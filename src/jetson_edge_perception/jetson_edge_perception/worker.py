@@ -98,6 +98,7 @@ class PerceptionWorker:
         self.state = 'loading'
         self.message = 'loading models'
         self.models: list[_Model] = []
+        self._building: tuple[str, object] | None = None  # (model, its _BackgroundBuild) while state is 'building'
         self._thread = threading.Thread(target=self._run, name='perception-worker', daemon=True)
 
     # --- any thread ---------------------------------------------------------------------------
@@ -194,6 +195,11 @@ class PerceptionWorker:
                 values[f'{model.role}_{stage}_p50_ms'] = round(stats.summary()['p50'] * 1e3, 2)
         if self.state == 'error':
             return 'error', self.message, values
+        building_now = self._building
+        if self.state == 'building' and building_now is not None:
+            name, build = building_now
+            values['engine_build_s'] = round(build.elapsed_s, 1)
+            return 'warn', f'building engine for {name} ({build.elapsed_s:.0f} s); serving once it is built', values
         if self.state == 'loading':
             return 'warn', self.message, values
         if building:
@@ -213,6 +219,7 @@ class PerceptionWorker:
                 raise PerceptionError(f'{card.path} is a {card.task} model, configured as the {role} model')
             runner = open_runner(card, order=config.backend_order or None, options=config.options,
                                  background_build=config.background_build, log=self._log)
+            self._await_engine(runner)
             model = _Model(role, card, runner)
             # One untimed pass before the first frame: ONNX Runtime and TensorRT allocate and tune on
             # their first run, which would otherwise land on (and be counted in) the first real frame.
@@ -226,6 +233,26 @@ class PerceptionWorker:
                 self.set_detection_settings(class_filter=self._class_filter)
             except ValueError as exc:
                 raise PerceptionError(f'class_filter: {exc}') from exc
+
+    def _await_engine(self, runner: SwitchingRunner) -> None:
+        """Wait for the engine when TensorRT builds and no other backend serves meanwhile (state `building`).
+
+        The warm-up that follows activates the engine in this thread, which owns the CUDA context.
+        """
+        build = runner.pending
+        if runner.current is not None or build is None:
+            return
+        self._building = (runner.card.name, build)
+        self.state = 'building'
+        self._log(f'{runner.card.name}: no other backend serves; waiting for the TensorRT engine build')
+        while not build.wait(0.5):
+            if self._slot.closed:
+                raise PerceptionError(f'{runner.card.name}: closed while the TensorRT engine was building')
+        self._building = None
+        self.state = 'loading'
+        if build.error is not None:
+            raise PerceptionError(f'{runner.card.name}: TensorRT engine build failed and no other backend '
+                                  f'serves: {build.error}')
 
     def _run(self) -> None:
         try:
