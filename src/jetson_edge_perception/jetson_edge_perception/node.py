@@ -24,6 +24,7 @@ from std_msgs.msg import Header
 
 from .backends import BackendOptions
 from .frames import FrameLimits
+from .memory import return_large_blocks_to_system
 from .params import PERCEPTION
 from .worker import FrameJob, FrameResult, PerceptionWorker, WorkerConfig
 
@@ -49,6 +50,7 @@ class PerceptionNode(Node):
         super().__init__('perception')
         p = declare_parameters(self, PERCEPTION)
         log = self.get_logger()
+        self._bound_memory()
         self._warn_bad_frame = Throttled(log.warning, 5.0)
         self.worker = PerceptionWorker(worker_config(p), publish=self._publish, log=log.info)
         self.worker.overlay = p['publish_overlay']
@@ -63,6 +65,10 @@ class PerceptionNode(Node):
         self._diagnostics = DiagnosticsPublisher(self, hardware_id='perception', period_s=p['diagnostics_period_s'])
         self._diagnostics.add('inference', self._status)
         self.worker.start()
+
+    def _bound_memory(self) -> None:
+        ok, message = return_large_blocks_to_system()
+        (self.get_logger().info if ok else self.get_logger().warning)(message)
 
     def _apply(self, name: str, value: object) -> None:
         if name == 'score_threshold':
