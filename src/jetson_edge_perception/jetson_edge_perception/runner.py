@@ -94,7 +94,7 @@ class SwitchingRunner:
     def input_name(self) -> str:
         self._maybe_switch()
         if self.current is None:
-            raise EngineBuildPending(f'{self.card.name}: no backend serves while the TensorRT engine builds')
+            raise self._none_serves()
         return self.current.input_name
 
     @property
@@ -132,8 +132,14 @@ class SwitchingRunner:
     def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         self._maybe_switch()
         if self.current is None:
-            raise EngineBuildPending(f'{self.card.name}: no backend serves while the TensorRT engine builds')
+            raise self._none_serves()
         return self.current.infer(feed)
+
+    def _none_serves(self) -> PerceptionError:
+        if self.pending is not None:
+            return EngineBuildPending(f'{self.card.name}: no backend serves while the TensorRT engine builds')
+        detail = '; '.join(f'{a.backend} {a.outcome}: {a.reason}' for a in self.attempts)
+        return BackendError(f'{self.card.name}: no backend serves ({detail})')
 
     def close(self) -> None:
         if self.current is not None:
