@@ -34,7 +34,7 @@ class Attempt:
     reason: str
 
 
-class _BackgroundBuild:
+class BackgroundBuild:
     """A TensorRT engine build running in a daemon thread; `done`/`error` are read by the inferring thread."""
 
     def __init__(self, backend: Backend, log: Callable[[str], None]) -> None:
@@ -74,7 +74,7 @@ class SwitchingRunner:
     """
 
     def __init__(self, card: ModelCard, current: Backend | None, attempts: list[Attempt], *,
-                 pending: _BackgroundBuild | None = None, log: Callable[[str], None] = _LOG.info) -> None:
+                 pending: BackgroundBuild | None = None, log: Callable[[str], None] = _LOG.info) -> None:
         self.card = card
         self.current = current
         self.attempts = attempts
@@ -162,7 +162,7 @@ def open_runner(card: ModelCard, *, order: Sequence[str] | None = None, options:
     options = options or BackendOptions()
     names = [n for n in (order or card.backends) if n in card.backends] or list(card.backends)
     attempts: list[Attempt] = []
-    pending: _BackgroundBuild | None = None
+    pending: BackgroundBuild | None = None
     current: Backend | None = None
     for name in names:
         backend = create_backend(name, card, options=options)
@@ -174,7 +174,7 @@ def open_runner(card: ModelCard, *, order: Sequence[str] | None = None, options:
         try:
             if name == 'tensorrt' and background_build and pending is None:
                 if backend.engine_path(build=False) is None:  # type: ignore[attr-defined]
-                    pending = _BackgroundBuild(backend, log)
+                    pending = BackgroundBuild(backend, log)
                     attempts.append(Attempt(name, 'building', 'no cached engine for this key; building in background'))
                     log(f'{card.name}: TensorRT engine not cached; building in the background, serving from the next backend')
                     continue

@@ -5,7 +5,8 @@ counted by reason), applies the rate limit and puts the frame in a latest-frame-
 blocking. The worker thread loads the models (so a slow load or a TensorRT build never blocks the
 executor), then runs every model on the newest frame and hands the results to `publish`. A model
 that fails to load leaves the worker in state `error` with the reason; frames are then counted as
-dropped and the owner keeps reporting.
+dropped and the owner keeps reporting. When TensorRT is the only backend and its engine is not cached,
+the worker is in state `building` (a WARN with the elapsed time) until the build ends, then serves.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .overlay import draw_overlay
 from .pipeline import DetectionSettings, ModelPipeline, ModelResult, class_ids_for
 from .postprocess import Detections
 from .preprocess import as_rgb
-from .runner import SwitchingRunner, open_runner
+from .runner import BackgroundBuild, SwitchingRunner, open_runner
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class PerceptionWorker:
         self.state = 'loading'
         self.message = 'loading models'
         self.models: list[_Model] = []
-        self._building: tuple[str, object] | None = None  # (model, its _BackgroundBuild) while state is 'building'
+        self._building: tuple[str, BackgroundBuild] | None = None  # (model, its build) while state is 'building'
         self._thread = threading.Thread(target=self._run, name='perception-worker', daemon=True)
 
     # --- any thread ---------------------------------------------------------------------------
