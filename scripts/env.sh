@@ -15,5 +15,6 @@ export PATH="$_je_root/install/jetson_edge_bringup/lib/jetson_edge_bringup:$PATH
 # of this shell, `ros2 topic echo` included; nodes set it themselves where it is unset.
 if [[ "${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}" == rmw_fastrtps_cpp && -z "${FASTDDS_BUILTIN_TRANSPORTS:-}" ]]; then
   export FASTRTPS_DEFAULT_PROFILES_FILE="${FASTRTPS_DEFAULT_PROFILES_FILE:-$_je_root/src/jetson_edge_common/jetson_edge_common/fastdds_large_data.xml}"
+  export RMW_FASTRTPS_USE_QOS_FROM_XML="${RMW_FASTRTPS_USE_QOS_FROM_XML:-1}"  # its reader memory policy
 fi
 unset _je_root

@@ -7,6 +7,7 @@ from pathlib import Path
 
 LARGE_DATA_PROFILE = Path(__file__).with_name('fastdds_large_data.xml')
 
+USE_QOS_FROM_XML = 'RMW_FASTRTPS_USE_QOS_FROM_XML'
 _USER_CHOICES = ('FASTRTPS_DEFAULT_PROFILES_FILE', 'FASTDDS_DEFAULT_PROFILES_FILE',
                  'FASTDDS_BUILTIN_TRANSPORTS')
 
@@ -22,4 +23,6 @@ def use_large_data_transport(environ=os.environ) -> bool:
     if rmw != 'rmw_fastrtps_cpp' or any(key in environ for key in _USER_CHOICES):
         return False
     environ['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(LARGE_DATA_PROFILE)
+    # Without it rmw_fastrtps ignores the profile's history memory policy (readers freeing big samples).
+    environ.setdefault(USE_QOS_FROM_XML, '1')
     return True

@@ -94,6 +94,9 @@ class CameraSourceNode(Node):
     def _status(self) -> Status:
         values = {'rate_hz': round(self._rate.rate(), 2), 'frames': self._rate.total,
                   'source': self._source.description if self._source else 'none'}
+        if hasattr(self._source, 'capture_timeouts'):  # jetson_utils: capture timeouts and the longest gap
+            values.update(capture_timeouts=self._source.capture_timeouts,
+                          longest_gap_s=round(self._source.longest_gap_s, 2))
         if self._problem:
             return Status.error(self._problem, **values)
         if self._ended:

@@ -18,6 +18,7 @@ Every source returns `Frame`s with a uint8 (H, W, 3) image and its encoding, or 
 from __future__ import annotations
 
 import glob
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ import yaml
 
 from .errors import SourceError
 
+_LOG = logging.getLogger(__name__)
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
 
 
@@ -125,9 +127,14 @@ class VideoCaptureSource:
 
 
 class JetsonUtilsSource:
-    """jetson_utils.videoSource (CSI through libargus, V4L2, RTSP, files) returning rgb8 frames."""
+    """jetson_utils.videoSource (CSI through libargus, V4L2, RTSP, files) returning rgb8 frames.
 
-    def __init__(self, uri: str, *, argv: Sequence[str] = ()) -> None:
+    `Capture` returns None when no frame came within its timeout; `read` keeps trying while the
+    stream is up, counting each timeout (`capture_timeouts`) and reporting the gap through `log`.
+    """
+
+    def __init__(self, uri: str, *, argv: Sequence[str] = (), timeout_ms: int = 1000,
+                 log: Callable[[str], None] = _LOG.warning) -> None:
         utils = import_jetson_utils()
         self._utils = utils
         try:
@@ -135,12 +142,26 @@ class JetsonUtilsSource:
         except Exception as exc:  # jetson_utils raises plain Exception
             raise SourceError(f'jetson_utils cannot open {uri}: {exc}') from exc
         self._count = 0
+        self._timeout_ms = timeout_ms
+        self._log = log
+        self.capture_timeouts = 0
+        self.longest_gap_s = 0.0
         self.description = f'jetson_utils {uri}'
 
     def read(self) -> Frame | None:
-        image = self._source.Capture(timeout=1000)
-        if image is None:
-            return None if not self._source.IsStreaming() else self.read()
+        gap_start = time.monotonic()
+        missed = 0
+        while (image := self._source.Capture(timeout=self._timeout_ms)) is None:
+            if not self._source.IsStreaming():
+                return None
+            missed += 1
+            self.capture_timeouts += 1
+            self._log(f'{self.description}: no frame for {time.monotonic() - gap_start:.1f} s '
+                      f'({missed} capture timeouts of {self._timeout_ms} ms); still trying')
+        if missed:
+            gap = time.monotonic() - gap_start
+            self.longest_gap_s = max(self.longest_gap_s, gap)
+            self._log(f'{self.description}: frames again after a {gap:.1f} s gap ({missed} capture timeouts)')
         self._utils.cudaDeviceSynchronize()
         array = np.array(self._utils.cudaToNumpy(image), copy=True)[..., :3]
         self._count += 1

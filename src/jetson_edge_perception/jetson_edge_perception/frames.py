@@ -8,12 +8,15 @@ Perception runs on 8-bit colour and mono images; other encodings that common can
 32FC1, the colour-order-less 8UC3...) are refused too. A frame that cannot be used raises
 `FrameError` whose `reason` is the token common gave (`encoding`, `zero_size`, `step`,
 `short_data`, `data`, `encapsulation`), so drops are counted per cause under the same names everywhere.
+A frame over `FrameLimits` (`too_many_pixels`, `too_many_bytes`) is refused from its header fields
+alone, before perception makes any copy of its pixels.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -38,6 +41,30 @@ class ImageLike(Protocol):
     data: object
 
 
+@dataclass(frozen=True)
+class FrameLimits:
+    """The largest frame perception accepts; the defaults are the `max_frame_*` parameters' (params.py)."""
+
+    max_pixels: int
+    max_bytes: int
+
+
+def check_frame_size(msg: ImageLike, limits: FrameLimits) -> None:
+    """FrameError (`too_many_pixels`, `too_many_bytes`) when `msg`'s header fields exceed `limits`.
+
+    Reads only the fields and the length of `data`, so a huge frame costs nothing beyond the one
+    copy the middleware made before the callback.
+    """
+    pixels = int(msg.height) * int(msg.width)
+    if pixels > limits.max_pixels:
+        raise FrameError('too_many_pixels', f'{msg.width}x{msg.height} image has {pixels} pixels, more than '
+                                            f'max_frame_pixels {limits.max_pixels}')
+    size = len(msg.data)
+    if size > limits.max_bytes:
+        raise FrameError('too_many_bytes', f'image data of {size} bytes is more than max_frame_bytes '
+                                           f'{limits.max_bytes}')
+
+
 def frame_image(msg: ImageLike) -> np.ndarray:
     """A zero-copy (H, W, C) view of `msg` ((H, W) for mono8), or FrameError saying why not.
 
@@ -52,13 +79,18 @@ def frame_image(msg: ImageLike) -> np.ndarray:
         raise FrameError(exc.reason, str(exc)) from exc
 
 
-def read_frame(msg: ImageLike | bytes) -> tuple[ImageLike, np.ndarray]:
-    """(the message, its pixels) from an Image or its serialized CDR bytes; FrameError says why not."""
+def read_frame(msg: ImageLike | bytes, *, limits: FrameLimits | None = None) -> tuple[ImageLike, np.ndarray]:
+    """(the message, its pixels) from an Image or its serialized CDR bytes; FrameError says why not.
+
+    With `limits`, a frame over them is refused before its pixels are viewed.
+    """
     if isinstance(msg, (bytes, bytearray, memoryview)):
         try:
             msg = image_from_cdr(msg)
         except ImageFormatError as exc:
             raise FrameError(exc.reason, str(exc)) from exc
+    if limits is not None:
+        check_frame_size(msg, limits)
     return msg, frame_image(msg)
 
 

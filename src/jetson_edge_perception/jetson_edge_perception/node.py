@@ -26,6 +26,8 @@ from vision_msgs.msg import (BoundingBox2D, Detection2D, Detection2DArray, Objec
 
 from .backends import BackendOptions
 from .labelled_boxes import LabelledBox, labelled_boxes
+from .frames import FrameLimits
+from .memory import return_large_blocks_to_system
 from .params import PERCEPTION
 from .worker import FrameJob, FrameResult, PerceptionWorker, WorkerConfig
 
@@ -40,7 +42,8 @@ def worker_config(p: dict) -> WorkerConfig:
         extra={'calibration_images': p['calibration_images']} if p['calibration_images'] else {})
     return WorkerConfig(detection_card=p['detection_model'], segmentation_card=p['segmentation_model'],
                         backend_order=tuple(p['backends']), options=options,
-                        background_build=p['background_engine_build'])
+                        background_build=p['background_engine_build'],
+                        frame_limits=FrameLimits(max_pixels=p['max_frame_pixels'], max_bytes=p['max_frame_bytes']))
 
 
 def detection_array(header: Header, boxes: list[LabelledBox]) -> Detection2DArray:
@@ -59,6 +62,7 @@ class PerceptionNode(Node):
         super().__init__('perception')
         p = declare_parameters(self, PERCEPTION)
         log = self.get_logger()
+        self._bound_memory()
         self._warn_bad_frame = Throttled(log.warning, 5.0)
         self.worker = PerceptionWorker(worker_config(p), publish=self._publish, log=log.info)
         self.worker.overlay = p['publish_overlay']
@@ -76,6 +80,10 @@ class PerceptionNode(Node):
                                      stale_after_periods=p['stale_after_periods'])
         self._guard = guard_threads(self, self._diagnostics)
         self.worker.start()
+
+    def _bound_memory(self) -> None:
+        ok, message = return_large_blocks_to_system()
+        (self.get_logger().info if ok else self.get_logger().warning)(message)
 
     def _apply(self, name: str, value: object) -> None:
         if name == 'score_threshold':

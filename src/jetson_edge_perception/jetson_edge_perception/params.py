@@ -72,6 +72,13 @@ PERCEPTION = [
               'Receive images serialized and read their pixels in place (skips rclpy\'s deserialization, ~1 ms '
               'per megapixel frame); false lets rclpy deserialize (for an RMW whose representation is not CDR).',
               read_only=True),
+    ParamSpec('max_frame_pixels', 3840 * 2160,
+              'Largest input image (width x height) processed; larger ones are dropped and counted '
+              '(too_many_pixels) before any copy (default: 4K UHD).', min_value=1, max_value=8192 * 8192,
+              read_only=True),
+    ParamSpec('max_frame_bytes', 3840 * 2160 * 4,
+              'Largest input image data (bytes) processed; larger ones are dropped and counted (too_many_bytes) '
+              'before any copy (default: 4K UHD bgra8).', min_value=1, max_value=8192 * 8192 * 4, read_only=True),
     ParamSpec('detections_topic', 'perception/detections', 'Output detections (vision_msgs/Detection2DArray).',
               read_only=True),
     ParamSpec('segmentation_topic', 'perception/segmentation', 'Output class mask (mono8, one class id per pixel).',

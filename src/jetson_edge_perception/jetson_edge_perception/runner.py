@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -33,7 +34,7 @@ class Attempt:
     reason: str
 
 
-class _BackgroundBuild:
+class BackgroundBuild:
     """A TensorRT engine build running in a daemon thread; `done`/`error` are read by the inferring thread."""
 
     def __init__(self, backend: Backend, log: Callable[[str], None]) -> None:
@@ -41,6 +42,7 @@ class _BackgroundBuild:
         self.error: BaseException | None = None
         self._done = threading.Event()
         self._log = log
+        self._started = time.monotonic()
         self.thread = threading.Thread(target=self._run, name=f'{backend.card.name}-engine-build', daemon=True)
         self.thread.start()
 
@@ -59,6 +61,10 @@ class _BackgroundBuild:
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
 
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self._started
+
 
 class SwitchingRunner:
     """Presents one backend to the pipeline and swaps in a better one when its background build completes.
@@ -68,7 +74,7 @@ class SwitchingRunner:
     """
 
     def __init__(self, card: ModelCard, current: Backend | None, attempts: list[Attempt], *,
-                 pending: _BackgroundBuild | None = None, log: Callable[[str], None] = _LOG.info) -> None:
+                 pending: BackgroundBuild | None = None, log: Callable[[str], None] = _LOG.info) -> None:
         self.card = card
         self.current = current
         self.attempts = attempts
@@ -88,7 +94,7 @@ class SwitchingRunner:
     def input_name(self) -> str:
         self._maybe_switch()
         if self.current is None:
-            raise EngineBuildPending(f'{self.card.name}: no backend serves while the TensorRT engine builds')
+            raise self._none_serves()
         return self.current.input_name
 
     @property
@@ -126,8 +132,14 @@ class SwitchingRunner:
     def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         self._maybe_switch()
         if self.current is None:
-            raise EngineBuildPending(f'{self.card.name}: no backend serves while the TensorRT engine builds')
+            raise self._none_serves()
         return self.current.infer(feed)
+
+    def _none_serves(self) -> PerceptionError:
+        if self.pending is not None:
+            return EngineBuildPending(f'{self.card.name}: no backend serves while the TensorRT engine builds')
+        detail = '; '.join(f'{a.backend} {a.outcome}: {a.reason}' for a in self.attempts)
+        return BackendError(f'{self.card.name}: no backend serves ({detail})')
 
     def close(self) -> None:
         if self.current is not None:
@@ -150,7 +162,7 @@ def open_runner(card: ModelCard, *, order: Sequence[str] | None = None, options:
     options = options or BackendOptions()
     names = [n for n in (order or card.backends) if n in card.backends] or list(card.backends)
     attempts: list[Attempt] = []
-    pending: _BackgroundBuild | None = None
+    pending: BackgroundBuild | None = None
     current: Backend | None = None
     for name in names:
         backend = create_backend(name, card, options=options)
@@ -162,7 +174,7 @@ def open_runner(card: ModelCard, *, order: Sequence[str] | None = None, options:
         try:
             if name == 'tensorrt' and background_build and pending is None:
                 if backend.engine_path(build=False) is None:  # type: ignore[attr-defined]
-                    pending = _BackgroundBuild(backend, log)
+                    pending = BackgroundBuild(backend, log)
                     attempts.append(Attempt(name, 'building', 'no cached engine for this key; building in background'))
                     log(f'{card.name}: TensorRT engine not cached; building in the background, serving from the next backend')
                     continue

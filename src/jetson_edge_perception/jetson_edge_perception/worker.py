@@ -5,7 +5,8 @@ counted by reason), applies the rate limit and puts the frame in a latest-frame-
 blocking. The worker thread loads the models (so a slow load or a TensorRT build never blocks the
 executor), then runs every model on the newest frame and hands the results to `publish`. A model
 that fails to load leaves the worker in state `error` with the reason; frames are then counted as
-dropped and the owner keeps reporting.
+dropped and the owner keeps reporting. When TensorRT is the only backend and its engine is not cached,
+the worker is in state `building` (a WARN with the elapsed time) until the build ends, then serves.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ from jetson_edge_common.stats import LatencyStats, RateMeter
 
 from .backends import BackendOptions
 from .errors import FrameError, PerceptionError
-from .frames import DropCounter, ImageLike, read_frame
+from .frames import DropCounter, FrameLimits, ImageLike, read_frame
 from .latest import LatestSlot, RateLimiter
 from .model_card import ModelCard, find_card, load_card
 from .overlay import draw_overlay
 from .pipeline import DetectionSettings, ModelPipeline, ModelResult, class_ids_for
 from .postprocess import Detections
 from .preprocess import as_rgb
-from .runner import SwitchingRunner, open_runner
+from .runner import BackgroundBuild, SwitchingRunner, open_runner
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class WorkerConfig:
     backend_order: tuple[str, ...] = ()
     options: BackendOptions = field(default_factory=BackendOptions)
     background_build: bool = True
+    frame_limits: FrameLimits | None = None  # None: any size
 
 
 @dataclass
@@ -98,6 +100,7 @@ class PerceptionWorker:
         self.state = 'loading'
         self.message = 'loading models'
         self.models: list[_Model] = []
+        self._building: tuple[str, BackgroundBuild] | None = None  # (model, its build) while state is 'building'
         self._thread = threading.Thread(target=self._run, name='perception-worker', daemon=True)
 
     # --- any thread ---------------------------------------------------------------------------
@@ -115,7 +118,7 @@ class PerceptionWorker:
         """
         self.received.tick()
         try:
-            msg, image = read_frame(msg)
+            msg, image = read_frame(msg, limits=self.config.frame_limits)
         except FrameError as exc:
             self.drops.add(exc.reason)
             return exc
@@ -194,6 +197,11 @@ class PerceptionWorker:
                 values[f'{model.role}_{stage}_p50_ms'] = round(stats.summary()['p50'] * 1e3, 2)
         if self.state == 'error':
             return Level.ERROR, self.message, values
+        building_now = self._building
+        if self.state == 'building' and building_now is not None:
+            name, build = building_now
+            values['engine_build_s'] = round(build.elapsed_s, 1)
+            return Level.WARN, f'building engine for {name} ({build.elapsed_s:.0f} s); serving once it is built', values
         if self.state == 'loading':
             return Level.WARN, self.message, values
         if building:
@@ -213,6 +221,7 @@ class PerceptionWorker:
                 raise PerceptionError(f'{card.path} is a {card.task} model, configured as the {role} model')
             runner = open_runner(card, order=config.backend_order or None, options=config.options,
                                  background_build=config.background_build, log=self._log)
+            self._await_engine(runner)
             model = _Model(role, card, runner)
             # One untimed pass before the first frame: ONNX Runtime and TensorRT allocate and tune on
             # their first run, which would otherwise land on (and be counted in) the first real frame.
@@ -226,6 +235,26 @@ class PerceptionWorker:
                 self.set_detection_settings(class_filter=self._class_filter)
             except ValueError as exc:
                 raise PerceptionError(f'class_filter: {exc}') from exc
+
+    def _await_engine(self, runner: SwitchingRunner) -> None:
+        """Wait for the engine when TensorRT builds and no other backend serves meanwhile (state `building`).
+
+        The warm-up that follows activates the engine in this thread, which owns the CUDA context.
+        """
+        build = runner.pending
+        if runner.current is not None or build is None:
+            return
+        self._building = (runner.card.name, build)
+        self.state = 'building'
+        self._log(f'{runner.card.name}: no other backend serves; waiting for the TensorRT engine build')
+        while not build.wait(0.5):
+            if self._slot.closed:
+                raise PerceptionError(f'{runner.card.name}: closed while the TensorRT engine was building')
+        self._building = None
+        self.state = 'loading'
+        if build.error is not None:
+            raise PerceptionError(f'{runner.card.name}: TensorRT engine build failed and no other backend '
+                                  f'serves: {build.error}')
 
     def _run(self) -> None:
         try:

@@ -1,11 +1,14 @@
 """Camera sources: image lists, a real video file, spec parsing, pacing, resize and calibration files."""
 
+import sys
+from types import SimpleNamespace
+
 import cv2
 import numpy as np
 import pytest
 
-from jetson_edge_perception.camera_source import (FramePacer, ImageListSource, VideoCaptureSource, load_calibration,
-                                                  nvargus_pipeline, open_source, resize_frame)
+from jetson_edge_perception.camera_source import (FramePacer, ImageListSource, JetsonUtilsSource, VideoCaptureSource,
+                                                  load_calibration, nvargus_pipeline, open_source, resize_frame)
 from jetson_edge_perception.errors import SourceError
 
 
@@ -103,3 +106,40 @@ def test_calibration_file_loads_and_scales(tmp_path):
     path.write_text('image_width: 640\ncamera_matrix: {data: [1, 2]}\n')
     with pytest.raises(SourceError, match='image_height are required'):
         load_calibration(path)
+
+
+class _FakeVideoSource:
+    """jetson_utils.videoSource as it behaves on a stalled camera: Capture returns None on timeout."""
+
+    def __init__(self, script):
+        self.script = list(script)  # frames (arrays) and 'timeout's, in order; then the stream ends
+        self.timeouts_asked = []
+
+    def Capture(self, timeout):  # noqa: N802 (jetson_utils' names)
+        self.timeouts_asked.append(timeout)
+        if not self.script:
+            return None
+        item = self.script.pop(0)
+        return None if isinstance(item, str) else item
+
+    def IsStreaming(self):  # noqa: N802
+        return bool(self.script)
+
+    def Close(self):  # noqa: N802
+        pass
+
+
+def test_jetson_utils_capture_timeouts_are_retried_counted_and_reported(monkeypatch):
+    frame = np.full((4, 6, 4), 7, np.uint8)  # rgba8, as cudaToNumpy maps an rgba capture
+    fake = _FakeVideoSource(['timeout'] * 2500 + [frame])  # longer than Python's recursion limit
+    utils = SimpleNamespace(videoSource=lambda uri, argv: fake, cudaDeviceSynchronize=lambda: None,
+                            cudaToNumpy=lambda image: image)
+    monkeypatch.setitem(sys.modules, 'jetson_utils', utils)
+    log = []
+    source = JetsonUtilsSource('csi://0', log=log.append)
+    got = source.read()
+    assert got.encoding == 'rgb8' and got.image.shape == (4, 6, 3) and got.index == 0
+    assert source.capture_timeouts == 2500 and source.longest_gap_s >= 0
+    assert sum('capture timeouts of 1000 ms' in line for line in log) == 2500
+    assert 'frames again after' in log[-1] and '(2500 capture timeouts)' in log[-1]
+    assert source.read() is None  # stream over: the end, not another wait

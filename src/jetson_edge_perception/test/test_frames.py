@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jetson_edge_perception.errors import FrameError
-from jetson_edge_perception.frames import SUPPORTED_ENCODINGS, DropCounter, frame_image, read_frame
+from jetson_edge_perception.frames import SUPPORTED_ENCODINGS, DropCounter, FrameLimits, frame_image, read_frame
 
 CHANNELS = {'mono8': 1, 'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4}
 
@@ -82,6 +82,27 @@ def test_bad_serialized_images_raise_with_reason(serialized, reason):
     with pytest.raises(FrameError) as info:
         read_frame(serialized)
     assert info.value.reason == reason
+
+
+@pytest.mark.parametrize('height, width, data_size, reason', [
+    (1000, 1001, 3003, 'too_many_pixels'),   # the pixel count alone decides; data may even be short
+    (10, 10, 1_000_001, 'too_many_bytes'),   # few pixels, padded rows or trailing bytes past the limit
+])
+def test_oversized_frames_are_refused_from_their_header(height, width, data_size, reason):
+    limits = FrameLimits(max_pixels=1_000_000, max_bytes=1_000_000)
+    serialized = _cdr(frame_id=b'cam', encoding=b'bgr8', height=height, width=width, step=width * 3,
+                      data=bytes(data_size))
+    for msg in (serialized, _msg(encoding='bgr8', height=height, width=width, step=width * 3, data=bytes(data_size))):
+        with pytest.raises(FrameError) as info:
+            read_frame(msg, limits=limits)
+        assert info.value.reason == reason
+
+
+def test_a_frame_at_the_limits_is_accepted():
+    limits = FrameLimits(max_pixels=12, max_bytes=36)
+    msg, image = read_frame(_cdr(frame_id=b'cam', encoding=b'bgr8', height=3, width=4, step=12, data=bytes(36)),
+                            limits=limits)
+    assert image.shape == (3, 4, 3)
 
 
 def test_message_objects_pass_through():

@@ -1,13 +1,16 @@
 """Device buffers and a stream through cuda-python (preferred) or pycuda, for the TensorRT backend.
 
 `open_cuda()` returns a `CudaApi` over whichever library imports; it raises BackendUnavailableError
-saying which packages to install when neither does. Host arrays passed to the copies must be
+saying which packages to install when neither does. CUDA memory belongs to a context, and a
+thread can use it only while that context is current there: `current()` makes the binding's
+context current in the calling thread for a block (the engine build thread needs it). Host arrays passed to the copies must be
 C-contiguous numpy arrays (pageable; the copy is synchronous with respect to the host when pageable).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import contextlib
+from typing import Iterator, Protocol
 
 import numpy as np
 
@@ -18,6 +21,8 @@ class CudaApi(Protocol):
     library: str
 
     def device_identity(self) -> str: ...
+
+    def current(self) -> contextlib.AbstractContextManager[None]: ...
 
     def malloc(self, nbytes: int) -> int: ...
 
@@ -48,6 +53,7 @@ class CudaPythonApi:
             from cuda import cudart  # type: ignore[no-redef]
         self._rt = cudart
         self._check(cudart.cudaFree(0), 'initialize the CUDA context')
+        self._device = int(self._check(cudart.cudaGetDevice(), 'get the current device'))
         self._streams: list[object] = []
 
     def _check(self, result: tuple, what: str) -> object:
@@ -62,6 +68,13 @@ class CudaPythonApi:
         prop = self._check(self._rt.cudaGetDeviceProperties(device), 'read device properties')
         name = prop.name.decode(errors='replace').rstrip('\x00') if isinstance(prop.name, bytes) else str(prop.name)
         return f'{name} sm_{prop.major}{prop.minor}'
+
+    @contextlib.contextmanager
+    def current(self) -> Iterator[None]:
+        # The runtime API binds a thread to its device's primary context on first use; a new thread
+        # starts on device 0, so name ours.
+        self._check(self._rt.cudaSetDevice(self._device), f'select device {self._device}')
+        yield
 
     def malloc(self, nbytes: int) -> int:
         return int(self._check(self._rt.cudaMalloc(max(1, nbytes)), f'allocate {nbytes} bytes'))
@@ -95,7 +108,7 @@ class CudaPythonApi:
 
 
 class PyCudaApi:
-    """pycuda driver API with its own context on device 0 (pushed for the owning thread)."""
+    """pycuda driver API with its own context on device 0, current in the creating thread and inside `current()`."""
 
     library = 'pycuda'
 
@@ -110,6 +123,14 @@ class PyCudaApi:
     def device_identity(self) -> str:
         major, minor = self._device.compute_capability()
         return f'{self._device.name()} sm_{major}{minor}'
+
+    @contextlib.contextmanager
+    def current(self) -> Iterator[None]:
+        self._context.push()
+        try:
+            yield
+        finally:
+            self._cuda.Context.pop()
 
     def malloc(self, nbytes: int) -> int:
         allocation = self._cuda.mem_alloc(max(1, nbytes))

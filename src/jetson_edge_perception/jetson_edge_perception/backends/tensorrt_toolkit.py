@@ -67,6 +67,13 @@ class TensorRTToolkit:
         return self.cuda.device_identity()
 
     def build(self, onnx_path: Path, settings: BuildSettings) -> bytes:
+        """Serialized engine bytes. Runs in the calling thread (often the background build thread) with
+        this toolkit's CUDA context made current there, so the builder and the INT8 calibrator's device
+        buffers live in the context the engine will run in."""
+        with self.cuda.current():
+            return self._build(onnx_path, settings)
+
+    def _build(self, onnx_path: Path, settings: BuildSettings) -> bytes:
         trt = self.trt
         builder = trt.Builder(self.logger)
         flags = 0
@@ -174,7 +181,13 @@ class TensorRTToolkit:
 
 
 class EngineRunner:
-    """One deserialized engine with its execution context, device buffers and stream."""
+    """One deserialized engine with its execution context, device buffers and stream.
+
+    Buffers are sized once for the largest shapes the engine takes: an input with dynamic (-1)
+    dimensions gets its optimization profile's maximum, and outputs the shapes TensorRT derives
+    from those. Each call sets the feed's actual input shapes and returns views of that call's
+    output size on the reused host buffers (valid until the next call).
+    """
 
     def __init__(self, trt: object, cuda: CudaApi, runtime: object, engine: object) -> None:
         self.trt, self.cuda, self.runtime, self.engine = trt, cuda, runtime, engine
@@ -183,39 +196,79 @@ class EngineRunner:
         self.named_api = hasattr(engine, 'num_io_tensors')
         self.inputs: dict[str, tuple[np.ndarray, int]] = {}
         self.outputs: dict[str, tuple[np.ndarray, int]] = {}
-        self._bindings: list[int] = []
-        for name, is_input, shape, dtype in self._io():
-            host = np.empty(shape, dtype)
-            ptr = cuda.malloc(host.nbytes)
-            (self.inputs if is_input else self.outputs)[name] = (host, ptr)
-            self._bindings.append(ptr)
-            if self.named_api:
-                if is_input and any(d < 0 for d in engine.get_tensor_shape(name)):
-                    self.context.set_input_shape(name, shape)
+        self._index: dict[str, int] = {}
+        self._dynamic: set[str] = set()
+        io = self._io()
+        for name, index, is_input, dtype in io:
+            self._index[name] = index
+            if is_input:
+                shape = self._engine_shape(name)
+                if any(d < 0 for d in shape):
+                    self._dynamic.add(name)
+                    shape = self._max_shape(name)
+                    self._set_shape(name, shape)
+                self.inputs[name] = self._allocate(shape, dtype)
+        for name, _, is_input, dtype in io:  # after every input shape is set: outputs resolve to their largest
+            if not is_input:
+                shape = self._context_shape(name)
+                if any(d < 0 for d in shape):
+                    raise BackendError(f'TensorRT cannot size output {name!r} ({shape}) from the inputs\' '
+                                       'profile shapes')
+                self.outputs[name] = self._allocate(shape, dtype)
+        buffers = {**self.inputs, **self.outputs}
+        self._bindings = [buffers[name][1] for name in sorted(buffers, key=self._index.__getitem__)]
+        if self.named_api:
+            for name, (_, ptr) in buffers.items():
                 self.context.set_tensor_address(name, ptr)
 
-    def _io(self) -> list[tuple[str, bool, tuple[int, ...], np.dtype]]:
+    def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> tuple[np.ndarray, int]:
+        host = np.empty(shape, dtype)
+        return host, self.cuda.malloc(host.nbytes)
+
+    def _io(self) -> list[tuple[str, int, bool, np.dtype]]:
         trt, engine = self.trt, self.engine
-        io = []
         if self.named_api:
-            for i in range(engine.num_io_tensors):
-                name = engine.get_tensor_name(i)
-                is_input = engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
-                shape = tuple(engine.get_tensor_profile_shape(name, 0)[2]) if is_input and any(
-                    d < 0 for d in engine.get_tensor_shape(name)) else tuple(engine.get_tensor_shape(name))
-                io.append((name, is_input, shape, np.dtype(trt.nptype(engine.get_tensor_dtype(name)))))
-        else:
-            for i in range(engine.num_bindings):
-                io.append((engine.get_binding_name(i), engine.binding_is_input(i),
-                           tuple(engine.get_binding_shape(i)), np.dtype(trt.nptype(engine.get_binding_dtype(i)))))
-        return io
+            names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+            return [(name, i, engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT,
+                     np.dtype(trt.nptype(engine.get_tensor_dtype(name)))) for i, name in enumerate(names)]
+        return [(engine.get_binding_name(i), i, engine.binding_is_input(i),
+                 np.dtype(trt.nptype(engine.get_binding_dtype(i)))) for i in range(engine.num_bindings)]
+
+    # The named-tensor API (TensorRT 8.5+) and the binding API (8.2) for the same four questions.
+    def _engine_shape(self, name: str) -> tuple[int, ...]:
+        if self.named_api:
+            return tuple(self.engine.get_tensor_shape(name))
+        return tuple(self.engine.get_binding_shape(self._index[name]))
+
+    def _max_shape(self, name: str) -> tuple[int, ...]:
+        if self.named_api:
+            return tuple(self.engine.get_tensor_profile_shape(name, 0)[2])
+        return tuple(self.engine.get_profile_shape(0, self._index[name])[2])
+
+    def _context_shape(self, name: str) -> tuple[int, ...]:
+        if self.named_api:
+            return tuple(self.context.get_tensor_shape(name))
+        return tuple(self.context.get_binding_shape(self._index[name]))
+
+    def _set_shape(self, name: str, shape: tuple[int, ...]) -> None:
+        ok = (self.context.set_input_shape(name, shape) if self.named_api
+              else self.context.set_binding_shape(self._index[name], shape))
+        if not ok:
+            low, _, high = (self.engine.get_tensor_profile_shape(name, 0) if self.named_api
+                            else self.engine.get_profile_shape(0, self._index[name]))
+            raise BackendError(f'input {name!r} shape {shape} is outside the engine\'s optimization profile '
+                               f'({tuple(low)} to {tuple(high)})')
 
     def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         for name, tensor in feed.items():
             if name not in self.inputs:
                 raise BackendError(f'engine has no input {name!r} (inputs: {list(self.inputs)})')
             host, ptr = self.inputs[name]
-            if tensor.shape != host.shape:
+            if name in self._dynamic:
+                if tensor.shape != self._context_shape(name):
+                    self._set_shape(name, tuple(tensor.shape))
+                host = host.reshape(-1)[:tensor.size].reshape(tensor.shape)
+            elif tensor.shape != host.shape:
                 raise BackendError(f'input {name!r} shape {tensor.shape} != engine shape {host.shape}')
             np.copyto(host, tensor, casting='same_kind')
             self.cuda.htod(ptr, host, self.stream)
@@ -224,10 +277,14 @@ class EngineRunner:
               else self.context.execute_async_v2(bindings=self._bindings, stream_handle=handle))
         if not ok:
             raise BackendError('TensorRT execution failed')
-        for host, ptr in self.outputs.values():
-            self.cuda.dtoh(host, ptr, self.stream)
+        results = {}
+        for name, (host, ptr) in self.outputs.items():
+            shape = self._context_shape(name) if self._dynamic else host.shape
+            view = host.reshape(-1)[:int(np.prod(shape))].reshape(shape)
+            self.cuda.dtoh(view, ptr, self.stream)
+            results[name] = view
         self.cuda.synchronize(self.stream)
-        return {name: host for name, (host, _) in self.outputs.items()}
+        return results
 
     def close(self) -> None:
         for _, ptr in [*self.inputs.values(), *self.outputs.values()]:
