@@ -24,23 +24,3 @@ def test_a_dead_receive_thread_reports_error_and_ends_the_process(fixture_pcap):
     assert errors and all(
         "thread 'velodyne-receive' died: RuntimeError: injected decoder bug" in e.message
         for e in errors)
-
-
-def test_a_dead_sender_thread_of_the_virtual_sensor_reports_error_and_ends_the_process():
-    from jetson_edge_lidar.virtual_node import VirtualVelodyneNode
-
-    with ros_in_process({'port': 23689}):
-        node = VirtualVelodyneNode()
-
-        def broken_packets(count):
-            raise RuntimeError('injected scene bug')
-
-        try:
-            exits, errors = kill_a_thread(
-                node, lambda: setattr(node._sender.sensor, 'next_packets', broken_packets))
-        finally:
-            node.close()
-            node.destroy_node()
-    assert exits == [EXIT_THREAD_DIED]
-    assert errors and all("thread 'virtual-velodyne' died: RuntimeError: injected scene bug"
-                          in e.message for e in errors)

@@ -7,7 +7,7 @@ from jetson_edge_common.thread_guard import EXIT_THREAD_DIED
 
 
 def test_a_dead_serving_thread_reports_error_and_ends_the_emulator(tmp_path):
-    from jetson_edge_imu.emulator_main import ImuEmulatorNode
+    from jetson_edge_sim.imu.emulator_main import ImuEmulatorNode
 
     def broken_latch():
         raise RuntimeError('injected register bug')

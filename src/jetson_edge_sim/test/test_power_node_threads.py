@@ -14,7 +14,7 @@ def _raise(message):
 
 
 def test_a_failing_model_step_reports_error_and_ends_the_thermal_model(tmp_path):
-    from jetson_edge_power.thermal_model_node import ThermalModelNode
+    from jetson_edge_sim.power.thermal_model_node import ThermalModelNode
 
     with ros_in_process({'sysfs_root': tmp_path}):
         node = ThermalModelNode()
@@ -32,7 +32,7 @@ def test_a_failing_model_step_reports_error_and_ends_the_thermal_model(tmp_path)
 def _power_manager(tmp_path):
     from jetson_edge_power.node import PowerManagerNode
     from jetson_edge_power.hardware import layout_of
-    from jetson_edge_power.thermal_model import ThermalModel
+    from jetson_edge_sim.power.thermal_model import ThermalModel
 
     layout, _ = layout_of('sim', root=tmp_path)
     ThermalModel(layout, tmp_path).step(0.1)   # the sysfs-shaped tree the manager reads

@@ -16,15 +16,15 @@ from jetson_edge_common.fuzzing import corpus_inputs, run_fuzzer
 from jetson_edge_imu import bno055_registers as bno_reg
 from jetson_edge_imu import mpu_registers as mpu_reg
 from jetson_edge_imu.bno055 import Bno055
-from jetson_edge_imu.bno055_emulator import Bno055Registers
+from jetson_edge_sim.imu.bno055_emulator import Bno055Registers
 from jetson_edge_imu.bno055_uart import Bno055UartIO
 from jetson_edge_imu.errors import ImuError
 from jetson_edge_imu.motion import TorsoMotion
 from jetson_edge_imu.mpu import Mpu
-from jetson_edge_imu.mpu_emulator import MpuEmulator
+from jetson_edge_sim.imu.mpu_emulator import MpuEmulator
 from jetson_edge_imu.samples import DeviceSample
 from jetson_edge_imu.sensor_specs import BNO055_NOISE, MPU6050_NOISE
-from jetson_edge_imu.sim_sensor import SimulatedSensor
+from jetson_edge_sim.imu.sim_sensor import SimulatedSensor
 from jetson_edge_imu.transport import I2CRegisterIO
 
 INSTRUMENT = ['jetson_edge_imu']

@@ -23,7 +23,7 @@ from jetson_edge_lidar.input_stats import InputStats
 from jetson_edge_lidar.models import HDL32E, VLP16, VLP32C, ReturnMode
 from jetson_edge_lidar.packet import PACKET_SIZE
 from jetson_edge_lidar.pcap import DLT_EN10MB, read_udp_payloads, write_udp_pcap
-from jetson_edge_lidar.virtual_sensor import SimulatedVelodyne
+from jetson_edge_sim.lidar.virtual_sensor import SimulatedVelodyne
 
 INSTRUMENT = ['jetson_edge_lidar', 'dpkt']
 PACKETS_PER_INPUT = 6
