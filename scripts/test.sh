@@ -30,8 +30,8 @@ if (( long )); then
   echo "== long system tests (test/ --long) =="
   # pytest exits non-zero (5) when nothing was selected, so an empty set fails too.
   python -m pytest test --long -p no:cacheprovider -q --durations=25 "$@" || status=1
-  echo "== fuzzing, two minutes per target (the default run gives each 10 s) =="
-  JETSON_EDGE_FUZZ_SECONDS=120 python -m pytest -p no:cacheprovider -q \
+  echo "== fuzzing, a minute per target (the default run gives each 10 s) =="
+  JETSON_EDGE_FUZZ_SECONDS=60 python -m pytest -p no:cacheprovider -q \
     src/jetson_edge_sim/test/test_fuzz_lidar.py src/jetson_edge_sim/test/test_fuzz_imu.py \
     src/jetson_edge_common/test/test_fuzz_common.py src/jetson_edge_ota/test/test_fuzz_ota.py \
     || status=1
