@@ -193,8 +193,11 @@ clean_changed_interfaces() {
 
 build_workspace() {
   STEP="colcon build"
-  local want
-  want="$( (cd "$ROOT" && echo "${BASE_PATHS[*]}" && find "${BASE_PATHS[@]}" config launch colcon.meta -type f \
+  local want inputs=("${BASE_PATHS[@]}")
+  # config/ and launch/ are installed into jetson_edge_bringup's share (through symlinks find
+  # does not follow): a change there needs a build too
+  for extra in config launch; do [[ -d "$ROOT/$extra" ]] && inputs+=("$extra"); done
+  want="$( (cd "$ROOT" && echo "${BASE_PATHS[*]}" && find "${inputs[@]}" colcon.meta -type f \
             -not -path '*/__pycache__/*' -not -name '*.pyc' -print0 | sort -z \
             | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)"
   if [[ -f "$ROOT/install/setup.bash" ]] && done_already build "$want"; then return; fi
