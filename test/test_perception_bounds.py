@@ -90,7 +90,7 @@ def test_oversized_frames_are_counted_and_leave_no_memory_behind(perception_node
         burst_at = samples[-1][0]
         before_kb = max(kb for t, kb in samples if t >= burst_at - 4)
         _wait_for_line(publisher.stdout, 'burst sent', timeout=30)
-        after = probe('perception/detections', 'jetson_edge_msgs/msg/DetectionArray', seconds=1, wait=20)
+        after = probe('perception/detections', 'vision_msgs/msg/Detection2DArray', seconds=1, wait=20)
         diagnostics = probe('/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray', seconds=1.5, wait=10, keep=1)
         deadline = time.monotonic() + 20
         while _rss_kb(perception_node.pid) > before_kb + MEMORY_SLACK_KB and time.monotonic() < deadline:
