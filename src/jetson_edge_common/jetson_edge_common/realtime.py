@@ -44,7 +44,8 @@ class SystemFacts:
     preempt_rt: bool
     kernel_version: str
     vm_size_bytes: int
-    vm_locked_bytes: int
+    vm_locked_bytes: int  # the size of the locked mappings, touched or not
+    vm_rss_bytes: int = 0
 
     def has_cap(self, cap: int) -> bool:
         return bool(self.effective_caps >> cap & 1)
@@ -108,6 +109,7 @@ def read_system_facts(*, proc_root: Path = Path('/proc'), sys_root: Path = Path(
         kernel_version=version,
         vm_size_bytes=_kib_field(status, 'VmSize'),
         vm_locked_bytes=_kib_field(status, 'VmLck'),
+        vm_rss_bytes=_kib_field(status, 'VmRSS'),
     )
 
 

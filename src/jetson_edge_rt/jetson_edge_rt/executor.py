@@ -9,8 +9,8 @@ Typical use (the ROS node does exactly this, plus topics):
     ...
     executor.stop()
 
-Start-up order matters: memory is locked before the loop threads exist (so their stacks are
-locked too), the garbage collector is frozen once everything the loops need has been allocated
+Start-up order matters: memory is locked before the loop threads exist (so every page they
+touch is locked too, and each loop locks the top of its own stack before its first cycle), the garbage collector is frozen once everything the loops need has been allocated
 (controllers configured, buffers made) but before the loops run, and each loop thread sets its own
 scheduling class and affinity.
 """
@@ -33,10 +33,16 @@ from .clock import Clock, MonotonicClock
 from .controllers.base import Controller
 from .errors import ConfigError
 from .loop import OverrunPolicy, PeriodicLoop
-from .rt_setup import CapabilityCheck, freeze_gc, hold_cpu_dma_latency, lock_memory, set_switch_interval
+from .params import EXECUTOR
+from .rt_setup import (CapabilityCheck, freeze_gc, hold_cpu_dma_latency, lock_memory, lock_thread_stack,
+                       set_switch_interval)
 from .timing import TimingRecorder, TimingStats, TimingThresholds, assess
 
 _MIB = 1 << 20
+_D = {spec.name: spec.default for spec in EXECUTOR}  # the node's schema: one home of defaults
+# A Python loop's C stack stays far below this (the interpreter does not recurse in C for Python
+# calls); locked with the memory, it is resident before the first cycle.
+LOOP_STACK_BYTES = 256 << 10
 
 
 @dataclass(frozen=True)
@@ -83,11 +89,11 @@ class ProcessConfig:
     negative leaves idle states alone.
     """
 
-    mlock: bool = True
-    prefault_mb: int = 64
-    gc_freeze: bool = True
-    switch_interval_us: float = 500.0
-    cpu_dma_latency_us: int = 0
+    mlock: bool = _D['mlock']
+    prefault_mb: int = _D['prefault_mb']
+    gc_freeze: bool = _D['gc_freeze']
+    switch_interval_us: float = _D['switch_interval_us']
+    cpu_dma_latency_us: int = _D['cpu_dma_latency_us']
 
 
 class LoopRunner:
@@ -129,12 +135,14 @@ class LoopRunner:
                 try_publish(command)
         return step
 
-    def run(self, *, max_cycles: int | None = None, apply_setup: bool = True) -> int:
+    def run(self, *, max_cycles: int | None = None, apply_setup: bool = True, lock_stack_bytes: int = 0) -> int:
         """Set up the calling thread, then run the loop until `stop()` or `max_cycles`; returns cycles run."""
         name = self.config.name
         if apply_setup:
             self.setup = [CapabilityCheck(f'{name} loop priority', *set_realtime_priority(self.config.priority)),
                           CapabilityCheck(f'{name} loop cpu affinity', *set_cpu_affinity(self.config.cpus))]
+            if lock_stack_bytes:
+                self.setup.append(CapabilityCheck(f'{name} loop stack', *lock_thread_stack(lock_stack_bytes)))
         self._setup_done.set()
         self.controller.activate(self._clock.now_ns())
         try:
@@ -153,13 +161,14 @@ class LoopRunner:
                     self.final_publish_error = f'{type(exc).__name__}: {exc}'
             self.controller.deactivate()
 
-    def start(self, *, setup_timeout_s: float = 5.0) -> None:
-        """Start the loop thread and wait until it has applied its scheduling set-up."""
+    def start(self, *, setup_timeout_s: float = 5.0, lock_stack_bytes: int = 0) -> None:
+        """Start the loop thread and wait until it has applied its set-up (and locked its stack, if asked)."""
         if self._thread is not None:
             return
         if self._output is not None:
             self._output.start()
-        self._thread = threading.Thread(target=self.run, name=f'rt-{self.config.name}', daemon=True)
+        self._thread = threading.Thread(target=self.run, kwargs={'lock_stack_bytes': lock_stack_bytes},
+                                        name=f'rt-{self.config.name}', daemon=True)
         self._thread.start()
         self._setup_done.wait(setup_timeout_s)
 
@@ -216,7 +225,7 @@ class RtExecutor:
             # reference counting.
             results.append(CapabilityCheck('garbage collector', *freeze_gc(disable=True)))
         for runner in self.loops:
-            runner.start()
+            runner.start(lock_stack_bytes=LOOP_STACK_BYTES if p.mlock else 0)
             results.extend(runner.setup)
         self.setup = results
         return results

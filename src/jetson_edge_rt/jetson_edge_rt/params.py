@@ -36,7 +36,8 @@ EXECUTOR = [
     ParamSpec('aux_cpu', -1, 'CPU core of the second loop (-1: no pinning)', min_value=-1, max_value=255,
               read_only=True),
     ParamSpec('mlock', True, 'Lock the process memory (mlockall) and pre-fault the heap', read_only=True),
-    ParamSpec('prefault_mb', 64, 'Heap pre-faulted after locking memory', min_value=0, max_value=4096,
+    ParamSpec('prefault_mb', 16, 'Heap pre-faulted after locking memory (what the loops and their publishers '
+              'allocate later reuses it without a page fault)', min_value=0, max_value=4096,
               read_only=True),
     ParamSpec('gc_freeze', True, 'Freeze the garbage collector after start-up and disable automatic collection',
               read_only=True),

@@ -78,11 +78,23 @@ def test_mlockall_eperm(monkeypatch):
     assert not ok and 'EPERM' in message and 'RLIMIT_MEMLOCK is 0' in message
 
 
-def test_mlockall_is_called_with_current_and_future(monkeypatch):
+def test_mlockall_locks_current_and_future_pages_on_fault(monkeypatch):
     seen = []
     monkeypatch.setattr(rt_setup, '_mlockall', lambda flags: seen.append(flags) or errno.ENOMEM)
     lock_memory(prefault_bytes=0, facts=_facts())
-    assert seen == [rt_setup.MCL_CURRENT | rt_setup.MCL_FUTURE]
+    assert seen == [rt_setup.MCL_CURRENT | rt_setup.MCL_FUTURE | rt_setup.MCL_ONFAULT]
+
+
+def test_a_kernel_without_onfault_gets_everything_locked(monkeypatch):
+    seen = []
+    monkeypatch.setattr(rt_setup, '_mlockall', lambda flags: seen.append(flags) or (
+        errno.EINVAL if flags & rt_setup.MCL_ONFAULT else 0))
+    monkeypatch.setattr(rt_setup, '_prefault_heap', lambda nbytes: None)
+    monkeypatch.setattr(rt_setup, 'read_system_facts', lambda: _facts())
+    ok, message = lock_memory(prefault_bytes=0, facts=_facts())
+    assert ok and 'in full (this kernel has no MCL_ONFAULT)' in message
+    assert seen == [rt_setup.MCL_CURRENT | rt_setup.MCL_FUTURE | rt_setup.MCL_ONFAULT,
+                    rt_setup.MCL_CURRENT | rt_setup.MCL_FUTURE]
 
 
 def test_capability_report_without_privileges():
@@ -202,6 +214,37 @@ def test_lock_memory_really_locks():
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0] == 'True True', out.stdout
     assert '8 MiB heap pre-faulted' in out.stdout
+
+
+@pytest.mark.skipif(not check_capabilities()[1].ok, reason='mlockall not permitted here')
+def test_locked_memory_leaves_idle_thread_stacks_out_and_the_loop_stack_in():
+    """Ten threads that touch nothing cost their stacks' used pages, not 8 MiB each; a loop's stack top is resident."""
+    out = _run_child("""
+        import threading
+        from jetson_edge_common.realtime import read_system_facts
+        from jetson_edge_rt.rt_setup import lock_memory, lock_thread_stack, unlock_memory
+        ok, message = lock_memory(prefault_bytes=0)
+        before = read_system_facts().vm_rss_bytes
+        stop = threading.Event()
+        idle = [threading.Thread(target=stop.wait) for _ in range(10)]
+        for t in idle:
+            t.start()
+        idle_growth = read_system_facts().vm_rss_bytes - before
+        result = {}
+        def loop():
+            start = read_system_facts().vm_rss_bytes
+            result['stack'] = lock_thread_stack(1 << 20)
+            result['growth'] = read_system_facts().vm_rss_bytes - start
+        t = threading.Thread(target=loop)
+        t.start(); t.join()
+        stop.set()
+        print(ok, idle_growth < 10 * (1 << 20), result['stack'].ok, result['growth'] >= (1 << 20) - 65536)
+        print(message, '|', result['stack'].message)
+        unlock_memory()
+    """)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == 'True True True True', out.stdout
+    assert 'locked as touched' in out.stdout and '1024 KiB of stack locked and resident' in out.stdout
 
 
 _SETPRIV = shutil.which('setpriv')
