@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections import Counter
 
+import pytest
 import rclpy
 
 from mcap.reader import make_reader
@@ -49,6 +50,7 @@ def read_with_rosbags(directory) -> dict[str, list[tuple[int, bytes]]]:
     return found
 
 
+@pytest.mark.long  # the whole sim recorded beside an independent subscriber; the replay test stays in the default run
 def test_recording_of_the_sim_holds_what_a_subscriber_received(start_suite, tmp_path):
     use_large_data_transport()  # the tap receives whole frames too
     profile = write_profile(tmp_path)

@@ -45,6 +45,7 @@ def _verdict(latest: dict, node_names: set[str]) -> tuple[bool, str]:
     return settled, '\n'.join(lines)
 
 
+@pytest.mark.long  # six profiles, each the whole robot plan started: about two minutes
 @pytest.mark.parametrize('profile', JETSONS)
 def test_rehearsal_comes_up(profile, tmp_path, topic_monitor):
     stand_ins = write_profile(tmp_path, name='stand_ins')
