@@ -54,18 +54,23 @@ class Counting(Controller):
 
 
 class Unhurried(Counting):
-    """Simulated time runs instantly: pause a little per cycle so the publisher thread keeps up."""
+    """Simulated time runs instantly: each cycle first waits until the publisher thread took the last command."""
+
+    def __init__(self, output):
+        super().__init__()
+        self.output = output
 
     def update(self, now_ns, dt_ns, command):
-        health = super().update(now_ns, dt_ns, command)
-        time.sleep(0.005)
-        return health
+        deadline = time.monotonic() + 30.0  # generous: a loaded machine may starve the publisher thread
+        while self.output.published < self.updates and time.monotonic() < deadline:
+            time.sleep(0.001)
+        return super().update(now_ns, dt_ns, command)
 
 
 def test_runner_publishes_every_cycle_and_the_safe_command_last():
     published = []
     out = PublishHandoff(1, lambda v: published.append(v[0]))
-    c = Unhurried()
+    c = Unhurried(out)
     runner = LoopRunner(LoopConfig(rate_hz=1000), c, output=out, clock=SimulatedClock())
     out.start()
     assert runner.run(max_cycles=5, apply_setup=False) == 5
