@@ -147,6 +147,27 @@ def monitored_document(plan: Plan, *, exclude: str) -> dict:
         for node in plan.nodes if node.key != exclude]}
 
 
+VIEWER_PACKAGE = 'jetson_edge_viewer'
+
+
+def viewer_addresses(plan: Plan) -> list[str]:
+    """``ws://host:port`` of each live viewer in the plan: its profile parameters, else its schema's
+    defaults; an any-address bind is shown as this machine's name."""
+    import socket
+
+    from jetson_edge_common.schema_registry import node_schema
+
+    addresses = []
+    for node in plan.nodes:
+        if node.package != VIEWER_PACKAGE:
+            continue
+        values = {spec.name: spec.default for spec in node_schema(node.package, node.executable)}
+        values.update(node.parameters)
+        host = socket.gethostname() if values['host'] in ('0.0.0.0', '::') else values['host']
+        addresses.append(f'ws://{host}:{values["port"]}')
+    return addresses
+
+
 def write_parameter_files(plan: Plan, directory: str | os.PathLike) -> Plan:
     """Writes one parameter file per node into ``directory`` and records its path in the plan.
 
