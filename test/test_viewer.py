@@ -1,5 +1,5 @@
 """The viewer over real DDS and a real WebSocket: a scene publisher process, the viewer node
-process, and a Foxglove client written from the protocol spec (test/foxglove_ws_client.py) that
+process, and a Foxglove client written from the protocol spec (jetson_edge_viewer.testing) that
 subscribes and decodes what arrives with the advertised schemas alone. A second client that
 subscribes and then never reads must not hold up the first one or the publishers."""
 
@@ -16,10 +16,9 @@ import cv2
 import numpy as np
 import pytest
 
-from foxglove_ws_client import FoxgloveClient
 from jetson_edge_common.dds import LARGE_DATA_PROFILE
 from jetson_edge_common.testing import committed_fixture
-from jetson_edge_viewer.testing import protobuf_decoder
+from jetson_edge_viewer.testing import FoxgloveClient, protobuf_decoder
 from suite_helpers import wait_for
 from system_helpers import HERE, ROOT
 
