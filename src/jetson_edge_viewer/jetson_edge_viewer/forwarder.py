@@ -27,14 +27,12 @@ class Stream:
     into what ``channel.log`` takes."""
 
     topic: str
-    kind: str
     convert: Callable[[Any], Any]
     channel: Any
     cap: RateCap
     received: int = 0
     sent: int = 0
     errors: dict[str, int] = field(default_factory=dict)
-    last_sent: float | None = None
 
 
 class Forwarder:
@@ -69,7 +67,6 @@ class Forwarder:
             return True
         stream.channel.log(message, log_time=received_ns)
         stream.sent += 1
-        stream.last_sent = self._clock()
         return True
 
     def _run(self) -> None:

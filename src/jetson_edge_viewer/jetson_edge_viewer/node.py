@@ -55,30 +55,28 @@ class ViewerNode(Node):
                                     backlog=p['client_backlog'])
         warn = Throttled(self.get_logger().warning, 5.0)
         quality = p['jpeg_quality']
-        kinds = [
-            ('image', Image, p['image_topics'], p['image_max_hz'], self._server.image_channel,
+        kinds = [  # ROS type, topics, rate cap, channel factory, conversion of the serialized message
+            (Image, p['image_topics'], p['image_max_hz'], self._server.image_channel,
              lambda raw: to_compressed_image(serialized_image(raw), jpeg_quality=quality)),
-            ('annotations', Detection2DArray, p['detection_topics'], p['detection_max_hz'],
-             self._server.annotations_channel, lambda raw: to_image_annotations(_deserialized(Detection2DArray, raw))),
-            ('cloud', PointCloud2, p['cloud_topics'], p['cloud_max_hz'], self._server.cloud_channel,
+            (Detection2DArray, p['detection_topics'], p['detection_max_hz'], self._server.annotations_channel,
+             lambda raw: to_image_annotations(_deserialized(Detection2DArray, raw))),
+            (PointCloud2, p['cloud_topics'], p['cloud_max_hz'], self._server.cloud_channel,
              lambda raw: to_point_cloud(_deserialized(PointCloud2, raw))),
         ]
-        for kind, cls, topics, max_hz in (('imu', Imu, p['imu_topics'], p['imu_max_hz']),
-                                          ('diagnostics', DiagnosticArray, p['diagnostics_topics'],
-                                           p['diagnostics_max_hz']),
-                                          ('timing', LoopTiming, p['timing_topics'], p['timing_max_hz'])):
-            kinds.append((kind, cls, topics, max_hz,
+        for cls, topics, max_hz in ((Imu, p['imu_topics'], p['imu_max_hz']),
+                                    (DiagnosticArray, p['diagnostics_topics'], p['diagnostics_max_hz']),
+                                    (LoopTiming, p['timing_topics'], p['timing_max_hz'])):
+            kinds.append((cls, topics, max_hz,
                           partial(self._server.json_channel, type_name=ros_type_name(cls), schema=json_schema(cls)),
                           partial(lambda c, raw: to_json_bytes(_deserialized(c, raw)), cls)))
-        streams, subscriptions = [], []
-        for kind, cls, topics, max_hz, make_channel, convert in kinds:
+        streams = []
+        for cls, topics, max_hz, make_channel, convert in kinds:
             for topic in topics:
                 resolved: dict[str, str] = {}  # filled before the first spin delivers anything
                 subscription = self.create_subscription(
                     cls, topic, lambda raw, r=resolved: self._forwarder.offer(r['name'], raw), _INTAKE, raw=True)
                 name = resolved['name'] = subscription.topic_name
-                streams.append(Stream(name, kind, convert, make_channel(name), RateCap(max_hz)))
-                subscriptions.append(subscription)
+                streams.append(Stream(name, convert, make_channel(name), RateCap(max_hz)))
         self._forwarder = Forwarder(streams, warn=warn)
         self._health = ViewerHealth(self._server.address)
         diagnostics = DiagnosticsPublisher(self, hardware_id='viewer', period_s=p['diagnostics_period_s'])

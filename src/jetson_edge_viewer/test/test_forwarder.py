@@ -36,7 +36,7 @@ def convert(payload):
 
 def forwarder(max_hz=10.0, clock=None):
     channel = Channel()
-    stream = Stream('/camera', 'image', convert, channel, RateCap(max_hz))
+    stream = Stream('/camera', convert, channel, RateCap(max_hz))
     return Forwarder([stream], warn=lambda _m: None, clock=clock or Clock(), wall_ns=lambda: 42), channel
 
 
