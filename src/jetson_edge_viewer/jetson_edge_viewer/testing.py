@@ -15,6 +15,7 @@ Foxglove client would, not through the SDK that wrote them.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import struct
 import threading
@@ -69,7 +70,9 @@ class FoxgloveClient:
     incoming messages under their channel (unless ``read=False``: a client that never reads)."""
 
     def __init__(self, url: str, *, read: bool = True, open_timeout: float = 10.0) -> None:
-        self._ws = connect(url, subprotocols=[SUBPROTOCOL], open_timeout=open_timeout, max_size=None)
+        self._stack = contextlib.ExitStack()
+        self._ws = self._stack.enter_context(
+            connect(url, subprotocols=[SUBPROTOCOL], open_timeout=open_timeout, max_size=None))
         self.server_info: dict = {}
         self.channels: dict[int, ChannelInfo] = {}
         self._subscriptions: dict[int, int] = {}
@@ -150,6 +153,6 @@ class FoxgloveClient:
 
     def close(self) -> None:
         self._closed = True
-        self._ws.close()
+        self._stack.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
