@@ -14,7 +14,3 @@ class ConversionError(ViewerError, ValueError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
-
-
-class ServerStartError(ViewerError):
-    """The WebSocket server could not bind its address (port taken, address not on this host)."""

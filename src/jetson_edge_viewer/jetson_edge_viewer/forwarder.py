@@ -1,7 +1,8 @@
 """The path from a ROS callback to the WebSocket clients, with its bounds.
 
-``offer`` runs in the subscription callback and never waits: the topic's rate cap decides on
-arrival time alone, and an admitted message goes into the :class:`~.mailbox.Mailbox` (one slot
+``offer`` runs in the subscription callback and never waits: a topic no client subscribes to is
+only counted (nothing is decoded while nobody watches), the topic's rate cap decides on arrival
+time alone, and an admitted message goes into the :class:`~.mailbox.Mailbox` (one slot
 per topic; an unread message replaced there is a counted drop). One encoder thread takes the
 slots, converts (decode, JPEG, annotations, ...) and logs the result to the topic's Foxglove
 channel, which never blocks either: the SDK queues at most ``message_backlog_size`` messages per
@@ -31,6 +32,7 @@ class Stream:
     channel: Any
     cap: RateCap
     received: int = 0
+    unwatched: int = 0
     sent: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
@@ -49,7 +51,9 @@ class Forwarder:
     def offer(self, topic: str, payload: Any) -> None:
         stream = self.streams[topic]
         stream.received += 1
-        if stream.cap.admit(self._clock()):
+        if not stream.channel.has_sinks():
+            stream.unwatched += 1
+        elif stream.cap.admit(self._clock()):
             self.mailbox.put(topic, payload, self._wall_ns())
 
     def forward_one(self, timeout_s: float) -> bool:
@@ -84,8 +88,9 @@ class Forwarder:
             self._thread.join(timeout=2.0)
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """Per topic: received, skipped by the rate cap, dropped (replaced unread), sent, errors."""
-        return {topic: {'received': s.received, 'rate_capped': s.cap.skipped,
+        """Per topic: received, unwatched (no client subscribed), skipped by the rate cap, dropped
+        (replaced unread), sent, errors."""
+        return {topic: {'received': s.received, 'unwatched': s.unwatched, 'rate_capped': s.cap.skipped,
                         'dropped': self.mailbox.dropped.get(topic, 0), 'sent': s.sent,
                         'errors': sum(s.errors.values())}
                 for topic, s in self.streams.items()}

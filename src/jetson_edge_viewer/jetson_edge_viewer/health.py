@@ -1,5 +1,5 @@
-"""The viewer's /diagnostics verdict from its counters: drops and conversion errors since the last
-report are a WARN (the viewer is behind, or a topic carries what it cannot show); so is a client
+"""The viewer's /diagnostics verdict from its counters: a server that cannot bind its address is an
+ERROR (the node retries); drops and conversion errors since the last report are a WARN (the viewer is behind, or a topic carries what it cannot show); so is a client
 whose outbox overflowed lately (it stopped reading; the SDK dropped its oldest messages). No
 client connected is normal: the viewer then converts nothing it need not."""
 
@@ -14,7 +14,7 @@ class ViewerHealth:
         self._previous: dict[str, dict[str, int]] = {}
 
     def evaluate(self, counts: dict[str, dict[str, int]], *, clients: int,
-                 outbox_overflows: int, recent_overflow: str = '') -> Status:
+                 outbox_overflows: int, recent_overflow: str = '', server_problem: str = '') -> Status:
         values: dict[str, object] = {'address': self.address, 'clients': clients,
                                      'client_outbox_overflows': outbox_overflows}
         problems = []
@@ -31,6 +31,8 @@ class ViewerHealth:
         self._previous = {t: dict(c) for t, c in counts.items()}
         if recent_overflow:
             problems.append(recent_overflow)
+        if server_problem:
+            return Status.error(server_problem, **values)
         summary = f'serving {self.address} to {clients} client{"s" if clients != 1 else ""}'
         if problems:
             return Status.warn(f'{summary}; ' + '; '.join(problems), **values)

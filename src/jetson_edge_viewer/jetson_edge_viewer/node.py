@@ -38,6 +38,7 @@ from jetson_edge_viewer.server import ViewerServer
 # Best effort: compatible with reliable and best-effort publishers, and asks no acknowledgements.
 _INTAKE = QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT)
 _OVERFLOW_REPORT_S = 30.0  # the SDK says a client's outbox overflowed at most every 30 s
+_BIND_RETRY_S = 5.0
 
 
 def _deserialized(cls, raw: bytes):
@@ -83,15 +84,28 @@ class ViewerNode(Node):
         diagnostics.add('server', self._status)
         self._guard = guard_threads(self, diagnostics)
         self._forwarder.start()
+        self._topics = ', '.join(s.topic for s in streams)
+        self._bind_timer = None
+        if not self._bind():
+            self._bind_timer = self.create_timer(_BIND_RETRY_S, self._bind)
+
+    def _bind(self) -> bool:
+        if not self._server.start():
+            self.get_logger().error(self._server.problem)
+            return False
+        if self._bind_timer is not None:
+            self._bind_timer.cancel()
+        self._health.address = self._server.address
         self.get_logger().info(
-            f'Foxglove WebSocket on {self._server.address}: {len(streams)} topics '
-            f'({", ".join(s.topic for s in streams)}); open it in Foxglove or Lichtblick '
-            f'(Open connection > Foxglove WebSocket)')
+            f'Foxglove WebSocket on {self._server.address}: {self._topics}; open it in Foxglove or '
+            f'Lichtblick (Open connection > Foxglove WebSocket)')
+        return True
 
     def _status(self):
         return self._health.evaluate(self._forwarder.counts(), clients=self._server.clients(),
                                      outbox_overflows=self._server.outbox.count,
-                                     recent_overflow=self._server.outbox.recent(_OVERFLOW_REPORT_S))
+                                     recent_overflow=self._server.outbox.recent(_OVERFLOW_REPORT_S),
+                                     server_problem=self._server.problem)
 
     def close(self) -> None:
         self._forwarder.stop()

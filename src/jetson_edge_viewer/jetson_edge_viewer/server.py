@@ -16,7 +16,6 @@ import time
 import foxglove
 from foxglove.channels import CompressedImageChannel, ImageAnnotationsChannel, PointCloudChannel
 
-from .errors import ServerStartError
 
 
 class _Subscriptions:
@@ -66,6 +65,9 @@ class OutboxWatch(logging.Handler):
 
 
 class ViewerServer:
+    """The channels exist from the start; the server binds in :meth:`start`, which a node retries
+    while the address is taken (a fault of the environment, reported, not fatal)."""
+
     def __init__(self, *, name: str, host: str, port: int, backlog: int) -> None:
         self.context = foxglove.Context()
         self._subscriptions = _Subscriptions()
@@ -74,18 +76,30 @@ class ViewerServer:
         sdk_log.addHandler(self.outbox)
         if sdk_log.getEffectiveLevel() > logging.INFO:
             sdk_log.setLevel(logging.INFO)
-        try:
-            self._server = foxglove.start_server(
-                name=name, host=host, port=port, context=self.context,
-                server_listener=self._subscriptions, message_backlog_size=backlog)
-        except Exception as exc:  # the SDK raises its own error types for bind failures
-            raise ServerStartError(f'cannot serve Foxglove WebSocket on {host}:{port}: {exc}; pick '
-                                   f'another port (parameter port) or stop what holds it') from exc
+        self._options = dict(name=name, host=host, port=port, message_backlog_size=backlog)
+        self._server = None
         self.host = host
+        self.problem = ''
+
+    def start(self) -> bool:
+        """Binds; False (and :attr:`problem` says why) if it cannot."""
+        try:
+            self._server = foxglove.start_server(context=self.context, server_listener=self._subscriptions,
+                                                 **self._options)
+        except Exception as exc:  # the SDK raises RuntimeError (FoxgloveError) for bind failures
+            self.problem = (f'cannot serve Foxglove WebSocket on {self.host}:{self._options["port"]}: {exc}; '
+                            f'retrying (stop what holds the port, or set parameter port)')
+            return False
+        self.problem = ''
+        return True
+
+    @property
+    def started(self) -> bool:
+        return self._server is not None
 
     @property
     def port(self) -> int:
-        return self._server.port
+        return self._server.port if self._server is not None else self._options['port']
 
     @property
     def address(self) -> str:
@@ -109,5 +123,6 @@ class ViewerServer:
                                                        data=json.dumps(schema).encode()))
 
     def stop(self) -> None:
-        self._server.stop()
+        if self._server is not None:
+            self._server.stop()
         logging.getLogger('foxglove').removeHandler(self.outbox)

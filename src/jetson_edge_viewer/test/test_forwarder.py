@@ -15,6 +15,10 @@ from jetson_edge_viewer.rate_cap import RateCap
 class Channel:
     def __init__(self):
         self.logged = []
+        self.subscribed = True
+
+    def has_sinks(self):
+        return self.subscribed
 
     def log(self, message, *, log_time):
         self.logged.append((message, log_time))
@@ -69,7 +73,16 @@ def test_forwarded_with_receive_time_and_counted():
         f.offer('/camera', f'm{i}')
     assert f.forward_one(0.0) and not f.forward_one(0.0)
     assert channel.logged == [('M0', 42)]
-    assert f.counts()['/camera'] == {'received': 3, 'rate_capped': 2, 'dropped': 0, 'sent': 1, 'errors': 0}
+    assert f.counts()['/camera'] == {'received': 3, 'unwatched': 0, 'rate_capped': 2, 'dropped': 0, 'sent': 1,
+                                     'errors': 0}
+
+
+def test_nothing_is_taken_while_no_client_subscribes():
+    f, channel = forwarder()
+    channel.subscribed = False
+    f.offer('/camera', 'm0')
+    assert not f.forward_one(0.0)
+    assert f.counts()['/camera']['unwatched'] == 1 and f.streams['/camera'].cap.admitted == 0
 
 
 def test_a_stalled_encoder_never_blocks_offer():
@@ -105,3 +118,8 @@ def test_outbox_overflow_is_a_warning():
     status = ViewerHealth('ws://h:1').evaluate({}, clients=1, outbox_overflows=1,
                                                recent_overflow='a client stopped reading')
     assert status.level == 1 and 'stopped reading' in status.message
+
+
+def test_a_server_that_cannot_bind_is_an_error():
+    status = ViewerHealth('ws://h:1').evaluate({}, clients=0, outbox_overflows=0, server_problem='cannot serve')
+    assert status.level == 2 and status.message == 'cannot serve'

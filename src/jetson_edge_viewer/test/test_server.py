@@ -24,6 +24,7 @@ def wait(condition, timeout=20.0):
 @pytest.fixture
 def server():
     s = ViewerServer(name='test', host='127.0.0.1', port=0, backlog=16)
+    assert s.start() and s.problem == ''
     yield s
     s.stop()
 
@@ -82,3 +83,10 @@ def test_outbox_notices_are_counted():
     assert watch.count == 1
     assert '127.0.0.1:5000' in watch.recent(30.0)
     log.removeHandler(watch)
+
+
+def test_a_taken_port_is_a_reported_problem_not_a_crash(server):
+    second = ViewerServer(name='second', host='127.0.0.1', port=server.port, backlog=16)
+    assert not second.start()
+    assert 'Address already in use' in second.problem and not second.started
+    second.stop()
