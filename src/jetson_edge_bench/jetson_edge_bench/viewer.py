@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from jetson_edge_bringup.plan import build_plan
+from jetson_edge_bringup.plan import VIEWER_PACKAGE, build_plan, viewer_addresses
 from jetson_edge_common.profiles import load_profile
 from jetson_edge_viewer.testing import FoxgloveClient
 
@@ -104,9 +104,11 @@ def main(argv: list[str]) -> dict:
     args = parser.parse_args(argv)
 
     plan = build_plan(load_profile(args.profile))
-    others = [n.key for n in plan.nodes if n.package != 'jetson_edge_viewer']
-    viewer = next(n for n in plan.nodes if n.package == 'jetson_edge_viewer')
-    url = f'ws://127.0.0.1:{viewer.parameters.get("port", 8765)}'
+    others = [n.key for n in plan.nodes if n.package != VIEWER_PACKAGE]
+    addresses = viewer_addresses(plan)
+    if not addresses:
+        raise SystemExit(f'profile {args.profile!r} does not enable the viewer')
+    url = addresses[0]
     work = Path(tempfile.mkdtemp(prefix='jetson-edge-bench-viewer-'))
 
     reference = _suite(args.profile, others, work / 'reference.log')
