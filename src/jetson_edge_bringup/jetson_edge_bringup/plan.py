@@ -9,6 +9,7 @@ policy, then the node), so what runs on a robot and what runs here cannot drift 
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,8 +154,6 @@ VIEWER_PACKAGE = 'jetson_edge_viewer'
 def viewer_addresses(plan: Plan) -> list[str]:
     """``ws://host:port`` of each live viewer in the plan: its profile parameters, else its schema's
     defaults; an any-address bind is shown as this machine's name."""
-    import socket
-
     from jetson_edge_common.schema_registry import node_schema
 
     addresses = []
