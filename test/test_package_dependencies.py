@@ -53,6 +53,7 @@ ROSDEP_KEYS = {
     'sensor_msgs': 'sensor_msgs',
     'diagnostic_msgs': 'diagnostic_msgs',
     'vision_msgs': 'vision_msgs',
+    'google': 'python3-protobuf',
 }
 
 # Import name -> PyPI distribution, for what rosdep has no usable key for. setup.sh installs
@@ -66,6 +67,7 @@ PYPI_ONLY = {
     # ROS was built against.
     'onnxruntime': 'onnxruntime',
     'mcap': 'mcap',
+    'foxglove': 'foxglove-sdk',
 }
 
 # Only the lidar benchmark's comparison with the C++ decoder imports it (lazily, and says how
@@ -73,7 +75,9 @@ PYPI_ONLY = {
 # Installed with the test requirements.
 TEST_REQUIREMENTS_ONLY = {'velodyne_decoder': 'velodyne-decoder', 'atheris': 'atheris',
                           # independent readers of the recordings jetson-edge record writes
-                          'rosbags': 'rosbags', 'mcap_ros2': 'mcap-ros2-support'}
+                          'rosbags': 'rosbags', 'mcap_ros2': 'mcap-ros2-support',
+                          # the viewer test's own Foxglove WebSocket client
+                          'websockets': 'websockets'}
 
 # Optional GPU stacks that come with JetPack or are built on the Jetson: no key, no PyPI line;
 # the backends import them lazily and report what is missing. docs/dependencies.md names each.

@@ -27,6 +27,7 @@ setup(
             'power = jetson_edge_bench.power:main',
             'record = jetson_edge_bench.record:main',
             'rt = jetson_edge_bench.rt:main',
+            'viewer = jetson_edge_bench.viewer:main',
         ],
     },
 )

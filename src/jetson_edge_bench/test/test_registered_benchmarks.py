@@ -17,7 +17,7 @@ def registered() -> dict[str, str]:
 
 def test_each_package_benchmark_is_registered_by_name():
     assert set(registered()) == {'imu', 'lidar', 'ota', 'perception', 'perception-gpu', 'power',
-                                 'record', 'rt'}
+                                 'record', 'rt', 'viewer'}
 
 
 def test_each_registration_names_a_main_function_of_this_package():

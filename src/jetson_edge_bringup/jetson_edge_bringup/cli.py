@@ -44,7 +44,7 @@ def cmd_up(args) -> int:
 
 def _supervise(plan, args) -> int:
     """Runs ``plan`` (``--params-dir``, ``--duration``) under the supervisor."""
-    from jetson_edge_bringup.plan import write_parameter_files
+    from jetson_edge_bringup.plan import VIEWER_PACKAGE, viewer_addresses, write_parameter_files
     from jetson_edge_bringup.supervisor import Supervisor, commands_for
 
     if not plan.nodes:
@@ -55,6 +55,9 @@ def _supervise(plan, args) -> int:
     print(f'jetson-edge: parameter files of profile {plan.profile!r} in {params_dir}', file=sys.stderr)
     commands = commands_for(plan)  # fails before starting anything if an executable is missing
     supervisor = Supervisor(plan, lambda node: commands[node.key])
+    for address in viewer_addresses(plan):
+        print(f'jetson-edge: live view at {address}: open it in Foxglove or Lichtblick (Open connection > '
+              f'Foxglove WebSocket), layout share/{VIEWER_PACKAGE}/layouts/jetson_edge.json', file=sys.stderr)
     return supervisor.run(duration_s=args.duration)
 
 

@@ -9,6 +9,7 @@ policy, then the node), so what runs on a robot and what runs here cannot drift 
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,6 +146,25 @@ def monitored_document(plan: Plan, *, exclude: str) -> dict:
          'status_file': str(node.status_file or ''),
          'expects': {node.resolve_topic(topic): dict(spec) for topic, spec in node.expects.items()}}
         for node in plan.nodes if node.key != exclude]}
+
+
+VIEWER_PACKAGE = 'jetson_edge_viewer'
+
+
+def viewer_addresses(plan: Plan) -> list[str]:
+    """``ws://host:port`` of each live viewer in the plan: its profile parameters, else its schema's
+    defaults; an any-address bind is shown as this machine's name."""
+    from jetson_edge_common.schema_registry import node_schema
+
+    addresses = []
+    for node in plan.nodes:
+        if node.package != VIEWER_PACKAGE:
+            continue
+        values = {spec.name: spec.default for spec in node_schema(node.package, node.executable)}
+        values.update(node.parameters)
+        host = socket.gethostname() if values['host'] in ('0.0.0.0', '::') else values['host']
+        addresses.append(f'ws://{host}:{values["port"]}')
+    return addresses
 
 
 def write_parameter_files(plan: Plan, directory: str | os.PathLike) -> Plan:

@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 import yaml
 
+from jetson_edge_bringup.plan import SIM_PACKAGE
 from jetson_edge_common.profiles import Profile, ProfileError, profiles_dir
 
 
@@ -95,7 +96,8 @@ def rehearsal_profile(robot: Profile, stand_ins: Profile, *,
                 overrides.append(Override(key, name, kind, robot_value, sim_value))
         companions = sim_nodes.get(key, {}).get('companions', [])
         spec['companions'] = list(dict.fromkeys(spec.get('companions', []) + companions))
-    added = [key for key in _enabled(sim_nodes) if key not in _enabled(nodes)]
+    added = [key for key in _enabled(sim_nodes)
+             if key not in _enabled(nodes) and sim_nodes[key].get('package') == SIM_PACKAGE]
     for key in added:
         spec = copy.deepcopy(sim_nodes[key])
         for name, source in (spec.get('mirrors') or {}).items():

@@ -1,0 +1,1 @@
+"""Live viewer: the suite's topics served over the Foxglove WebSocket protocol."""

@@ -1,0 +1,5 @@
+"""Make the package importable from a source checkout without installing it."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
