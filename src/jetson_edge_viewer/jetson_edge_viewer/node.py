@@ -1,7 +1,8 @@
 """``viewer_node``: the suite's topics served over the Foxglove WebSocket protocol.
 
-Thin wiring: every shown topic is subscribed raw and best effort (nothing is deserialized before
-its rate cap admits it, and no publisher ever waits for the viewer's acknowledgements); the
+Thin wiring: a shown topic is subscribed only while a client watches its channel (an idle viewer
+costs the robot nothing), raw and best effort (nothing is deserialized before its rate cap admits
+it, and no publisher ever waits for the viewer's acknowledgements); the
 :class:`~jetson_edge_viewer.forwarder.Forwarder` converts on its own thread and logs to the
 :class:`~jetson_edge_viewer.server.ViewerServer`'s channels.
 """
@@ -39,6 +40,7 @@ from jetson_edge_viewer.server import ViewerServer
 _INTAKE = QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT)
 _OVERFLOW_REPORT_S = 30.0  # the SDK says a client's outbox overflowed at most every 30 s
 _BIND_RETRY_S = 5.0
+_FOLLOW_CLIENTS_S = 0.5  # how soon a client's subscription reaches ROS
 
 
 def _deserialized(cls, raw: bytes):
@@ -71,14 +73,17 @@ class ViewerNode(Node):
                           partial(self._server.json_channel, type_name=ros_type_name(cls), schema=json_schema(cls)),
                           partial(lambda c, raw: to_json_bytes(_deserialized(c, raw)), cls)))
         streams = []
+        self._intake: dict[str, tuple] = {}  # resolved topic -> (type, name as given, ROS subscription or None)
         for cls, topics, max_hz, make_channel, convert in kinds:
             for topic in topics:
-                resolved: dict[str, str] = {}  # filled before the first spin delivers anything
-                subscription = self.create_subscription(
-                    cls, topic, lambda raw, r=resolved: self._forwarder.offer(r['name'], raw), _INTAKE, raw=True)
-                name = resolved['name'] = subscription.topic_name
+                # the subscription resolves the name (remappings, namespace) the channel is called by
+                probe = self.create_subscription(cls, topic, lambda raw: None, _INTAKE, raw=True)
+                name = probe.topic_name
+                self.destroy_subscription(probe)
+                self._intake[name] = (cls, topic, None)
                 streams.append(Stream(name, convert, make_channel(name), RateCap(max_hz)))
         self._forwarder = Forwarder(streams, warn=warn)
+        self.create_timer(_FOLLOW_CLIENTS_S, self._follow_clients)
         self._health = ViewerHealth(self._server.address)
         diagnostics = DiagnosticsPublisher(self, hardware_id='viewer', period_s=p['diagnostics_period_s'])
         diagnostics.add('server', self._status)
@@ -88,6 +93,19 @@ class ViewerNode(Node):
         self._bind_timer = None
         if not self._bind():
             self._bind_timer = self.create_timer(_BIND_RETRY_S, self._bind)
+
+    def _follow_clients(self) -> None:
+        """Subscribes each topic a client watches, and unsubscribes it when the last one leaves."""
+        for name, stream in self._forwarder.streams.items():
+            cls, topic, subscription = self._intake[name]
+            watched = stream.channel.has_sinks()
+            if watched and subscription is None:
+                subscription = self.create_subscription(
+                    cls, topic, lambda raw, n=name: self._forwarder.offer(n, raw), _INTAKE, raw=True)
+            elif not watched and subscription is not None:
+                self.destroy_subscription(subscription)
+                subscription = None
+            self._intake[name] = (cls, topic, subscription)
 
     def _bind(self) -> bool:
         if not self._server.start():

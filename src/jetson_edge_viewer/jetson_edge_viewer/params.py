@@ -27,7 +27,7 @@ VIEWER = [
               read_only=True),
     ParamSpec('cloud_max_hz', 10.0, 'Rate cap of each point cloud topic', min_value=0.0, max_value=100.0,
               read_only=True),
-    ParamSpec('imu_max_hz', 50.0, 'Rate cap of each IMU topic', min_value=0.0, max_value=1000.0, read_only=True),
+    ParamSpec('imu_max_hz', 20.0, 'Rate cap of each IMU topic (enough for plots; JSON costs per message)', min_value=0.0, max_value=1000.0, read_only=True),
     ParamSpec('diagnostics_max_hz', 50.0, 'Rate cap of each diagnostics topic (every node publishes on it)',
               min_value=0.0, max_value=1000.0, read_only=True),
     ParamSpec('timing_max_hz', 10.0, 'Rate cap of each loop timing topic', min_value=0.0, max_value=1000.0,
