@@ -39,6 +39,7 @@ FLOWING = ('lidar/points', 'imu/data')
 NOT_ERROR = (OK, WARN)
 AGG = '/diagnostics_agg'
 DIAG = '/diagnostics'
+STALENESS_OF = {'imu_emulator': 'imu: imu', 'lidar_sim': 'lidar: lidar'}
 
 
 def _rss_mb(pid: int) -> float | None:
@@ -80,10 +81,8 @@ def _rss_over(suite, seconds: float, pick) -> dict[str, float]:
 class Attack:
     """The running suite, its watcher and the table of measured times."""
 
-    def __init__(self, suite, watcher: AggregateWatcher, plan) -> None:
-        self.suite, self.watcher, self.plan = suite, watcher, plan
-        self.keys = [node.key for node in plan.nodes]
-        self.names = {node.key: node.name for node in plan.nodes}
+    def __init__(self, watcher: AggregateWatcher, keys: list[str]) -> None:
+        self.suite, self.watcher, self.keys = None, watcher, keys
         self.rows: list[tuple[str, str, str, str]] = []
 
     def alive(self) -> bool:
@@ -125,15 +124,11 @@ class Attack:
         return rates
 
     def table(self) -> str:
-        header = ('fault', 'first report', 'fault->report s', 'fault->recovered s')
+        header = ('fault', 'first report', 'fault -> report s', 'fault ended -> recovered s')
         widths = [max(len(r[i]) for r in [header, *self.rows]) for i in range(4)]
         lines = [' | '.join(c.ljust(w) for c, w in zip(r, widths)) for r in [header, *self.rows]]
         lines.insert(1, '-+-'.join('-' * w for w in widths))
         return '\n'.join(lines)
-
-
-def _lidar_status(values_pick):
-    return dict(name='lidar: lidar', topic=DIAG, level=(WARN, ERROR), values=values_pick)
 
 
 def _udp_attacks(attack: Attack, port: int) -> None:
@@ -149,8 +144,9 @@ def _udp_attacks(attack: Attack, port: int) -> None:
         ended = time.monotonic()
         assert done.returncode == 0, done.stdout + done.stderr
         sent = json.loads(done.stdout.strip().splitlines()[-1])
-        report = attack.wait(lambda: attack.watcher.first(**_lidar_status(
-            lambda v: int(v.get(counter, 0)) > before), since=started), SETTLE_S,
+        report = attack.wait(lambda: attack.watcher.first(
+            'lidar: lidar', topic=DIAG, since=started, level=(WARN, ERROR),
+            values=lambda v: int(v.get(counter, 0)) > before), SETTLE_S,
             f'the LiDAR driver to report the {kind} datagrams on {DIAG}')
         rates = attack.flowing(started, ended)
         if kind == 'spoof':  # foreign packets neither cut scans apart nor go unseen
@@ -162,7 +158,7 @@ def _udp_attacks(attack: Attack, port: int) -> None:
         attack.row(f'UDP {kind}: {sent["sent"]} datagrams in {ATTACK_S:g} s, lidar/points '
                    f'{rates["lidar/points"]:.1f} Hz, imu/data {rates["imu/data"]:.0f} Hz',
                    f'lidar WARN "{report[4][:40]}", {counter} +{int(final[counter]) - before}',
-                   report[0] - started, recovered[0] - started)
+                   report[0] - started, recovered[0] - ended)
 
 
 def _sending(command: list[str], marker: str) -> tuple[subprocess.Popen, float]:
@@ -219,7 +215,7 @@ def _image_attacks(attack: Attack) -> None:
             f'detections back at their rate on {AGG}')
         attack.row(f'{label}; lidar/points {rates["lidar/points"]:.1f} Hz, imu/data '
                    f'{rates["imu/data"]:.0f} Hz', f'perception counted {grown(counters())}',
-                   report[0] - started, resumed[0] - started)
+                   report[0] - started, resumed[0] - ended)
 
 
 def _freeze_each(attack: Attack) -> None:
@@ -239,6 +235,13 @@ def _freeze_each(attack: Attack) -> None:
                     f'/jetson_edge/{key}', since=stopped, level=ERROR), SETTLE_S,
                     f'{key} named ERROR on {AGG} while stopped')
                 assert 'hung, stopped or dead' in report[4], report
+            if key in STALENESS_OF:  # the driver's own staleness bound on a frozen input
+                stale = attack.wait(lambda: attack.watcher.first(
+                    STALENESS_OF[key], topic=DIAG, since=stopped, level=ERROR), SETTLE_S,
+                    f'{STALENESS_OF[key]} ERROR while {key} is stopped')
+                attack.row(f'SIGSTOP {key}: its driver\'s input stalls',
+                           f'{DIAG} {STALENESS_OF[key]} ERROR "{stale[4][:40]}"',
+                           stale[0] - stopped)
         finally:
             os.kill(pid, signal.SIGCONT)
         resumed = time.monotonic()
@@ -248,7 +251,7 @@ def _freeze_each(attack: Attack) -> None:
                            f'{key} out of ERROR on {AGG} after SIGCONT')
         attack.row(f'SIGSTOP {key}', 'not reported (the monitor itself)' if report is None
                    else f'{AGG} ERROR "{report[4][:40]}"',
-                   None if report is None else report[0] - stopped, back[0] - stopped)
+                   None if report is None else report[0] - stopped, back[0] - resumed)
 
 
 def _kill_each(attack: Attack) -> None:
@@ -311,7 +314,7 @@ def test_attack_on_the_sim_every_fault_reported_every_node_back(start_suite, tmp
     watched = {topic.lstrip('/'): spec for topic, spec in monitored_topics(plan).items()
                if topic.lstrip('/') in FLOWING}
     watcher = AggregateWatcher(watched)
-    attack = Attack(None, watcher, plan)
+    attack = Attack(watcher, [node.key for node in plan.nodes])
     try:
         started = time.monotonic()
         attack.suite = start_suite(str(profile))
