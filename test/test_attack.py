@@ -341,16 +341,20 @@ def test_attack_on_the_sim_every_fault_reported_every_node_back(start_suite, tmp
         _udp_attacks(attack, port)
         _image_attacks(attack)
         _freeze_each(attack)
+        attacked = _rss_over(attack.suite, 3.0, min)   # the same processes, before any restart
         _kill_each(attack)
         _terminate_all(attack)
 
         attack.settled()
-        final = _rss_over(attack.suite, 3.0, min)
-        print('\nresident memory, MB (before the attacks -> after):')
+        final = _rss_over(attack.suite, 3.0, min)     # the runners and the supervisor stay
+        print('\nresident memory, MB: before the attacks -> after the input attacks and '
+              'freezes -> at the end (every node restarted twice)')
         for role in sorted(baseline):
-            print(f'  {role}: {baseline[role]:.0f} -> {final.get(role, float("nan")):.0f}')
-        grown = {role: final[role] - baseline[role] for role in baseline
-                 if role in final and final[role] - baseline[role] > MEMORY_SLACK_MB}
+            print(f'  {role}: {baseline[role]:.0f} -> {attacked.get(role, float("nan")):.0f} '
+                  f'-> {final.get(role, float("nan")):.0f}')
+        grown = {f'{role} ({when})': after[role] - baseline[role]
+                 for when, after in (('attacked', attacked), ('end', final)) for role in baseline
+                 if role in after and after[role] - baseline[role] > MEMORY_SLACK_MB}
         assert not grown, grown
         exits = node_exits(attack.suite.output())  # nothing died but what was killed
         assert len(exits) == 2 * len(attack.keys), exits
