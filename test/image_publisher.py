@@ -3,7 +3,8 @@
     python test/image_publisher.py camera/image_raw photo.jpg --rate 5 --seconds 10 [--bad N]
 
 With --bad N it first sends N malformed images (unsupported encoding, zero size, short data,
-inconsistent step, in turn), to check they are counted and skipped without harm.
+inconsistent step, in turn), to check they are counted and skipped without harm. It prints a line
+as it starts sending (once a subscriber is there).
 """
 
 import argparse
@@ -51,6 +52,7 @@ def main() -> int:
     while pub.get_subscription_count() == 0 and time.monotonic() < end:
         time.sleep(0.05)  # best effort: frames sent before discovery completes are lost
     time.sleep(0.5)
+    print(f'sending: {args.bad} bad, then the photo', flush=True)
     sent = 0
     while time.monotonic() < end and rclpy.ok():
         msg = bad[sent % len(bad)] if sent < args.bad else good

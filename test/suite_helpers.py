@@ -8,8 +8,10 @@ processes the supervisor started.
 
 from __future__ import annotations
 
+import bisect
 import re
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -132,3 +134,84 @@ def rate_between(stamps: list[float], start: float, end: float) -> float:
 def node_statuses(latest: dict, node_name: str) -> dict:
     """The latest diagnostics of one node (status names are ``"<node name>: <task>"``)."""
     return {name: status for name, status in latest.items() if name.startswith(f'{node_name}: ')}
+
+
+class AggregateWatcher:
+    """Every status of ``/diagnostics_agg`` and ``/diagnostics`` as it arrives:
+    (arrival time, topic, name, level, message, values); and the arrival times of ``topics``
+    (name -> (type, qos 'sensor'|'reliable')), from one rclpy context of its own."""
+
+    def __init__(self, topics: dict[str, tuple[str, str]] | None = None) -> None:
+        import rclpy
+        from diagnostic_msgs.msg import DiagnosticArray
+        from jetson_edge_common.message_types import message_type
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+        self._rclpy = rclpy
+        self._context = rclpy.Context()
+        rclpy.init(context=self._context)
+        self._node = rclpy.create_node('suite_test_watcher', context=self._context)
+        self._lock = threading.Lock()
+        self.events: list[tuple[float, str, str, int, str, dict]] = []
+        self.stamps: dict[str, list[float]] = {topic: [] for topic in topics or {}}
+        for topic in ('/diagnostics_agg', '/diagnostics'):
+            self._node.create_subscription(DiagnosticArray, topic,
+                                           lambda msg, t=topic: self._record(t, msg), 50)
+        for topic, (type_name, qos) in (topics or {}).items():
+            profile = QoSProfile(depth=50, reliability=ReliabilityPolicy.BEST_EFFORT
+                                 if qos == 'sensor' else ReliabilityPolicy.RELIABLE)
+            self._node.create_subscription(message_type(type_name), topic,
+                                           lambda _msg, t=topic: self._arrived(t), profile,
+                                           raw=True)
+        self._executor = rclpy.executors.SingleThreadedExecutor(context=self._context)
+        self._executor.add_node(self._node)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def _record(self, topic: str, msg) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for s in msg.status:
+                level = s.level[0] if isinstance(s.level, bytes) else int(s.level)
+                self.events.append((now, topic, s.name, level, s.message,
+                                    {kv.key: kv.value for kv in s.values}))
+
+    def _arrived(self, topic: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.stamps[topic].append(now)
+
+    def _spin(self) -> None:
+        while not self._stop.is_set():
+            self._executor.spin_once(timeout_sec=0.1)
+
+    def first(self, name: str, *, since: float, topic: str = '/diagnostics_agg',
+              level: int | tuple[int, ...] | None = None, contains: str = '',
+              values: Callable[[dict], bool] | None = None):
+        """The first event of status ``name`` on ``topic`` from ``since`` that matches
+        (``level``: one level or a tuple of them)."""
+        levels = (level,) if isinstance(level, int) else level
+        with self._lock:
+            start = bisect.bisect_left(self.events, since, key=lambda event: event[0])
+            for event in self.events[start:]:
+                if (event[1] == topic and event[2] == name
+                        and (levels is None or event[3] in levels) and contains in event[4]
+                        and (values is None or values(event[5]))):
+                    return event
+        return None
+
+    def latest(self, name: str, *, topic: str = '/diagnostics_agg'):
+        with self._lock:
+            return next((e for e in reversed(self.events) if e[1] == topic and e[2] == name), None)
+
+    def arrivals(self, topic: str, start: float, end: float = float('inf')) -> int:
+        with self._lock:
+            return sum(start <= t <= end for t in self.stamps[topic])
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._executor.shutdown()
+        self._node.destroy_node()
+        self._rclpy.try_shutdown(context=self._context)

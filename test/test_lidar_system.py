@@ -15,16 +15,12 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 import numpy as np
 import pytest
 
-from jetson_edge_lidar.models import VLP16, ReturnMode
-from jetson_edge_lidar.packet import BLOCK_FLAG, PACKET_DTYPE
-from jetson_edge_sim.lidar.encoder import packets_to_bytes
-
 from system_helpers import probe
+from udp_attacker import foreign_packets
 
 
 #: Motor speed of the virtual sensor, and the driver's rpm.
@@ -97,25 +93,6 @@ def test_driver_keeps_publishing_while_receiving_garbage(lidar_processes):
     assert ours[-1]['level'] in (1, 2) and 'bad datagrams' in ours[-1]['message']
 
 
-def _foreign_packets(rng: np.random.Generator, count: int) -> list[bytes]:
-    """Well-formed VLP-16 packets as the red team sent them: valid flags and factory bytes,
-    the current top-of-hour timestamp, 131 m ranges, random azimuths (half with every block
-    random, half from a random start stepping like a real rotation)."""
-    packets = np.zeros(count, dtype=PACKET_DTYPE)
-    blocks = packets['blocks']
-    blocks['flag'] = BLOCK_FLAG
-    start = rng.integers(0, 36000, (count, 1))
-    stepping = (start + 40 * np.arange(12)) % 36000
-    blocks['azimuth'] = np.where(rng.random((count, 1)) < 0.5, stepping,
-                                 rng.integers(0, 36000, (count, 12)))
-    blocks['returns']['distance'] = int(131 / VLP16.distance_resolution_m)
-    blocks['returns']['reflectivity'] = rng.integers(0, 256, (count, 12, 32))
-    packets['timestamp'] = int(time.time() % 3600 * 1e6)
-    packets['return_mode'] = int(ReturnMode.STRONGEST)
-    packets['product_id'] = VLP16.product_id
-    return packets_to_bytes(packets)
-
-
 def test_foreign_packets_beside_the_sensor_neither_cut_scans_nor_go_unseen(lidar_processes):
     node, port = lidar_processes
     stop = threading.Event()
@@ -125,7 +102,7 @@ def test_foreign_packets_beside_the_sensor_neither_cut_scans_nor_go_unseen(lidar
         rng = np.random.default_rng(13)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
             while not stop.wait(0.01):  # about 500 foreign packets/s, the attack's rate
-                for packet in _foreign_packets(rng, 5):
+                for packet in foreign_packets(rng, 5):
                     tx.sendto(packet, ('127.0.0.1', port))
                 sent[0] += 5
 

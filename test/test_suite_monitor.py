@@ -7,69 +7,16 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 
 import pytest
-import rclpy
-from diagnostic_msgs.msg import DiagnosticArray
 
-from suite_helpers import ERROR, OK, WARN, current_pids, wait_for, write_profile
+from suite_helpers import (ERROR, OK, WARN, AggregateWatcher, current_pids, wait_for,
+                           write_profile)
 
 STARTUP_S = 180.0
 SETTLE_S = 120.0
 ONLY = ['perception', 'monitor']     # perception brings its camera along
-
-
-class AggregateWatcher:
-    """Every status of ``/diagnostics_agg`` and ``/diagnostics`` as it arrives:
-    (arrival time, topic, name, level, message, values)."""
-
-    def __init__(self) -> None:
-        self._context = rclpy.Context()
-        rclpy.init(context=self._context)
-        self._node = rclpy.create_node('suite_monitor_test_watcher', context=self._context)
-        self._lock = threading.Lock()
-        self.events: list[tuple[float, str, str, int, str, dict]] = []
-        for topic in ('/diagnostics_agg', '/diagnostics'):
-            self._node.create_subscription(DiagnosticArray, topic,
-                                           lambda msg, t=topic: self._record(t, msg), 50)
-        self._executor = rclpy.executors.SingleThreadedExecutor(context=self._context)
-        self._executor.add_node(self._node)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _record(self, topic: str, msg) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for s in msg.status:
-                self.events.append((now, topic, s.name, s.level[0], s.message,
-                                    {kv.key: kv.value for kv in s.values}))
-
-    def _spin(self) -> None:
-        while not self._stop.is_set():
-            self._executor.spin_once(timeout_sec=0.1)
-
-    def first(self, name: str, *, since: float, topic: str = '/diagnostics_agg',
-              level: int | None = None, contains: str = ''):
-        with self._lock:
-            for event in self.events:
-                if (event[0] >= since and event[1] == topic and event[2] == name
-                        and (level is None or event[3] == level) and contains in event[4]):
-                    return event
-        return None
-
-    def latest(self, name: str, *, topic: str = '/diagnostics_agg'):
-        with self._lock:
-            return next((e for e in reversed(self.events) if e[1] == topic and e[2] == name), None)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._executor.shutdown()
-        self._node.destroy_node()
-        rclpy.try_shutdown(context=self._context)
 
 
 @pytest.fixture

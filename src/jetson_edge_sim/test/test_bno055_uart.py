@@ -1,6 +1,9 @@
 """The BNO055 UART protocol through a real pseudo-terminal: framing, status handling, and
 survival of corrupted byte streams without ever accepting a corrupted frame."""
 
+import os
+import threading
+
 import pytest
 
 from jetson_edge_imu import bno055_registers as reg
@@ -9,8 +12,12 @@ from jetson_edge_imu.bno055_uart import Bno055UartIO, encode_read, encode_write
 from jetson_edge_imu.config import DriverConfig
 from jetson_edge_imu.driver import ImuDriver
 from jetson_edge_imu.errors import DeviceStatusError, ProtocolError
+from jetson_edge_imu.motion import TorsoMotion
+from jetson_edge_imu.sensor_specs import BNO055_NOISE
 from jetson_edge_imu.transport import open_serial
-from jetson_edge_sim.imu.bno055_emulator import UartFaults
+from jetson_edge_sim.imu.bno055_emulator import (Bno055Registers, Bno055UartServer, LinkLost,
+                                                 UartFaults)
+from jetson_edge_sim.imu.sim_sensor import SimulatedSensor
 
 
 def test_frames_follow_the_datasheet_layout():
@@ -130,3 +137,27 @@ def test_device_class_decodes_fusion_units(bno_rig):
     temperature, status = dev.read_status()
     assert temperature == 31.0 and status.gyro <= 3
     io.close()
+
+
+def _serve_on(fd: int, stop):
+    sensor = SimulatedSensor(TorsoMotion(), BNO055_NOISE, accel_bandwidth_hz=62.5,
+                             gyro_bandwidth_hz=32.0)
+    server = Bno055UartServer(Bno055Registers(sensor, rate_hz=100.0), fd)
+    return server.serve(stop)
+
+
+def test_a_link_that_ends_while_serving_raises_and_a_stop_ends_quietly():
+    """Only ``stop`` ends the serve loop without an error: a link at its end or a failing fd
+    raise LinkLost, which the thread contract turns into an ERROR and a restart."""
+    read_end, write_end = os.pipe()
+    os.close(write_end)
+    try:
+        with pytest.raises(LinkLost, match='reached its end'):
+            _serve_on(read_end, threading.Event())
+    finally:
+        os.close(read_end)
+    with pytest.raises(LinkLost, match=r'the pty master \(fd -1\) failed'):
+        _serve_on(-1, threading.Event())
+    stopped = threading.Event()
+    stopped.set()
+    assert _serve_on(-1, stopped) is None

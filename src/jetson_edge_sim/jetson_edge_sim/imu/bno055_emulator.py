@@ -290,6 +290,10 @@ class UartFaults:
     seed: int = 7
 
 
+class LinkLost(RuntimeError):
+    """The emulator's end of the serial link failed while it was still meant to serve."""
+
+
 class Bno055UartServer:
     """Serves the BNO055 UART protocol on ``fd`` (a pty master) from a register model."""
 
@@ -308,26 +312,36 @@ class Bno055UartServer:
         self.corrupted = 0
 
     def serve(self, stop: threading.Event, *, poll_s: float = 0.05) -> None:
-        """Answer requests until ``stop`` is set or the fd closes; between requests, latch
-        each sample into the registers when it falls due."""
+        """Answer requests until ``stop`` is set; between requests, latch each sample into the
+        registers when it falls due.
+
+        Only ``stop`` ends it quietly. A device that is still wanted but whose fd fails or
+        reaches its end raises :class:`LinkLost`: the thread contract turns that into an ERROR
+        and the exit that gets the emulator restarted, instead of a process that looks like it
+        serves while nothing answers."""
         while not stop.is_set():
             due_in = self.registers.latch_due_sample()
             wait = poll_s if due_in is None else min(poll_s, max(0.0, due_in))
             try:
                 ready, _, _ = select.select([self.fd], [], [], wait)
-            except (OSError, ValueError):
-                return
+            except (OSError, ValueError) as exc:
+                if stop.is_set():
+                    return
+                raise LinkLost(f'the pty master (fd {self.fd}) failed: {exc}') from exc
             if not ready:
                 self._check_timeout()
                 continue
             try:
                 chunk = os.read(self.fd, 4096)
-            except OSError:
+            except OSError as exc:
+                if exc.errno != errno.EIO:
+                    raise LinkLost(f'reading the pty master (fd {self.fd}) failed: '
+                                   f'{exc}') from exc
                 # EIO: nobody holds the slave side open right now; wait for a client.
                 time.sleep(poll_s)
                 continue
             if not chunk:
-                return
+                raise LinkLost(f'the pty master (fd {self.fd}) reached its end')
             self.feed(chunk)
 
     def feed(self, data: bytes) -> None:
