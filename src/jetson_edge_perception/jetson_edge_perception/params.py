@@ -38,8 +38,8 @@ PERCEPTION = [
               'Model card of the monocular depth model; empty disables depth. A metric card publishes metres; '
               'a relative card publishes unitless values whose meaning (and whether larger is nearer) its '
               '`depth.convention` states.', read_only=True),
-    ParamSpec('depth_enabled', True, 'Run the depth model (its model loads when first switched on).',
-              dynamic=True),
+    ParamSpec('depth_enabled', False, 'Run the depth model (off by default: the heaviest of the three; its model '
+              'loads when first switched on).', dynamic=True),
     ParamSpec('depth_every_n_frames', 1, 'Run depth on every Nth processed frame (depth is the heaviest model).',
               min_value=1, max_value=1000, dynamic=True),
     ParamSpec('depth_max_rate_hz', 0.0, 'Most depth frames per second (0: no cap beyond depth_every_n_frames).',

@@ -184,3 +184,20 @@ def test_a_depth_model_that_fails_to_load_turns_depth_off_with_the_reason(fastde
         assert level == Level.WARN and 'depth switched off: model load failed' in message and 'assets fetch' in message
     finally:
         worker.close()
+
+
+def test_jetson_inference_depthnet_runs_the_card_and_agrees_with_onnxruntime(fastdepth, images_dir, monkeypatch):
+    import sys
+    import fake_jetson_inference
+    from jetson_edge_perception.backends.jetson_inference_backend import JetsonInferenceBackend
+
+    inference, utils = fake_jetson_inference.modules()
+    monkeypatch.setitem(sys.modules, 'jetson_inference', inference)
+    monkeypatch.setitem(sys.modules, 'jetson_utils', utils)
+    monkeypatch.setattr(JetsonInferenceBackend, 'available', classmethod(lambda cls: (True, 'fake')))
+    card, options = fastdepth
+    image = cv2.imread(str(images_dir / 'person.jpg'))
+    reference = _depth(card, options, 'onnxruntime', image).depth.values
+    result = _depth(card, options, 'jetson_inference', image)
+    assert result.depth.values.shape == image.shape[:2]
+    assert np.abs(result.depth.values - reference).max() < 1e-3
