@@ -264,7 +264,6 @@ class PerceptionWorker:
             return values, f'depth model gave {last.invalid} non-finite pixels in its last frame (published as NaN)'
         return values, ''
 
-
     # --- the worker thread --------------------------------------------------------------------
 
     def _load(self) -> None:
@@ -316,6 +315,8 @@ class PerceptionWorker:
                 self._depth_error = f'depth switched off: model load failed: {exc}'
                 self._log(self._depth_error)
                 return False
+            finally:
+                self.state = 'ready'  # a TensorRT wait in the load passed through `building`
         return True
 
     def _await_engine(self, runner: SwitchingRunner) -> None:
