@@ -153,6 +153,7 @@ def test_depth_keeps_its_own_cadence_switches_off_and_on_and_joins_the_overlay(f
         assert results[0].depth.values.shape == image.shape[:2]
         assert all(r.overlay.shape == (image.shape[0], 2 * image.shape[1], 3) for r in results)  # panel kept
         level, _, values = worker.status()
+        assert level == Level.OK and worker.state == 'ready'
         assert values['depth'] == 'on' and values['depth_frames'] == 2 and values['depth_model'] == 'fastdepth_onnx'
         assert values['depth_inference_p50_ms'] > 0
         worker.set_depth(enabled=False)
