@@ -32,6 +32,7 @@ DECODERS = {
     'segmentation': ('mask_probability', 'mask_argmax'),
 }
 PRECISIONS = ('fp32', 'fp16', 'int8')
+SPARSITY_PATTERNS = ('2:4',)
 CALIBRATORS = ('entropy', 'minmax')
 MODEL_PATH_ENV = 'JETSON_EDGE_MODEL_PATH'
 CARD_PATH_ENV = 'JETSON_EDGE_MODEL_CARDS'
@@ -116,6 +117,8 @@ class ModelCard:
     tensorrt: TensorRTSpec = field(default_factory=TensorRTSpec)
     jetson_inference: Mapping[str, Any] = field(default_factory=dict)
     description: str = ''
+    #: '2:4' when the weights are structured-sparse (`jetson-edge model prune`): TensorRT may use sparse kernels.
+    sparsity: str | None = None
 
     def label(self, class_id: int) -> str:
         """The label of `class_id`, or `class_<id>` when the card has none for it."""
@@ -287,6 +290,12 @@ def _read_labels(reader: _Reader, card_dir: Path) -> tuple[str, ...]:
                                 f'put it next to the card or in a {MODEL_PATH_ENV} directory')
 
 
+def _read_sparsity(reader: _Reader) -> str | None:
+    if isinstance(reader.data.get('sparsity'), int):  # YAML 1.1 reads an unquoted 2:4 as the base-60 number 124
+        raise reader.fail('sparsity', "write the pattern quoted, sparsity: '2:4' (unquoted, YAML reads a number)")
+    return reader.get('sparsity', str, None, choices=SPARSITY_PATTERNS)
+
+
 def parse_card(data: Any, *, path: Path) -> ModelCard:
     """Validate the YAML content `data` of the card at `path` and return a `ModelCard`."""
     source = str(path)
@@ -314,6 +323,7 @@ def parse_card(data: Any, *, path: Path) -> ModelCard:
         tensorrt=_read_tensorrt(reader.child('tensorrt')),
         jetson_inference=reader.get('jetson_inference', dict, {}),
         description=reader.get('description', str, ''),
+        sparsity=_read_sparsity(reader),
     )
     _unit(reader, 'score_threshold', card.score_threshold)
     _positive(reader, 'max_detections', card.max_detections)
