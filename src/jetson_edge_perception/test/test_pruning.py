@@ -1,14 +1,15 @@
 """2:4 pruning: the pattern on every pruned tensor, the dense layers left as reported, the rest of the file untouched.
 
-On a tiny model built here (one layer of each kind, never skipped) and on FastDepth (a real model).
+On a tiny model built here (one layer of each kind, never skipped) and on FastDepth (a real model,
+from the `jetson-edge assets fetch` cache).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from jetson_edge_common.testing import fixture_path
 
+from jetson_edge_perception.assets import asset_path
 from jetson_edge_perception.errors import ModelFileError
 from jetson_edge_perception.onnx_graph import load_graph
 from jetson_edge_perception.pruning import format_report, prune_in_place, prune_model, satisfies_pattern
@@ -105,8 +106,8 @@ def test_not_an_onnx_file_is_a_clear_error(tmp_path):
         prune_model(tmp_path / 'absent.onnx', tmp_path / 'out.onnx')
 
 
-def test_fastdepth_pruned_to_2_4(tmp_path):
-    source = fixture_path('models/fastdepth.onnx')
+def test_fastdepth_pruned_to_2_4(asset_cache, tmp_path):
+    source = asset_path('fastdepth/fastdepth.onnx', cache_dir=asset_cache)
     report = prune_model(source, tmp_path / 'fastdepth_2_4.onnx')
     assert report.pruned and report.dense
     for layer in report.dense:
