@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import BackendError
 
-__all__ = ['read_initializers', 'wire_fields', 'packed_varints', 'tensor_view', 'MODEL_GRAPH', 'GRAPH_INITIALIZER']
+__all__ = ['read_initializers', 'wire_fields', 'tensor_view', 'MODEL_GRAPH', 'GRAPH_INITIALIZER']
 
 # Field numbers from onnx.proto (ModelProto.graph, GraphProto.initializer, TensorProto.*).
 MODEL_GRAPH = 7
@@ -59,7 +59,7 @@ def wire_fields(data: memoryview):
         yield number, wire, value
 
 
-def packed_varints(values: list[int], wire: int, value: int | memoryview) -> None:
+def _packed_varints(values: list[int], wire: int, value: int | memoryview) -> None:
     if wire == _VARINT:
         values.append(value)
         return
@@ -82,7 +82,7 @@ def tensor_view(message: memoryview) -> tuple[str, np.ndarray | str]:
         elif number == _TENSOR_DATA_TYPE:
             data_type = value
         elif number == _TENSOR_DIMS:
-            packed_varints(dims, wire, value)
+            _packed_varints(dims, wire, value)
         elif number == _TENSOR_RAW_DATA:
             raw = value
         elif number == _TENSOR_FLOAT_DATA:

@@ -128,11 +128,16 @@ def layer_sensitivity(card: ModelCard, source: Path, plans: Sequence[LayerPlan],
     return sorted(results, key=lambda item: item[1].agreement)
 
 
+def _ratio(value: float, defined: bool, width: int) -> str:
+    return f'{value:>{width}.2f}' if defined else f'{"-":>{width}}'
+
+
 def _cells(row: PhotoRow) -> str:
     if row.detections is not None:
         d = row.detections
-        return (f'{d.original:>8}  {d.changed:>6}  {d.matched:>7}  {d.recall:>6.2f}  {d.precision:>9.2f}  '
-                f'{d.mean_score_change:>+12.3f}  {row.agreement:>5.2f}')
+        change = f'{d.mean_score_change:>+12.3f}' if d.matched else f'{"-":>12}'
+        return (f'{d.original:>8}  {d.changed:>6}  {d.matched:>7}  {_ratio(d.recall, d.original > 0, 6)}  '
+                f'{_ratio(d.precision, d.changed > 0, 9)}  {change}  {row.agreement:>5.2f}')
     return f'{row.mask_iou:>8.3f}'
 
 
