@@ -1,4 +1,4 @@
-"""The perception node: camera images in; detections (vision_msgs), class mask and optional overlay out.
+"""The perception node: camera images in; detections (vision_msgs), class mask, depth and optional overlay out.
 
 Thin: parameters from `params.PERCEPTION`, QoS presets from jetson_edge_common, and the
 `worker.PerceptionWorker` doing the work in its own thread. The subscription keeps only the newest
@@ -41,9 +41,13 @@ def worker_config(p: dict) -> WorkerConfig:
         search_dirs=tuple(p['model_path']),
         extra={'calibration_images': p['calibration_images']} if p['calibration_images'] else {})
     return WorkerConfig(detection_card=p['detection_model'], segmentation_card=p['segmentation_model'],
-                        backend_order=tuple(p['backends']), options=options,
+                        depth_card=p['depth_model'], backend_order=tuple(p['backends']), options=options,
                         background_build=p['background_engine_build'],
                         frame_limits=FrameLimits(max_pixels=p['max_frame_pixels'], max_bytes=p['max_frame_bytes']))
+
+
+_DEPTH_CADENCE = {'depth_enabled': 'enabled', 'depth_every_n_frames': 'every_n', 'depth_max_rate_hz': 'max_rate_hz',
+                  'depth_resolution': 'resolution'}
 
 
 def detection_array(header: Header, boxes: list[LabelledBox]) -> Detection2DArray:
@@ -66,12 +70,15 @@ class PerceptionNode(Node):
         self._warn_bad_frame = Throttled(log.warning, 5.0)
         self.worker = PerceptionWorker(worker_config(p), publish=self._publish, log=log.info)
         self.worker.overlay = p['publish_overlay']
+        self.worker.set_depth(enabled=p['depth_enabled'], every_n=p['depth_every_n_frames'],
+                              max_rate_hz=p['depth_max_rate_hz'], resolution=p['depth_resolution'])
         self._warn_if(self.worker.set_max_rate(p['max_rate_hz'], load_level=p['load_level']))
         self.worker.set_detection_settings(score_threshold=p['score_threshold'], max_detections=p['max_detections'],
                                            class_filter=p['class_filter'])
         on_parameter_change(self, PERCEPTION, self._apply)
         self._detections_pub = self.create_publisher(Detection2DArray, p['detections_topic'], qos.RELIABLE_STREAM)
         self._mask_pub = self.create_publisher(Image, p['segmentation_topic'], qos.SENSOR_STREAM)
+        self._depth_pub = self.create_publisher(Image, p['depth_topic'], qos.SENSOR_STREAM)
         self._overlay_pub = self.create_publisher(Image, p['overlay_topic'], qos.SENSOR_STREAM)
         self.create_subscription(Image, p['image_topic'], self._on_image, qos.SENSOR_LATEST, raw=p['raw_image_intake'])
         self._diagnostics = DiagnosticsPublisher(self, hardware_id='perception', period_s=p['diagnostics_period_s'])
@@ -101,6 +108,8 @@ class PerceptionNode(Node):
             self._warn_if(self.worker.set_load_level(float(value)))
         elif name == 'publish_overlay':
             self.worker.overlay = bool(value)
+        elif name in _DEPTH_CADENCE:
+            self.worker.set_depth(**{_DEPTH_CADENCE[name]: value})
 
     def _warn_if(self, problem: str | None) -> None:
         if problem:
@@ -124,6 +133,8 @@ class PerceptionNode(Node):
             self._detections_pub.publish(detection_array(header, labelled_boxes(result.detections, model.card.label)))
         if result.mask is not None:
             self._mask_pub.publish(ndarray_to_image(result.mask, 'mono8', header=header))
+        if result.depth is not None:
+            self._depth_pub.publish(ndarray_to_image(result.depth.values, '32FC1', header=header))
         if result.overlay is not None:
             self._overlay_pub.publish(ndarray_to_image(result.overlay, 'bgr8', header=header))
 

@@ -13,7 +13,9 @@ from typing import Protocol
 
 import numpy as np
 
+from .depth import DepthMap, decode_depth, depth_output
 from .errors import BackendError
+from .geometry import plan_resize
 from .model_card import ModelCard
 from .postprocess import Detections, decode_detections, decode_mask
 from .preprocess import Preprocessor, as_rgb
@@ -57,12 +59,13 @@ class StageTimes:
 
 @dataclass(frozen=True)
 class ModelResult:
-    """The outcome of one frame: detections (detection cards) or a class mask (segmentation cards)."""
+    """The outcome of one frame: detections, a class mask or a depth map, by the card's task."""
 
     times: StageTimes
     backend: str
     detections: Detections | None = None
     mask: np.ndarray | None = None
+    depth: DepthMap | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -91,14 +94,25 @@ class ModelPipeline:
         self._pre = Preprocessor(card.input)
         self.settings = DetectionSettings(card.score_threshold, None, card.max_detections)
 
-    def process(self, image: np.ndarray, encoding: str, *, settings: DetectionSettings | None = None) -> ModelResult:
-        """Run the model on a (H, W, C) uint8 image in `encoding`; raises FrameError or BackendError."""
+    def process(self, image: np.ndarray, encoding: str, *, settings: DetectionSettings | None = None,
+                depth_resolution: str = 'camera') -> ModelResult:
+        """Run the model on a (H, W, C) uint8 image in `encoding`; raises FrameError or BackendError.
+
+        `depth_resolution` (depth cards): `camera` or `model`, see `depth.decode_depth`.
+        """
         settings = settings or self.settings
         card = self.card
         t0 = time.perf_counter()
         if self.runner.runs_own_pipeline:
-            out = self.runner.run_image(as_rgb(image, encoding), settings=settings)  # type: ignore[attr-defined]
+            rgb = as_rgb(image, encoding)
+            out = self.runner.run_image(rgb, settings=settings)  # type: ignore[attr-defined]
             t1 = time.perf_counter()
+            if card.task == 'depth':
+                # jetson-inference's depthNet returns its raw field: decoded here, like every backend's
+                transform = plan_resize(rgb.shape[1], rgb.shape[0], card.input)
+                depth = decode_depth(out, card.depth, card.input, transform, resolution=depth_resolution)
+                return ModelResult(StageTimes(0.0, t1 - t0, time.perf_counter() - t1), self.runner.description,
+                                   depth=depth)
             detections = out.filtered(score_threshold=settings.score_threshold, class_ids=settings.class_ids,
                                       max_detections=settings.max_detections) if isinstance(out, Detections) else None
             times = StageTimes(0.0, t1 - t0, time.perf_counter() - t1)
@@ -117,6 +131,9 @@ class ModelPipeline:
             result_kwargs: dict[str, object] = {'detections': detections}
         elif card.task == 'segmentation':
             result_kwargs = {'mask': decode_mask(outputs, card.decoder, card.input, transform)}
+        elif card.task == 'depth':
+            result_kwargs = {'depth': decode_depth(depth_output(outputs, card.decoder), card.depth, card.input,
+                                                   transform, resolution=depth_resolution)}
         else:
             raise BackendError(f'unknown task {card.task!r}')
         t3 = time.perf_counter()

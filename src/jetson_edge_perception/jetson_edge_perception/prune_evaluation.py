@@ -2,8 +2,8 @@
 
 Both models run through the same card (preprocessing, decoder, thresholds) on ONNX Runtime; the
 original's results are the reference (see `agreement`). One number sums a model up per task:
-detection F1 of the matching, mean mask IoU for segmentation. A model under the threshold is
-flagged. The per-layer sensitivity prunes one layer at a time to show which layers cost the most.
+detection F1 of the matching, mean mask IoU for segmentation, mean depth-map correlation for depth.
+A model under the threshold is flagged. The per-layer sensitivity prunes one layer at a time to show which layers cost the most.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from .agreement import MATCH_IOU, DetectionAgreement, mask_iou, match_detections
+from .agreement import MATCH_IOU, DetectionAgreement, depth_correlation, mask_iou, match_detections
 from .backends import BackendOptions, create_backend
 from .errors import ModelFileError
 from .model_card import ModelCard
@@ -27,24 +27,26 @@ from .pruning import LayerPlan, apply_pruning
 __all__ = ['EVALUATED_TASKS', 'PhotoRow', 'Evaluation', 'load_photos', 'run_model', 'compare', 'layer_sensitivity',
            'format_evaluation', 'format_sensitivity']
 
-EVALUATED_TASKS = ('detection', 'segmentation')
+EVALUATED_TASKS = ('detection', 'segmentation', 'depth')
+_MEASURES = {'segmentation': 'mask IoU', 'depth': 'depth correlation'}
 _PHOTO_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 
 
 @dataclass(frozen=True)
 class PhotoRow:
-    """One photo's agreement: the detection counts (detection cards) or the mask IoU (segmentation)."""
+    """One photo's agreement: the detection counts (detection cards), else the task's one measure
+    (mask IoU, depth correlation)."""
 
     photo: str
     detections: DetectionAgreement | None = None
-    mask_iou: float | None = None
+    measure: float | None = None
 
     @property
     def agreement(self) -> float:
         if self.detections is not None:
             d = self.detections
             return 2 * d.matched / (d.original + d.changed) if d.original + d.changed else 1.0
-        return float(self.mask_iou)
+        return float(self.measure)
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,11 @@ class Evaluation:
 
     @property
     def total(self) -> PhotoRow:
-        """All photos together: detections pooled, mask IoU averaged."""
+        """All photos together: detections pooled, the other measures averaged."""
         if self.task == 'detection':
             pooled = sum((row.detections for row in self.rows), DetectionAgreement(0, 0, 0))
             return PhotoRow('all', detections=pooled)
-        return PhotoRow('all', mask_iou=float(np.mean([row.mask_iou for row in self.rows])))
+        return PhotoRow('all', measure=float(np.mean([row.measure for row in self.rows])))
 
     @property
     def agreement(self) -> float:
@@ -103,8 +105,10 @@ def compare(task: str, names: Sequence[str], original: Sequence[ModelResult], ch
     for name, before, after in zip(names, original, changed):
         if task == 'detection':
             rows.append(PhotoRow(name, detections=match_detections(before.detections, after.detections)))
+        elif task == 'segmentation':
+            rows.append(PhotoRow(name, measure=mask_iou(before.mask, after.mask)))
         else:
-            rows.append(PhotoRow(name, mask_iou=mask_iou(before.mask, after.mask)))
+            rows.append(PhotoRow(name, measure=depth_correlation(before.depth.values, after.depth.values)))
     return Evaluation(task, tuple(rows), threshold)
 
 
@@ -138,7 +142,7 @@ def _cells(row: PhotoRow) -> str:
         change = f'{d.mean_score_change:>+12.3f}' if d.matched else f'{"-":>12}'
         return (f'{d.original:>8}  {d.changed:>6}  {d.matched:>7}  {_ratio(d.recall, d.original > 0, 6)}  '
                 f'{_ratio(d.precision, d.changed > 0, 9)}  {change}  {row.agreement:>5.2f}')
-    return f'{row.mask_iou:>8.3f}'
+    return f'{row.measure:>8.3f}'
 
 
 def format_evaluation(evaluation: Evaluation) -> str:
@@ -149,8 +153,8 @@ def format_evaluation(evaluation: Evaluation) -> str:
                   f'   F1')
         measure = f'detection F1 (label match, IoU >= {MATCH_IOU})'
     else:
-        header = f'{"photo":<{width}}  mask IoU'
-        measure = 'mean mask IoU'
+        header = f'{"photo":<{width}}  {_MEASURES[evaluation.task]}'
+        measure = f'mean {_MEASURES[evaluation.task]}'
     lines = [header]
     lines += [f'{row.photo:<{width}}  {_cells(row)}' for row in (*evaluation.rows, evaluation.total)]
     verdict = 'FLAGGED' if evaluation.flagged else 'OK'

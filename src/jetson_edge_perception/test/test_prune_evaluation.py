@@ -16,6 +16,7 @@ from conftest import CARDS
 from fake_tensorrt import MAGIC, FakeState, FakeToolkit
 from jetson_edge_perception import cli
 from jetson_edge_perception.agreement import depth_correlation, mask_iou, match_detections
+from jetson_edge_perception.assets import asset_path
 from jetson_edge_perception.backends import BackendOptions, create_backend
 from jetson_edge_perception.backends.tensorrt_backend import TensorRTBackend
 from jetson_edge_perception.errors import ModelCardError
@@ -91,7 +92,7 @@ def test_segmentation_evaluation_is_mask_iou(models_dir, images_dir, tmp_path):
     photos = load_photos(images_dir)[:2]
     evaluation = compare('segmentation', [n for n, _ in photos], run_model(card, source, photos),
                          run_model(card, tmp_path / 'selfie_2_4.onnx', photos), threshold=0.5)
-    assert all(0.0 <= row.mask_iou <= 1.0 for row in evaluation.rows)
+    assert all(0.0 <= row.measure <= 1.0 for row in evaluation.rows)
     assert format_evaluation(evaluation).splitlines()[0].split() == ['photo', 'mask', 'IoU']
 
 
@@ -111,15 +112,19 @@ def test_command_prunes_and_refuses_evaluation_without_a_card(tmp_path, capsys):
     assert '--evaluate needs --card' in capsys.readouterr().err
 
 
-def test_command_evaluates_writes_a_sparse_card_and_exits_2_when_flagged(models_dir, images_dir, tmp_path, capsys):
-    output = tmp_path / 'selfie_2_4.onnx'
-    status = _prune_command(models_dir / 'selfie_segmentation.onnx', '-o', output, '--card',
-                            CARDS / 'selfie_segmentation_onnx.yaml', '--evaluate', images_dir)
-    out = capsys.readouterr().out
-    verdict = out.strip().splitlines()[-1]
-    assert status == (2 if verdict.startswith('FLAGGED: ') else 0) and 'mean mask IoU' in verdict
-    card = load_card(tmp_path / 'selfie_2_4.yaml')
-    assert card.sparsity == '2:4' and card.file == output.name and card.labels
+def test_fastdepth_evaluated_by_depth_correlation_from_the_command(asset_cache, images_dir, tmp_path, capsys):
+    output = tmp_path / 'fastdepth_2_4.onnx'
+    status = _prune_command(asset_path('fastdepth/fastdepth.onnx', cache_dir=asset_cache), '-o', output,
+                            '--card', CARDS / 'fastdepth_onnx.yaml', '--evaluate', images_dir)
+    lines = capsys.readouterr().out.strip().splitlines()
+    table = lines[lines.index(next(line for line in lines if line.startswith('photo '))):]
+    assert table[0].split() == ['photo', 'depth', 'correlation']
+    names = sorted(p.name for p in images_dir.iterdir())
+    assert [line.split()[0] for line in table[1:-1]] == [*names, 'all']
+    assert all(-1.0 <= float(line.split()[1]) <= 1.0 for line in table[1:-1])
+    assert status == (2 if table[-1].startswith('FLAGGED: ') else 0) and 'mean depth correlation' in table[-1]
+    card = load_card(tmp_path / 'fastdepth_2_4.yaml')
+    assert card.sparsity == '2:4' and card.file == output.name and card.task == 'depth'
 
 
 def test_card_sparsity_field(tmp_path):
