@@ -193,8 +193,7 @@ def register_model(subparsers: argparse._SubParsersAction) -> None:
     prune.add_argument('--evaluate', metavar='PHOTOS', help='compare pruned and original on this photo folder')
     prune.add_argument('--min-agreement', type=_unit_interval, default=0.9,
                        help='flag the pruned model when its agreement (detection F1, mask IoU, depth correlation) '
-                            'is under this '
-                            '(default 0.9)')
+                            'is under this (default 0.9)')
     prune.add_argument('--sensitivity', action='store_true',
                        help='with --evaluate: also prune each layer alone and list the agreement each costs')
     prune.set_defaults(func=cmd_model_prune)
