@@ -34,6 +34,7 @@ setup(
         'jetson_edge.cli': [
             'assets = jetson_edge_perception.cli:register_assets',
             'engine = jetson_edge_perception.cli:register_engine',
+            'model = jetson_edge_perception.cli:register_model',
         ],
         'jetson_edge.doctor': ['perception = jetson_edge_perception.cli:doctor_checks'],
     },

@@ -51,3 +51,7 @@ class SourceError(PerceptionError):
 
 class AssetError(PerceptionError):
     """Fetching or verifying the registry-provided models and photos failed."""
+
+
+class ModelFileError(PerceptionError):
+    """A model file cannot be read, edited (pruned) or written."""

@@ -36,6 +36,7 @@ DECODERS = {
 }
 DEPTH_KINDS = ('metric', 'relative')
 PRECISIONS = ('fp32', 'fp16', 'int8')
+SPARSITY_PATTERNS = ('2:4',)
 CALIBRATORS = ('entropy', 'minmax')
 MODEL_PATH_ENV = 'JETSON_EDGE_MODEL_PATH'
 CARD_PATH_ENV = 'JETSON_EDGE_MODEL_CARDS'
@@ -140,6 +141,8 @@ class ModelCard:
     jetson_inference: Mapping[str, Any] = field(default_factory=dict)
     description: str = ''
     depth: DepthSpec | None = None
+    #: '2:4' when the weights are structured-sparse (`jetson-edge model prune`): TensorRT may use sparse kernels.
+    sparsity: str | None = None
 
     def label(self, class_id: int) -> str:
         """The label of `class_id`, or `class_<id>` when the card has none for it."""
@@ -334,6 +337,12 @@ def _read_labels(reader: _Reader, card_dir: Path) -> tuple[str, ...]:
                                 f'put it next to the card or in a {MODEL_PATH_ENV} directory')
 
 
+def _read_sparsity(reader: _Reader) -> str | None:
+    if isinstance(reader.data.get('sparsity'), int):  # YAML 1.1 reads an unquoted 2:4 as the base-60 number 124
+        raise reader.fail('sparsity', "write the pattern quoted, sparsity: '2:4' (unquoted, YAML reads a number)")
+    return reader.get('sparsity', str, None, choices=SPARSITY_PATTERNS)
+
+
 def parse_card(data: Any, *, path: Path) -> ModelCard:
     """Validate the YAML content `data` of the card at `path` and return a `ModelCard`."""
     source = str(path)
@@ -362,6 +371,7 @@ def parse_card(data: Any, *, path: Path) -> ModelCard:
         jetson_inference=reader.get('jetson_inference', dict, {}),
         description=reader.get('description', str, ''),
         depth=_read_depth(reader.child('depth', required=task == 'depth'), task),
+        sparsity=_read_sparsity(reader),
     )
     _unit(reader, 'score_threshold', card.score_threshold)
     _positive(reader, 'max_detections', card.max_detections)

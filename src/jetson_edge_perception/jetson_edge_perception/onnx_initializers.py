@@ -14,11 +14,11 @@ import numpy as np
 
 from .errors import BackendError
 
-__all__ = ['read_initializers']
+__all__ = ['read_initializers', 'wire_fields', 'tensor_view', 'MODEL_GRAPH', 'GRAPH_INITIALIZER']
 
 # Field numbers from onnx.proto (ModelProto.graph, GraphProto.initializer, TensorProto.*).
-_MODEL_GRAPH = 7
-_GRAPH_INITIALIZER = 5
+MODEL_GRAPH = 7
+GRAPH_INITIALIZER = 5
 _TENSOR_DIMS, _TENSOR_DATA_TYPE, _TENSOR_FLOAT_DATA, _TENSOR_NAME, _TENSOR_RAW_DATA = 1, 2, 4, 8, 9
 _TENSOR_DATA_LOCATION = 14
 # TensorProto.DataType -> little-endian numpy dtype, for tensors stored as raw_data.
@@ -38,7 +38,7 @@ def _varint(data: memoryview, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def _fields(data: memoryview):
+def wire_fields(data: memoryview):
     """(field number, wire type, value) of one protobuf message; bytes fields as memoryviews."""
     pos = 0
     while pos < len(data):
@@ -69,10 +69,14 @@ def _packed_varints(values: list[int], wire: int, value: int | memoryview) -> No
         values.append(item)
 
 
-def _tensor(message: memoryview) -> tuple[str, np.ndarray | str]:
-    """The tensor's name and its array, or the reason it cannot be read here."""
+def tensor_view(message: memoryview) -> tuple[str, np.ndarray | str]:
+    """The tensor's name and its array, or the reason it cannot be read here.
+
+    The array is a little-endian view over `message` (writable where `message` is), except for
+    float_data split over several fields, which is joined into a copy.
+    """
     name, data_type, dims, raw, floats, external = '', 0, [], None, [], False
-    for number, wire, value in _fields(message):
+    for number, wire, value in wire_fields(message):
         if number == _TENSOR_NAME:
             name = bytes(value).decode()
         elif number == _TENSOR_DATA_TYPE:
@@ -90,12 +94,12 @@ def _tensor(message: memoryview) -> tuple[str, np.ndarray | str]:
     if raw is not None and data_type in _DTYPES:
         array = np.frombuffer(raw, _DTYPES[data_type])
     elif data_type == 1 and raw is None:
-        array = np.concatenate(floats) if floats else np.empty(0, np.float32)
+        array = floats[0] if len(floats) == 1 else np.concatenate(floats or [np.empty(0, '<f4')])
     else:
         return name, f'ONNX data type {data_type} is not stored as raw bytes'
     if array.size != int(np.prod(dims)):
         return name, f'{array.size} values for dims {dims}'
-    return name, array.reshape(dims).astype(array.dtype.newbyteorder('='))  # a copy: the file is not kept
+    return name, array.reshape(dims)
 
 
 def read_initializers(path: Path, names: set[str]) -> dict[str, np.ndarray]:
@@ -106,18 +110,18 @@ def read_initializers(path: Path, names: set[str]) -> dict[str, np.ndarray]:
         raise BackendError(f'{path}: cannot read the ONNX file ({exc})') from exc
     found: dict[str, np.ndarray] = {}
     try:
-        for number, _, graph in _fields(model):
-            if number != _MODEL_GRAPH:
+        for number, _, graph in wire_fields(model):
+            if number != MODEL_GRAPH:
                 continue
-            for field, _, message in _fields(graph):
-                if field != _GRAPH_INITIALIZER:
+            for field, _, message in wire_fields(graph):
+                if field != GRAPH_INITIALIZER:
                     continue
-                name, tensor = _tensor(message)
+                name, tensor = tensor_view(message)
                 if name not in names:
                     continue
                 if isinstance(tensor, str):
                     raise BackendError(f'{path}: initializer {name!r} cannot be read: {tensor}')
-                found[name] = tensor
+                found[name] = tensor.astype(tensor.dtype.newbyteorder('='))  # a copy: the file is not kept
     except (ValueError, IndexError) as exc:
         raise BackendError(f'{path}: not a valid ONNX file ({exc})') from exc
     return found

@@ -278,7 +278,7 @@ def fake_tensorrt_module(cuda: FakeCuda, *, version: str = '10.3.0', calibration
                     if calibration_log is not None:
                         calibration_log.append(threading.current_thread().name)
                 calibrator.write_calibration_cache(b'fake calibration table')
-            header = {'onnx': network.onnx_path, 'profile': profile, 'version': version}
+            header = {'onnx': network.onnx_path, 'profile': profile, 'version': version, 'flags': sorted(config.flags)}
             return MAGIC + json.dumps(header).encode()
 
     class Engine:
@@ -376,7 +376,8 @@ def fake_tensorrt_module(cuda: FakeCuda, *, version: str = '10.3.0', calibration
     trt.Builder, trt.OnnxParser, trt.Runtime = Builder, OnnxParser, Runtime
     trt.NetworkDefinitionCreationFlag = types.SimpleNamespace()  # TensorRT 10: no EXPLICIT_BATCH
     trt.MemoryPoolType = types.SimpleNamespace(WORKSPACE='WORKSPACE')
-    trt.BuilderFlag = types.SimpleNamespace(FP16='FP16', INT8='INT8', GPU_FALLBACK='GPU_FALLBACK')
+    trt.BuilderFlag = types.SimpleNamespace(FP16='FP16', INT8='INT8', GPU_FALLBACK='GPU_FALLBACK',
+                                            SPARSE_WEIGHTS='SPARSE_WEIGHTS')
     trt.DeviceType = types.SimpleNamespace(GPU='GPU', DLA='DLA')
     trt.TensorIOMode = types.SimpleNamespace(INPUT='INPUT', OUTPUT='OUTPUT')
     trt.nptype = numpy.dtype

@@ -1,4 +1,4 @@
-"""TensorRT engine cache: engines keyed by model hash, TensorRT version, GPU, precision and DLA core.
+"""TensorRT engine cache: engines keyed by model hash, TensorRT version, GPU, precision, DLA core and sparsity.
 
 Pure Python: no TensorRT import. The cache stores `<model>.<precision>.<digest>.engine` with a JSON
 sidecar holding the full key and the engine's sha256. A lookup is a hit only when the sidecar parses,
@@ -34,7 +34,9 @@ def file_sha256(path: Path, *, chunk: int = 1 << 20) -> str:
 
 @dataclass(frozen=True)
 class BuildSettings:
-    """What the engine is built with. Only `precision` and `dla_core` (plus the platform) enter the key."""
+    """What the engine is built with. Only `precision`, `dla_core` and `sparse_weights` (plus the platform)
+    enter the key. `sparse_weights`: the model card says its weights are 2:4 sparse, so the builder may
+    pick sparse tensor-core kernels."""
 
     precision: str = 'fp16'
     workspace_mb: int = 1024
@@ -45,6 +47,7 @@ class BuildSettings:
     calibration_max_images: int = 256
     calibration_cache: Path | None = None
     timing_cache: Path | None = None
+    sparse_weights: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class EngineKey:
     gpu: str
     precision: str
     dla_core: int
+    sparse_weights: bool
 
     @property
     def digest(self) -> str:
@@ -65,7 +69,8 @@ class EngineKey:
     @property
     def file_name(self) -> str:
         dla = f'.dla{self.dla_core}' if self.dla_core >= 0 else ''
-        return f'{self.model_name}.{self.precision}{dla}.{self.digest[:16]}.engine'
+        sparse = '.sparse' if self.sparse_weights else ''
+        return f'{self.model_name}.{self.precision}{dla}{sparse}.{self.digest[:16]}.engine'
 
 
 class EngineToolkit(Protocol):
@@ -136,7 +141,8 @@ class EngineManager:
     def key_for(self, onnx_path: Path, settings: BuildSettings, *, model_name: str | None = None) -> EngineKey:
         return EngineKey(model_name=model_name or onnx_path.stem, model_sha256=file_sha256(onnx_path),
                          tensorrt_version=self.toolkit.tensorrt_version, gpu=self.toolkit.gpu_identity(),
-                         precision=settings.precision, dla_core=settings.dla_core)
+                         precision=settings.precision, dla_core=settings.dla_core,
+                         sparse_weights=settings.sparse_weights)
 
     def cached(self, key: EngineKey) -> Path | None:
         path, why = self.cache.lookup(key)

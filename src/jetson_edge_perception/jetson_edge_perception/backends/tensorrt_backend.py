@@ -1,8 +1,8 @@
 """TensorRT backend: ONNX -> cached engine (FP32/FP16/INT8, optional DLA) -> execution on the GPU.
 
 Activation gets the engine from the `EngineManager` (a cache hit when model hash, TensorRT version,
-GPU, precision and DLA core all match; otherwise a build) and loads it. An engine that fails to
-deserialize despite a matching key is discarded and rebuilt once, not fatal. Engines build in
+GPU, precision, DLA core and the card's sparsity all match; otherwise a build) and loads it. An
+engine that fails to deserialize despite a matching key is discarded and rebuilt once, not fatal. Engines build in
 `activate()`, i.e. in whichever thread activates: `runner.open_runner` does that in a background
 thread while another backend serves. Where TensorRT is absent, `activate()` raises
 BackendUnavailableError("TensorRT is not installed: ...").
@@ -71,6 +71,7 @@ class TensorRTBackend(Backend):
             calibration_max_images=cal.max_images,
             calibration_cache=card_path(cal.cache) or cache_dir / f'{card.name}.int8.calibration',
             timing_cache=cache_dir / 'timing.cache',
+            sparse_weights=card.sparsity is not None,
         )
 
     def engine_cache_dir(self) -> Path:

@@ -101,6 +101,8 @@ class TensorRTToolkit:
             calibrator = self._calibrator(settings)
             config.set_flag(trt.BuilderFlag.INT8)
             config.int8_calibrator = calibrator
+        if settings.sparse_weights:
+            config.set_flag(trt.BuilderFlag.SPARSE_WEIGHTS)
         if settings.dla_core >= 0:
             if builder.num_DLA_cores <= settings.dla_core:
                 raise BackendError(f'DLA core {settings.dla_core} requested; this device has {builder.num_DLA_cores}')
