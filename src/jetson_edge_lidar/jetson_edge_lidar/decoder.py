@@ -115,7 +115,7 @@ class VelodyneDecoder:
         returned by the next call or by :meth:`finish`.
         """
         self._stats.add_received(1)
-        self._feed(packet, self._clock() if recv_time is None else recv_time)
+        self._feed((packet,), (self._clock() if recv_time is None else recv_time,))
         return self._ready.popleft() if self._ready else None
 
     def decode_batch(self, packets: Sequence[bytes], *,
@@ -127,8 +127,7 @@ class VelodyneDecoder:
             raise ValueError(f'{len(recv_times)} receive times for {len(packets)} packets')
         self._stats.add_received(len(packets))
         if len(packets) < _DIRECT_BATCH:
-            for packet, recv_time in zip(packets, recv_times):
-                self._feed(packet, recv_time)
+            self._feed(packets, recv_times)
             return self._drain()
         # Many packets at once (a file, a benchmark): decode in large vectorized slices
         # instead of looking at every packet's azimuth in Python first.
@@ -139,19 +138,22 @@ class VelodyneDecoder:
         self._trigger_azimuth = _last_azimuth(packets[-1])
         return self._drain()
 
-    def _feed(self, packet: bytes, recv_time: float) -> None:
-        self._buffer.append(packet)
-        self._buffer_times.append(recv_time)
-        # Cheap check on the raw bytes: did the rotation reach the cut angle by this
-        # packet's last block? Only then is the buffer decoded.
-        azimuth = _last_azimuth(packet)
-        if azimuth is not None:
-            previous, self._trigger_azimuth = self._trigger_azimuth, azimuth
-            if (previous is not None and (self._cut - previous) % AZIMUTH_UNITS
-                    <= (azimuth - previous) % AZIMUTH_UNITS):
-                self._process_buffer()
-                return
-        if len(self._buffer) >= self._max_buffered:
+    def _feed(self, packets: Sequence[bytes], recv_times: Sequence[float]) -> None:
+        self._buffer.extend(packets)
+        self._buffer_times.extend(recv_times)
+        # Cheap check on the raw bytes: did the rotation reach the cut angle by one of these
+        # packets' last block? Only then is the buffer decoded (all of it: the scans are cut
+        # at the exact azimuth, whichever packet the buffer ends with).
+        previous, crossed = self._trigger_azimuth, False
+        for packet in packets:
+            azimuth = _last_azimuth(packet)
+            if azimuth is not None:
+                if previous is not None and (self._cut - previous) % AZIMUTH_UNITS \
+                        <= (azimuth - previous) % AZIMUTH_UNITS:
+                    crossed = True
+                previous = azimuth
+        self._trigger_azimuth = previous
+        if crossed or len(self._buffer) >= self._max_buffered:
             self._process_buffer()
 
     def finish(self) -> list[Scan]:
