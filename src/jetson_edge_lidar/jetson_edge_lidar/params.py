@@ -29,9 +29,9 @@ VELODYNE_NODE = [
     ParamSpec('sensor_ip', '', 'Accept packets only from this sender address ("" = any).'),
     ParamSpec('rcvbuf_bytes', DEFAULT_RCVBUF_BYTES, 'Socket receive buffer to request; the '
               'kernel caps it at net.core.rmem_max.', min_value=65536, max_value=1 << 28),
-    ParamSpec('batch_window_s', DEFAULT_BATCH_WINDOW_S, 'After a packet arrives, wait this '
-              'long and decode everything that came meanwhile in one go: fewer wake-ups '
-              '(less CPU) for at most this much more scan latency; stamps keep the kernel\'s '
+    ParamSpec('batch_window_s', DEFAULT_BATCH_WINDOW_S, 'While packets flow, read and decode '
+              'them once per this window, all that arrived meanwhile: fewer wake-ups (less '
+              'CPU) for at most this much more scan latency; stamps keep the kernel\'s '
               'arrival times. 0 = read every packet as it comes.', min_value=0.0,
               max_value=0.05),
     ParamSpec('pcap', '', 'Replay this capture instead of listening on the socket.'),

@@ -25,9 +25,10 @@ from .pcap import CapturedDatagram, read_udp_payloads
 DEFAULT_PORT = 2368
 #: Big enough for ~2 s of a VLP-32C in dual mode, so a stalled consumer loses nothing.
 DEFAULT_RCVBUF_BYTES = 8 * 1024 * 1024
-#: After the first packet, wait this long and read everything that arrived meanwhile: one
-#: wake-up per 10 ms instead of one per packet (a VLP-16 sends every 1.33 ms), for at most
-#: 10 ms more scan latency; receive times come from the kernel, so stamps stay exact.
+#: While packets flow, read the socket once per window, everything that arrived meanwhile:
+#: one wake-up per 10 ms instead of one per packet (a VLP-16 sends every 1.33 ms), for at
+#: most 10 ms more scan latency; receive times come from the kernel, so stamps stay exact.
+#: A window without packets goes back to waiting for the next one.
 DEFAULT_BATCH_WINDOW_S = 0.01
 _MAX_DATAGRAM = 4096
 #: Linux's SO_TIMESTAMPNS (asm-generic, so x86-64 and arm64 alike); Python does not name it.
@@ -81,6 +82,7 @@ class UdpSource:
         self.stats = stats if stats is not None else InputStats()
         self._sensor_ip = sensor_ip
         self._batch_window_s = batch_window_s
+        self._streaming = False
         self._max_batch = max_batch
         self.rcvbuf_warning: str | None = None
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -113,11 +115,14 @@ class UdpSource:
 
     def receive(self, timeout_s: float) -> PacketBatch:
         batch = PacketBatch()
-        readable, _, _ = select.select([self._socket], [], [], max(timeout_s, 0.0))
-        if not readable:
-            return batch
-        if self._batch_window_s:
+        if self._streaming:
+            # Packets are flowing: one wake-up per window, whatever arrived meanwhile.
             time.sleep(self._batch_window_s)
+        else:
+            readable, _, _ = select.select([self._socket], [], [], max(timeout_s, 0.0))
+            if not readable:
+                return batch
+        arrived = False
         for _ in range(self._max_batch):
             try:
                 data, ancillary, _, sender = self._socket.recvmsg(_MAX_DATAGRAM,
@@ -129,12 +134,15 @@ class UdpSource:
                 if exc.errno in (errno.ECONNREFUSED, errno.EINTR):
                     continue
                 raise SourceError(f'reading {self.description} failed: {exc.strerror}') from exc
+            arrived = True
             if self._sensor_ip and sender[0] != self._sensor_ip:
                 self.stats.drop(reasons.WRONG_SENDER, f'datagram from {sender[0]}, '
                                 f'expected sensor {self._sensor_ip}')
                 continue
             batch.packets.append(data)
             batch.recv_times.append(_arrival_time(ancillary))
+        # Nothing in a whole window (or no window): wait in select for the next packet.
+        self._streaming = bool(self._batch_window_s) and arrived
         return batch
 
     def close(self) -> None:
