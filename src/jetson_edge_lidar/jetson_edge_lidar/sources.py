@@ -69,8 +69,9 @@ class UdpSource:
     ``sensor_ip`` (optional) keeps only datagrams from that sender, for networks where
     something else also sends to the port. ``batch_window_s`` trades wake-ups for latency
     (see :data:`DEFAULT_BATCH_WINDOW_S`; 0 reads as soon as a packet is there). Receive
-    times are the kernel's arrival stamps, however long a packet waited. After opening, ``rcvbuf_bytes`` holds what the
-    kernel granted and ``rcvbuf_warning`` says what to do when it granted less than asked.
+    times are the kernel's arrival stamps, however long a packet waited. After opening,
+    ``rcvbuf_bytes`` holds what the kernel granted and ``rcvbuf_warning`` says what to do
+    when it granted less than asked.
     """
 
     def __init__(self, *, port: int = DEFAULT_PORT, address: str = '0.0.0.0',
