@@ -1,10 +1,10 @@
 """``jetson-edge bench lidar``: our decoder against velodyne-decoder, and the driver's CPU.
 
 Decoder speed: the same packets (the VLP-16 fixture capture when it is there, then a second
-capture the virtual sensor makes of its room) go through our decoder and through the PyPI ``velodyne-decoder``
-(C++), one packet per call in both, scans consumed as they come out. Trials alternate
-between the two and the best of each counts, so both see the same machine load. The claim
-is the ratio, measured in the same run.
+capture the virtual sensor makes of its room) go through our decoder and through the PyPI
+``velodyne-decoder`` (C++), one packet per call in both, scans consumed as they come out.
+Trials alternate between the two and the best of each counts, so both see the same machine
+load. The claim is the ratio, measured in the same run.
 
 Driver CPU: the virtual sensor (another process) sends a real packet stream over UDP (a
 VLP-16's 754 packets/s, and the heaviest: HDL-32E dual return, 3,616 packets/s); the driver
@@ -31,7 +31,7 @@ from jetson_edge_lidar.config import DecoderConfig
 from jetson_edge_lidar.decoder import VelodyneDecoder
 from jetson_edge_lidar.driver import LidarDriver
 from jetson_edge_lidar.input_stats import InputStats
-from jetson_edge_lidar.models import MODELS, VLP16, ReturnMode, model_by_name, return_mode_by_name
+from jetson_edge_lidar.models import MODELS, model_by_name, return_mode_by_name
 from jetson_edge_lidar.pcap import read_udp_payloads
 from jetson_edge_lidar.sources import UdpSource
 from jetson_edge_sim.lidar.virtual_sensor import SimulatedVelodyne
