@@ -1,15 +1,17 @@
 """``jetson-edge bench lidar``: our decoder against velodyne-decoder, and the driver's CPU.
 
-Decoder speed: the same packets (the VLP-16 fixture capture when it is there, else packets
-from the virtual sensor) go through our decoder and through the PyPI ``velodyne-decoder``
-(C++), one packet per call in both, scans consumed as they come out. Trials alternate
-between the two and the best of each counts, so both see the same machine load. The claim
-is the ratio, measured in the same run.
+Decoder speed: the same packets (the VLP-16 fixture capture when it is there, then a second
+capture the virtual sensor makes of its room) go through our decoder and through the PyPI
+``velodyne-decoder`` (C++), one packet per call in both, scans consumed as they come out.
+Trials alternate between the two and the best of each counts, so both see the same machine
+load. The claim is the ratio, measured in the same run.
 
-Driver CPU: the virtual sensor (another process) sends a VLP-16's real packet stream over
-UDP; the driver loop (socket, decoder, scans) runs here for a few seconds and its process
-CPU time is divided by the wall time. With ``--node`` the ROS node runs instead, as a
-subprocess publishing PointCloud2, and its CPU share is read with psutil.
+Driver CPU: the virtual sensor (another process) sends a real packet stream over UDP (a
+VLP-16's 754 packets/s, and the heaviest: HDL-32E dual return, 3,616 packets/s); the driver
+loop (socket, decoder, scans) runs here for a few seconds and its process CPU time is
+divided by the wall time. With ``--node`` the ROS node runs as a subprocess publishing
+PointCloud2 to a subscriber, its utime + stime read from /proc/PID/stat, next to a bare
+per-packet receive loop (the reference) and the node reading every packet as it comes.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from jetson_edge_lidar.config import DecoderConfig
 from jetson_edge_lidar.decoder import VelodyneDecoder
 from jetson_edge_lidar.driver import LidarDriver
 from jetson_edge_lidar.input_stats import InputStats
-from jetson_edge_lidar.models import MODELS, VLP16, ReturnMode, model_by_name, return_mode_by_name
+from jetson_edge_lidar.models import MODELS, model_by_name, return_mode_by_name
 from jetson_edge_lidar.pcap import read_udp_payloads
 from jetson_edge_lidar.sources import UdpSource
 from jetson_edge_sim.lidar.virtual_sensor import SimulatedVelodyne
@@ -124,18 +126,29 @@ def decoder_speed(packets: list[bytes], *, model_name: str, trials: int) -> dict
     return results
 
 
-def _start_virtual_sensor(port: int, seconds: float) -> subprocess.Popen:
+#: The real packet streams the CPU rows use: the suite's sensor, and the heaviest model
+#: and mode (HDL-32E dual return, 3,616 packets/s).
+STREAMS = (('VLP-16', 'strongest'), ('HDL-32E', 'dual'))
+
+
+def _start_virtual_sensor(port: int, seconds: float, model: str = 'VLP-16',
+                          return_mode: str = 'strongest') -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, '-m', 'jetson_edge_sim.lidar.virtual_sensor', '--port', str(port),
-         '--model', 'VLP-16', '--duration', str(seconds + 5)],
+         '--model', model, '--return-mode', return_mode, '--duration', str(seconds + 5)],
         env={**os.environ, 'PYTHONPATH': os.pathsep.join(sys.path)})
 
 
-def driver_cpu(*, seconds: float) -> dict:
-    """CPU share of the driver loop (no ROS) receiving a VLP-16's real rate over UDP."""
+def _packet_rate(model: str, return_mode: str) -> float:
+    return model_by_name(model).packet_rate_hz(return_mode_by_name(return_mode))
+
+
+def driver_cpu(*, seconds: float, model: str = 'VLP-16', return_mode: str = 'strongest'
+               ) -> dict:
+    """CPU share of the driver loop (no ROS) receiving a sensor's real rate over UDP."""
     source = UdpSource(port=0, address='127.0.0.1')
     driver = LidarDriver(source, VelodyneDecoder(DecoderConfig(), stats=source.stats))
-    sensor = _start_virtual_sensor(source.address[1], seconds)
+    sensor = _start_virtual_sensor(source.address[1], seconds, model, return_mode)
     try:
         deadline = time.monotonic() + 10.0
         while source.stats.received == 0 and time.monotonic() < deadline:
@@ -152,7 +165,7 @@ def driver_cpu(*, seconds: float) -> dict:
         driver.close()
     return {'cpu_share_of_one_core': cpu / wall, 'packets_per_s': received / wall,
             'scans_per_s': scans / wall,
-            'expected_packets_per_s': VLP16.packet_rate_hz(ReturnMode.STRONGEST)}
+            'expected_packets_per_s': _packet_rate(model, return_mode)}
 
 
 _SUBSCRIBER = """
@@ -168,46 +181,95 @@ except BaseException:
     pass
 """
 
+#: The floor of any driver that wakes per packet: select, then read until the socket is dry.
+_RECEIVE_LOOP = """
+import select, socket, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+sock.bind(('127.0.0.1', int(sys.argv[1])))
+sock.setblocking(False)
+try:
+    while True:
+        select.select([sock], [], [], 0.1)
+        while True:
+            try:
+                sock.recv(4096)
+            except BlockingIOError:
+                break
+except KeyboardInterrupt:
+    pass
+"""
 
-def node_cpu(*, seconds: float) -> dict:
-    """CPU share of the ROS node process receiving a VLP-16's real rate and publishing to a
-    subscriber in another process (so the clouds really cross DDS)."""
-    import psutil
 
-    executable = shutil.which('velodyne_node')
-    command = ([executable] if executable else
-               [sys.executable, '-m', 'jetson_edge_lidar.node'])
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process from /proc/PID/stat (all its threads)."""
+    with open(f'/proc/{pid}/stat') as stat:
+        # Fields after the parenthesized name; utime and stime are fields 14 and 15.
+        fields = stat.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def process_cpu(kind: str, *, seconds: float, model: str, return_mode: str,
+                batch_window_s: float | None = None) -> dict:
+    """CPU share of one receiving process, fed a sensor's real packet stream over UDP by the
+    virtual sensor: ``kind`` "node" is velodyne_node publishing to a subscriber in another
+    process (so the clouds really cross DDS), "receive" the bare per-packet receive loop."""
     port = 23680 + os.getpid() % 1000
     env = {**os.environ, 'ROS_DOMAIN_ID': os.environ.get('ROS_DOMAIN_ID',
                                                          str(150 + os.getpid() % 80))}
     log = tempfile.TemporaryFile()
-    node = subprocess.Popen(command + ['--ros-args', '-p', f'port:={port}',
-                                       '-p', 'address:=127.0.0.1'],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
-    listener = subprocess.Popen([sys.executable, '-c', _SUBSCRIBER], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sensor = _start_virtual_sensor(port, seconds + 5)
+    children = []
+    if kind == 'node':
+        executable = shutil.which('velodyne_node')
+        command = ([executable] if executable else
+                   [sys.executable, '-m', 'jetson_edge_lidar.node'])
+        command += ['--ros-args', '-p', f'port:={port}', '-p', 'address:=127.0.0.1']
+        if batch_window_s is not None:
+            command += ['-p', f'batch_window_s:={batch_window_s}']
+        children.append(subprocess.Popen([sys.executable, '-c', _SUBSCRIBER], env=env,
+                                         stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL))
+    else:
+        command = [sys.executable, '-c', _RECEIVE_LOOP, str(port)]
+    measured = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    children += [measured, _start_virtual_sensor(port, seconds + 5, model, return_mode)]
     try:
-        proc = psutil.Process(node.pid)
         time.sleep(5.0)  # start-up: imports, DDS discovery, first scans
-        if node.poll() is not None:
+        if measured.poll() is not None:
             log.seek(0)
-            raise RuntimeError(f'velodyne_node exited with {node.returncode} during start-up:\n'
-                               + log.read().decode(errors='replace')[-2000:])
-        before, wall0 = proc.cpu_times(), time.monotonic()
+            raise RuntimeError(f'{command[0]} exited with {measured.returncode} during '
+                               'start-up:\n' + log.read().decode(errors='replace')[-2000:])
+        cpu0, wall0 = _cpu_seconds(measured.pid), time.monotonic()
         time.sleep(seconds)
-        after, wall = proc.cpu_times(), time.monotonic() - wall0
+        cpu, wall = _cpu_seconds(measured.pid) - cpu0, time.monotonic() - wall0
     finally:
-        for child in (sensor, listener, node):
+        for child in reversed(children):
             child.send_signal(signal.SIGINT)
-        for child in (sensor, listener, node):
+        for child in reversed(children):
             try:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
-    cpu = (after.user + after.system) - (before.user + before.system)
     return {'cpu_share_of_one_core': cpu / wall}
+
+
+def node_cpu_rows(*, seconds: float) -> list[dict]:
+    """Per stream: the bare receive loop (reference), the node reading every packet as it
+    comes (batch_window_s 0) and the node with its default batch window, same run."""
+    rows = []
+    for model, mode in STREAMS:
+        for name, kind, window in (('receive loop, per packet (reference)', 'receive', None),
+                                   ('velodyne_node, batch_window_s 0', 'node', 0.0),
+                                   ('velodyne_node, default', 'node', None)):
+            r = process_cpu(kind, seconds=seconds, model=model, return_mode=mode,
+                            batch_window_s=window)
+            rows.append({'stream': f'{model} {mode}', 'process': name,
+                         'packets_per_s': _packet_rate(model, mode), **r})
+        reference = rows[-3]['cpu_share_of_one_core']
+        for row in rows[-3:]:
+            row['vs_reference'] = row['cpu_share_of_one_core'] / reference
+    return rows
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
@@ -221,10 +283,9 @@ def main(argv: list[str] | None = None) -> dict:
                         help='packets per trial (default: 10 s of a VLP-16)')
     parser.add_argument('--trials', type=int, default=5, help='alternating trials, best counts')
     parser.add_argument('--pcap', type=Path, default=None,
-                        help='capture to decode (default: the fixture if found, else the '
-                             'virtual sensor)')
+                        help='VLP-16 capture to decode first (default: the fixture if found)')
     parser.add_argument('--synthetic', action='store_true',
-                        help='use the virtual sensor even when the fixture is there')
+                        help='decode only the virtual sensor\'s packets')
     parser.add_argument('--model', default='VLP-16', choices=[m.name for m in MODELS])
     parser.add_argument('--return-mode', default='strongest',
                         choices=['strongest', 'last', 'dual'])
@@ -234,37 +295,45 @@ def main(argv: list[str] | None = None) -> dict:
                         help='also measure the ROS node process (needs rclpy)')
     args = parser.parse_args(argv)
 
-    pcap = None if args.synthetic else (args.pcap or find_fixture())
-    packets, origin = load_packets(count=args.packets, pcap=pcap, model=args.model,
-                                   return_mode=args.return_mode)
-    model_name = 'VLP-16' if pcap is not None else args.model
-    results: dict = {'input': origin, 'packets': len(packets),
-                     'decoder': decoder_speed(packets, model_name=model_name,
-                                              trials=args.trials)}
-    rows = [('decoder', 'packets/s', 'points/s', 'points/scan')]
-    for name in ('ours', 'velodyne_decoder'):
-        if name in results['decoder']:
-            r = results['decoder'][name]
-            rows.append((name, f'{r["packets_per_s"]:,.0f}', f'{r["points_per_s"]:,.0f}',
-                         f'{r["points"] / max(r["scans"], 1):,.0f}'))
-    print(f'LiDAR decoder, {len(packets)} packets from {origin}, best of {args.trials}')
-    print(_table(rows))
-    if 'ratio_packets_per_s' in results['decoder']:
-        print(f'ours / velodyne-decoder: {results["decoder"]["ratio_packets_per_s"]:.2f}x')
-    else:
-        print('velodyne-decoder is not installed: pip install velodyne-decoder for the '
-              'comparison')
+    pcap = args.pcap or find_fixture()
+    inputs = [] if args.synthetic or pcap is None else [(pcap, 'VLP-16')]
+    inputs.append((None, args.model))  # the second capture: the virtual sensor's room
+    results: dict = {'decoder': []}
+    for capture, model_name in inputs:
+        packets, origin = load_packets(count=args.packets, pcap=capture, model=args.model,
+                                       return_mode=args.return_mode)
+        speed = decoder_speed(packets, model_name=model_name, trials=args.trials)
+        results['decoder'].append({'input': origin, 'packets': len(packets), **speed})
+        rows = [('decoder', 'packets/s', 'points/s', 'points/scan')]
+        for name in ('ours', 'velodyne_decoder'):
+            if name in speed:
+                r = speed[name]
+                rows.append((name, f'{r["packets_per_s"]:,.0f}', f'{r["points_per_s"]:,.0f}',
+                             f'{r["points"] / max(r["scans"], 1):,.0f}'))
+        print(f'LiDAR decoder, {len(packets)} packets from {origin}, best of {args.trials}')
+        print(_table(rows))
+        if 'ratio_packets_per_s' in speed:
+            print(f'ours / velodyne-decoder: {speed["ratio_packets_per_s"]:.2f}x')
+        else:
+            print('velodyne-decoder is not installed: pip install velodyne-decoder for the '
+                  'comparison')
 
     if args.cpu_seconds > 0:
-        results['driver_core'] = driver_cpu(seconds=args.cpu_seconds)
-        r = results['driver_core']
-        print(f'driver loop without ROS at a VLP-16\'s real rate: '
-              f'{100 * r["cpu_share_of_one_core"]:.1f}% of one core '
-              f'({r["packets_per_s"]:.0f} packets/s, {r["scans_per_s"]:.1f} scans/s)')
+        results['driver_core'] = [
+            {'stream': f'{model} {mode}', **driver_cpu(seconds=args.cpu_seconds, model=model,
+                                                       return_mode=mode)}
+            for model, mode in STREAMS]
+        rows = [('driver loop without ROS, real rate', 'packets/s', 'scans/s', '% of a core')]
+        rows += [(r['stream'], f'{r["packets_per_s"]:,.0f}', f'{r["scans_per_s"]:.1f}',
+                  f'{100 * r["cpu_share_of_one_core"]:.1f}') for r in results['driver_core']]
+        print(_table(rows))
         if args.node:
-            results['node'] = node_cpu(seconds=args.cpu_seconds)
-            print(f'velodyne_node publishing PointCloud2 at a VLP-16\'s real rate: '
-                  f'{100 * results["node"]["cpu_share_of_one_core"]:.1f}% of one core')
+            results['node'] = node_cpu_rows(seconds=args.cpu_seconds)
+            rows = [('stream at real rate', 'process (/proc/PID/stat)', '% of a core',
+                     'vs reference')]
+            rows += [(r['stream'], r['process'], f'{100 * r["cpu_share_of_one_core"]:.1f}',
+                      f'{r["vs_reference"]:.2f}x') for r in results['node']]
+            print(_table(rows))
     return results
 
 

@@ -115,7 +115,7 @@ class VelodyneDecoder:
         returned by the next call or by :meth:`finish`.
         """
         self._stats.add_received(1)
-        self._feed(packet, self._clock() if recv_time is None else recv_time)
+        self._feed((packet,), (self._clock() if recv_time is None else recv_time,))
         return self._ready.popleft() if self._ready else None
 
     def decode_batch(self, packets: Sequence[bytes], *,
@@ -127,8 +127,7 @@ class VelodyneDecoder:
             raise ValueError(f'{len(recv_times)} receive times for {len(packets)} packets')
         self._stats.add_received(len(packets))
         if len(packets) < _DIRECT_BATCH:
-            for packet, recv_time in zip(packets, recv_times):
-                self._feed(packet, recv_time)
+            self._feed(packets, recv_times)
             return self._drain()
         # Many packets at once (a file, a benchmark): decode in large vectorized slices
         # instead of looking at every packet's azimuth in Python first.
@@ -139,19 +138,22 @@ class VelodyneDecoder:
         self._trigger_azimuth = _last_azimuth(packets[-1])
         return self._drain()
 
-    def _feed(self, packet: bytes, recv_time: float) -> None:
-        self._buffer.append(packet)
-        self._buffer_times.append(recv_time)
-        # Cheap check on the raw bytes: did the rotation reach the cut angle by this
-        # packet's last block? Only then is the buffer decoded.
-        azimuth = _last_azimuth(packet)
-        if azimuth is not None:
-            previous, self._trigger_azimuth = self._trigger_azimuth, azimuth
-            if (previous is not None and (self._cut - previous) % AZIMUTH_UNITS
-                    <= (azimuth - previous) % AZIMUTH_UNITS):
-                self._process_buffer()
-                return
-        if len(self._buffer) >= self._max_buffered:
+    def _feed(self, packets: Sequence[bytes], recv_times: Sequence[float]) -> None:
+        self._buffer.extend(packets)
+        self._buffer_times.extend(recv_times)
+        # Cheap check on the raw bytes: did the rotation reach the cut angle by one of these
+        # packets' last block? Only then is the buffer decoded (all of it: the scans are cut
+        # at the exact azimuth, whichever packet the buffer ends with).
+        previous, crossed = self._trigger_azimuth, False
+        for packet in packets:
+            azimuth = _last_azimuth(packet)
+            if azimuth is not None:
+                if previous is not None and (self._cut - previous) % AZIMUTH_UNITS \
+                        <= (azimuth - previous) % AZIMUTH_UNITS:
+                    crossed = True
+                previous = azimuth
+        self._trigger_azimuth = previous
+        if crossed or len(self._buffer) >= self._max_buffered:
             self._process_buffer()
 
     def finish(self) -> list[Scan]:
@@ -282,22 +284,22 @@ class VelodyneDecoder:
             keep.reshape(n, BLOCKS_PER_PACKET // 2, 2, SLOTS_PER_BLOCK)[:, :, 1] &= ~repeated
         index = np.flatnonzero(keep)
         slot = index & (SLOTS_PER_BLOCK - 1)
-        block = index >> 5
-        fraction = tables.fraction.take(slot)
-        # Azimuth interpolated to each firing, turned straight into a REP 103 angle:
-        # radians, counter-clockwise (the sensor counts clockwise, hence the minus).
-        block_angle = (relative.reshape(-1) + np.float32(base % AZIMUTH_UNITS)) \
-            * -_HUNDREDTHS_TO_RAD
-        angle = block_angle.take(block)
-        angle += (gap.reshape(-1) * -_HUNDREDTHS_TO_RAD).take(block) * fraction
+        # Per-slot work is done on the whole (block, slot) grid with broadcasting and then
+        # gathered once per quantity: cheaper than gathering every table by slot.
+        # Azimuth interpolated to each firing, relative to the segment's first column.
+        azimuth = (relative.reshape(-1, 1) + gap.reshape(-1, 1) * tables.fraction
+                   ).reshape(-1).take(index)
+        # Turned straight into a REP 103 angle: radians, counter-clockwise (the sensor counts
+        # clockwise, hence the minus).
+        angle = (azimuth + np.float32(base % AZIMUTH_UNITS)) * -_HUNDREDTHS_TO_RAD
         if tables.has_az_offset:
             angle += tables.az_offset_angle.take(slot)
         if self._config.crops_azimuth:
             inside = np.flatnonzero(_in_azimuth_window(
                 np.mod(angle / -_HUNDREDTHS_TO_RAD, AZIMUTH_UNITS),
                 self._config.min_azimuth * 100, self._config.max_azimuth * 100))
-            index, slot, block, fraction, angle = (index[inside], slot[inside], block[inside],
-                                                   fraction[inside], angle[inside])
+            index, slot, azimuth, angle = (index[inside], slot[inside], azimuth[inside],
+                                           angle[inside])
 
         # Scan k holds the azimuths in [cut + k*360, cut + (k+1)*360).
         turns_before, past_cut = divmod(base - self._cut, AZIMUTH_UNITS)
@@ -307,8 +309,6 @@ class VelodyneDecoder:
         if self._scan_id is None:
             self._scan_id = first_scan
         if last_scan > self._scan_id and len(index):
-            azimuth = relative.reshape(-1).take(block)
-            azimuth += gap.reshape(-1).take(block) * fraction
             # Non-negative, so truncation floors.
             scan_of = ((azimuth + np.float32(past_cut)) * np.float32(1 / AZIMUTH_UNITS)
                        ).astype(np.int64)
@@ -323,8 +323,13 @@ class VelodyneDecoder:
         else:
             bounds = np.array([0, len(index)])
 
+        grid = distance.reshape(-1, SLOTS_PER_BLOCK)
+        height = grid * tables.vertical
+        if tables.has_v_offset:
+            height += tables.v_offset
         segment = _Segment(
-            tables=tables, distance=distance,
+            tables=tables, horizontal=(grid * tables.horizontal).reshape(-1),
+            height=height.reshape(-1),
             reflectivity=returns['reflectivity'].reshape(-1), times_us=times_us,
             timestamps=packets['timestamp'], recv_times=recv_times,
             point_s=np.add.outer(((times_us - times_us[0]) * 1e-6).astype(np.float32),
@@ -377,14 +382,10 @@ class VelodyneDecoder:
         self._last_us = float(segment.times_us[-1]) + tables.last_firing_us
         self._scan_packets += (int(index[-1]) - int(index[0])) // POINTS_PER_PACKET + 1
 
-        raw_range = segment.distance.take(index)
-        horizontal = raw_range * tables.horizontal.take(slot)
+        horizontal = segment.horizontal.take(index)
         np.multiply(horizontal, np.cos(angle), out=out['x'])
         np.multiply(horizontal, np.sin(angle), out=out['y'])
-        height = raw_range * tables.vertical.take(slot)
-        if tables.has_v_offset:
-            height += tables.v_offset.take(slot)
-        out['z'] = height
+        out['z'] = segment.height.take(index)
         out['intensity'] = segment.reflectivity.take(index)
         out['ring'] = tables.ring.take(slot)
         np.add(seconds, time_offset, out=out['time'])
@@ -413,7 +414,9 @@ class _Segment:
     """Arrays of one decoded run of packets that :meth:`VelodyneDecoder._append` reads."""
 
     tables: _Tables
-    distance: np.ndarray
+    #: Horizontal distance and height (metres) of every return of the segment.
+    horizontal: np.ndarray
+    height: np.ndarray
     reflectivity: np.ndarray
     times_us: np.ndarray
     timestamps: np.ndarray

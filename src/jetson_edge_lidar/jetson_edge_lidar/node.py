@@ -81,7 +81,8 @@ class VelodyneNode(Node):
             return PcapSource(p['pcap'], rate=p['replay_rate'], loop=p['replay_loop'],
                               port=p['port'], stats=stats)
         source = UdpSource(port=p['port'], address=p['address'], sensor_ip=p['sensor_ip'],
-                           rcvbuf_bytes=p['rcvbuf_bytes'], stats=stats)
+                           rcvbuf_bytes=p['rcvbuf_bytes'],
+                           batch_window_s=p['batch_window_s'], stats=stats)
         if source.rcvbuf_warning:
             self.get_logger().warning(source.rcvbuf_warning)
         return source

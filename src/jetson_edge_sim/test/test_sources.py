@@ -78,6 +78,31 @@ def test_sensor_ip_filter_counts_other_senders():
     assert source.stats.snapshot().drops == {'wrong_sender': 1}
 
 
+def test_batched_packets_carry_their_kernel_arrival_times():
+    packets = SimulatedVelodyne(VLP16).next_packets(3)
+    with UdpSource(port=0, address='127.0.0.1', batch_window_s=0.05) as source, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+        target = ('127.0.0.1', source.address[1])
+        tx.sendto(packets[0], target)
+        between = time.time()
+        tx.sendto(packets[1], target)
+        batch = source.receive(5.0)
+        read_at = time.time()
+        # Streaming now: the next read waits out the window, then takes what came.
+        tx.sendto(packets[2], target)
+        sent_at = time.time()
+        later = source.receive(5.0)
+    # Both read in one batch, each stamped when it arrived, not when it was read.
+    assert len(batch) == 2
+    assert batch.recv_times[0] <= between <= batch.recv_times[1] <= read_at
+    assert later.packets == [packets[2]] and read_at <= later.recv_times[0] <= sent_at
+
+
+def test_negative_batch_window_is_refused():
+    with pytest.raises(SourceError, match='batch window'):
+        UdpSource(port=0, address='127.0.0.1', batch_window_s=-0.01)
+
+
 def test_port_in_use_is_a_clear_error():
     with UdpSource(port=0, address='127.0.0.1') as first:
         with pytest.raises(SourceError, match='already uses it'):
