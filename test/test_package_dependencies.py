@@ -66,6 +66,8 @@ PYPI_ONLY = {
     # ROS was built against.
     'onnxruntime': 'onnxruntime',
     'mcap': 'mcap',
+    # no python3-rich key in rosdep/python.yaml; Ubuntu's package exists but rosdep cannot name it
+    'rich': 'rich',
 }
 
 # Only the lidar benchmark's comparison with the C++ decoder imports it (lazily, and says how

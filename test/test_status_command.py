@@ -1,0 +1,83 @@
+"""``jetson-edge status`` against a running sim (the IMU and LiDAR drivers with their stand-ins,
+and the suite monitor): ``up`` says where to look once its nodes are started; ``--once`` prints
+every node with its level and the topic rates; the live view runs in a real terminal (tmux),
+names the nodes and their levels and redraws (its refresh counter moves); with nothing running,
+``--once`` fails with a message saying so."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from suite_helpers import wait_for
+from system_helpers import ROOT
+
+ONLY = 'imu,lidar,monitor'
+NODES = ('imu_emulator', 'imu', 'lidar', 'lidar_sim', 'monitor')
+STARTUP_S = 60.0
+LEVELS = {'OK', 'WARN', 'ERROR', 'STALE'}
+
+
+def status_once(*extra: str, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run(['jetson-edge', 'status', '--profile', 'sim', '--only', ONLY,
+                           '--once', *extra], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT, env=env)
+
+
+def rows(text: str) -> dict[str, list[str]]:
+    """The table rows by their first word (node key, topic)."""
+    return {line.split()[0]: line.split() for line in text.splitlines() if line.split()}
+
+
+def test_once_fails_clearly_when_nothing_answers():
+    env = {**os.environ, 'ROS_DOMAIN_ID': str((int(os.environ['ROS_DOMAIN_ID']) + 50) % 101)}
+    done = status_once('--timeout', '2', env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert 'nothing on /diagnostics' in done.stderr and 'is the suite running' in done.stderr
+
+
+@pytest.mark.skipif(shutil.which('tmux') is None,
+                    reason='tmux is not installed (apt install tmux): the live view is tested in '
+                    'a real terminal')
+def test_status_once_and_live_in_tmux(start_suite, tmp_path):
+    suite = start_suite('sim', only=ONLY.split(','))
+    wait_for(lambda: 'jetson-edge status --profile sim --only imu,lidar,monitor' in suite.output()
+             or not suite.alive(), STARTUP_S, 'up to say where to look')
+    assert suite.alive(), suite.output()[-3000:]
+
+    def all_ok():
+        done = status_once()
+        found = rows(done.stdout)
+        return done.returncode == 0 and all(found.get(k, [None, None])[1] == 'OK' for k in NODES)
+    wait_for(all_ok, STARTUP_S, lambda: f'every node OK in --once:\n{status_once().stdout}',
+             interval=1.0)
+    text = status_once().stdout
+    found = rows(text)
+    for topic in ('/imu/data', '/imu/data_raw', '/lidar/points'):
+        assert found[topic][1] in LEVELS and float(found[topic][2]) > 0, found[topic]
+    assert re.search(r'^\s*imu rate\s+(OK|WARN)\s+\d+\.\d Hz', text, re.M), text
+
+    socket = f'je-status-{os.getpid()}'
+    tmux = ['tmux', '-L', socket]
+    subprocess.run([*tmux, 'new-session', '-d', '-s', 'status', '-x', '120', '-y', '50',
+                    f'jetson-edge status --profile sim --only {ONLY}'], check=True, cwd=ROOT)
+    try:
+        def capture() -> str:
+            return subprocess.run([*tmux, 'capture-pane', '-p', '-t', 'status'],
+                                  capture_output=True, text=True, check=True).stdout
+
+        first = wait_for(lambda: (lambda text: text if all(
+            rows(text).get(k, [None, None])[1] in LEVELS for k in NODES) else '')(capture()),
+            30.0, lambda: f'the live view to list every node:\n{capture()}')
+        second = wait_for(lambda: (lambda text: text if text != first and 'refresh' in text
+                                   else '')(capture()), 10.0, 'the live view to redraw')
+        counters = [line for line in (first + second).splitlines() if line.startswith('refresh')]
+        assert len(set(counters)) == 2, counters
+        (tmp_path / 'status-pane.txt').write_text(second)
+    finally:
+        subprocess.run([*tmux, 'kill-server'], check=False)
