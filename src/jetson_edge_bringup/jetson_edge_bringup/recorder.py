@@ -102,7 +102,7 @@ class WriteQueue:
                 self._queued_bytes -= len(data)
             try:
                 self._write(topic, data, time_ns)
-            except Exception as exc:  # noqa: BLE001 - reported by close(), the recording so far kept
+            except Exception as exc:  # noqa: BLE001 - raised again by close()
                 with self._lock:
                     self.error = exc
                     self._queue.clear()
