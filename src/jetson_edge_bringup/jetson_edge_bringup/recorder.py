@@ -5,10 +5,10 @@ subscription's QoS matches the topic's publishers the way rosbag2 chooses it
 (``bag_metadata.matching_policies``). Messages are never deserialized (``raw=True``).
 
 The executor's thread only takes messages and queues them; a writer thread puts them into the
-file. Writing in the callbacks (a chunk of camera frames flushed at once) held the executor long
-enough, on two busy cores, for the DDS reader of the 500 Hz ``control/command`` to overflow:
-its publisher keeps only the newest sample (depth 1), so what a reader's history drops cannot be
-sent again. The queue is bounded in bytes; what does not fit is counted per topic and reported.
+file. With the writes in the callbacks, the recorder missed six times what a bare subscriber of
+the same run missed of the 500 Hz ``control/command`` (``bench record``): its publisher keeps
+only the newest sample (depth 1), so a reader that falls behind by one period loses samples for
+good. The queue is bounded in bytes; what does not fit is counted per topic and reported.
 """
 
 from __future__ import annotations
