@@ -122,7 +122,10 @@ class SuiteStatus:
         topics = [self._topic_row(node, topic.topic, topic.qos, topic.rate_hz, now)
                   for node in self._nodes for topic in node.expects]
         notes = []
-        if monitor is None:
+        if not self.heard:
+            notes.append('nothing heard yet on /diagnostics: is the suite running, with this '
+                         'ROS_DOMAIN_ID?')
+        elif monitor is None:
             notes.append('no fresh /diagnostics_agg: the suite monitor is not running (or not '
                          'yet), so node levels are their own and topic rates are unknown')
         if monitor is not None:
