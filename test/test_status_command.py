@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 
 import pytest
 
@@ -21,6 +20,7 @@ ONLY = 'imu,lidar,monitor'
 NODES = ('imu_emulator', 'imu', 'lidar', 'lidar_sim', 'monitor')
 STARTUP_S = 60.0
 LEVELS = {'OK', 'WARN', 'ERROR', 'STALE'}
+RUNNING = {'OK', 'WARN'}    # WARN: a rate below its floor on a loaded 2-core host
 
 
 def status_once(*extra: str) -> subprocess.CompletedProcess:
@@ -44,18 +44,19 @@ def test_once_fails_clearly_when_nothing_answers():
 @pytest.mark.skipif(shutil.which('tmux') is None,
                     reason='tmux is not installed (apt install tmux): the live view is tested in '
                     'a real terminal')
-def test_status_once_and_live_in_tmux(start_suite, tmp_path):
+def test_status_once_and_live_in_tmux(start_suite):
     suite = start_suite('sim', only=ONLY.split(','))
     wait_for(lambda: 'jetson-edge status --profile sim --only imu,lidar,monitor' in suite.output()
              or not suite.alive(), STARTUP_S, 'up to say where to look')
     assert suite.alive(), suite.output()[-3000:]
 
-    def all_ok():
+    def all_running():
         done = status_once()
         found = rows(done.stdout)
-        return done.returncode == 0 and all(found.get(k, [None, None])[1] == 'OK' for k in NODES)
-    wait_for(all_ok, STARTUP_S, lambda: f'every node OK in --once:\n{status_once().stdout}',
-             interval=1.0)
+        return done.returncode == 0 and all(found.get(k, [None, None])[1] in RUNNING
+                                            for k in NODES)
+    wait_for(all_running, STARTUP_S,
+             lambda: f'every node OK or WARN in --once:\n{status_once().stdout}', interval=1.0)
     text = status_once().stdout
     found = rows(text)
     for topic in ('/imu/data', '/imu/data_raw', '/lidar/points'):
@@ -71,13 +72,19 @@ def test_status_once_and_live_in_tmux(start_suite, tmp_path):
             return subprocess.run([*tmux, 'capture-pane', '-p', '-t', 'status'],
                                   capture_output=True, text=True, check=True).stdout
 
-        first = wait_for(lambda: (lambda text: text if all(
-            rows(text).get(k, [None, None])[1] in LEVELS for k in NODES) else '')(capture()),
-            30.0, lambda: f'the live view to list every node:\n{capture()}')
-        second = wait_for(lambda: (lambda text: text if text != first and 'refresh' in text
-                                   else '')(capture()), 10.0, 'the live view to redraw')
+        def every_node_listed() -> str:
+            text = capture()
+            return text if all(rows(text).get(k, [None, None])[1] in LEVELS for k in NODES) else ''
+
+        first = wait_for(every_node_listed, 30.0,
+                         lambda: f'the live view to list every node:\n{capture()}')
+
+        def redrawn() -> str:
+            text = capture()
+            return text if text != first and 'refresh' in text else ''
+
+        second = wait_for(redrawn, 10.0, 'the live view to redraw')
         counters = [line for line in (first + second).splitlines() if line.startswith('refresh')]
         assert len(set(counters)) == 2, counters
-        (tmp_path / 'status-pane.txt').write_text(second)
     finally:
         subprocess.run([*tmux, 'kill-server'], check=False)
