@@ -16,6 +16,8 @@ from typing import TextIO
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import ExternalShutdownException
+from rich.console import Console
+from rich.live import Live
 
 from jetson_edge_bringup.params import SUITE_MONITOR
 from jetson_edge_bringup.plan import Plan, monitored_document
@@ -105,9 +107,6 @@ def run_status(plan: Plan, *, once: bool, wait_s: float, timeout_s: float,
     """``--once``: waits ``wait_s`` after the first message (a whole diagnostics period or two)
     and prints one view; raises :class:`NoAnswer` when nothing arrives within ``timeout_s``.
     Live: redraws every ``period_s`` until Ctrl-C."""
-    from rich.console import Console
-    from rich.live import Live
-
     collector = StatusCollector(plan)
     console = Console(file=out)
     try:
@@ -123,8 +122,8 @@ def run_status(plan: Plan, *, once: bool, wait_s: float, timeout_s: float,
             time.sleep(wait_s)
             console.print(render(collector.view()))
             return
-        with Live(render(collector.view()), console=console, refresh_per_second=1 / period_s,
-                  screen=True, auto_refresh=False) as live:
+        with Live(render(collector.view()), console=console, screen=True,
+                  auto_refresh=False) as live:
             while True:
                 time.sleep(period_s)
                 live.update(render(collector.view()), refresh=True)
