@@ -2,6 +2,8 @@
 # Starts the suite on the embedded default profile (sim): no sensors, no GPU needed.
 #
 #   scripts/run-sim.sh [jetson-edge up arguments, e.g. --only lidar --duration 30]
+#
+# Once every node has started, `up` says where to look: `jetson-edge status` in another terminal.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

@@ -68,6 +68,8 @@ PYPI_ONLY = {
     'onnxruntime': 'onnxruntime',
     'mcap': 'mcap',
     'foxglove': 'foxglove-sdk',
+    # no python3-rich key in rosdep/python.yaml; Ubuntu's package exists but rosdep cannot name it
+    'rich': 'rich',
 }
 
 # Only the lidar benchmark's comparison with the C++ decoder imports it (lazily, and says how

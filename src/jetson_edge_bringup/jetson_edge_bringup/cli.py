@@ -55,10 +55,22 @@ def _supervise(plan, args) -> int:
     print(f'jetson-edge: parameter files of profile {plan.profile!r} in {params_dir}', file=sys.stderr)
     commands = commands_for(plan)  # fails before starting anything if an executable is missing
     supervisor = Supervisor(plan, lambda node: commands[node.key])
-    for address in viewer_addresses(plan):
-        print(f'jetson-edge: live view at {address}: open it in Foxglove or Lichtblick (Open connection > '
-              f'Foxglove WebSocket), layout share/{VIEWER_PACKAGE}/layouts/jetson_edge.json', file=sys.stderr)
-    return supervisor.run(duration_s=args.duration)
+
+    def tell_where_to_look() -> None:
+        for line in where_to_look(plan, profile=args.profile, only=args.only):
+            supervisor.say(line)
+    return supervisor.run(duration_s=args.duration, when_up=tell_where_to_look)
+
+
+def where_to_look(plan, *, profile: str, only: str | None) -> list[str]:
+    """What ``up`` says once every node has started: how to watch the running suite."""
+    status = f'jetson-edge status --profile {profile}' + (f' --only {only}' if only else '')
+    lines = [f'all {len(plan.nodes)} nodes started; watch the suite with `{status}` in another '
+             f'terminal (node levels, topic rates, temperatures, perception, RT loop)']
+    lines += [f'live view at {address}: open it in Foxglove or Lichtblick (Open connection > Foxglove '
+              f'WebSocket), layout share/{VIEWER_PACKAGE}/layouts/jetson_edge.json'
+              for address in viewer_addresses(plan)]
+    return lines
 
 
 def _prepared(args, profile):
@@ -197,6 +209,21 @@ def cmd_play(args) -> int:
     return 0
 
 
+# --- status ---------------------------------------------------------------------------------
+
+def cmd_status(args) -> int:
+    from jetson_edge_bringup.plan import build_plan
+    from jetson_edge_bringup.status_collector import NoAnswer, run_status
+
+    plan = build_plan(load_profile(resolve_profile_name(args.profile, root=args.root)))
+    try:
+        run_status(plan.select(_split(args.only)), once=args.once, wait_s=args.wait,
+                   timeout_s=args.timeout)
+    except NoAnswer as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 # --- doctor, bench ----------------------------------------------------------------------------
 
 def cmd_doctor(args) -> int:
@@ -309,6 +336,20 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument('--delay', type=float, default=1.0, help='seconds between creating the '
                       'publishers and the first message, for subscribers to match (default: 1)')
     play.set_defaults(func=cmd_play)
+
+    status = sub.add_parser('status', help='the running suite at a glance: every node\'s level, '
+                            'topic rates against the plan, temperatures, power mode, perception, '
+                            'RT loop (live until Ctrl-C)')
+    status.add_argument('--profile', default='sim', help='the profile the suite runs, for its plan '
+                        '(default: sim, as for up)')
+    status.add_argument('--only', help='the node keys the suite was started with (as for up)')
+    status.add_argument('--once', action='store_true', help='print one view and exit (non-zero '
+                        'when nothing answers within --timeout)')
+    status.add_argument('--wait', type=float, default=2.5, help='with --once: seconds to listen '
+                        'after the first message before printing (default: 2.5)')
+    status.add_argument('--timeout', type=float, default=10.0, help='with --once: seconds to wait '
+                        'for a first message (default: 10)')
+    status.set_defaults(func=cmd_status)
 
     sub.add_parser('doctor', help='check this machine for the suite').set_defaults(func=cmd_doctor)
 

@@ -162,8 +162,12 @@ class Supervisor:
                 child.reader.join(timeout=2.0)
 
     def run(self, *, duration_s: float | None = None,
-            before_stop: Callable[[], None] | None = None) -> int:
+            before_stop: Callable[[], None] | None = None,
+            when_up: Callable[[], None] | None = None) -> int:
         """Starts every node and supervises until stopped, ``duration_s`` passes or a node fails.
+
+        ``when_up`` is called once, when every node's runner has reported its node started (the
+        end of start-up, where a user is told where to look).
 
         ``before_stop`` is called once, while every node still runs, just before they are
         stopped (what a node reports while the others shut down is not the run's state).
@@ -182,6 +186,9 @@ class Supervisor:
             end = None if duration_s is None else self._clock() + duration_s
             while not self._stop.is_set():
                 self._poll()
+                if when_up is not None and all(c.starts for c in self.children):
+                    when_up()
+                    when_up = None
                 if end is not None and self._clock() >= end:
                     self.say(f'duration of {duration_s:g} s reached')
                     break

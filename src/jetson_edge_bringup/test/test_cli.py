@@ -74,3 +74,13 @@ def test_up_with_the_sim_on_a_jetson_needs_the_explicit_flag(tmp_path, capsys):
 def test_doctor_on_an_unknown_jetson_says_how_to_add_a_profile(tmp_path, capsys):
     assert cli.main(['--root', _jetson(tmp_path), 'doctor']) == 0
     assert 'matches no profile' in capsys.readouterr().out
+
+
+def test_up_says_where_to_look_with_the_status_command_of_its_own_plan():
+    from jetson_edge_bringup.cli import where_to_look
+    from jetson_edge_bringup.plan import NodePlan, Plan
+
+    plan = Plan('sim', [NodePlan('imu', 'p', 'e', 'imu', '', {})])
+    assert where_to_look(plan, profile='sim', only='imu') == [
+        'all 1 nodes started; watch the suite with `jetson-edge status --profile sim --only imu` '
+        'in another terminal (node levels, topic rates, temperatures, perception, RT loop)']

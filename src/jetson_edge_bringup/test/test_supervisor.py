@@ -105,3 +105,14 @@ def test_before_stop_runs_while_every_node_still_runs():
     assert s.run(duration_s=1.0, before_stop=before_stop) == 0
     assert seen == [[True, True], False]
     assert 'stopping a (SIGINT)' in out.getvalue()
+
+
+def test_when_up_is_called_once_after_every_node_reported_its_start():
+    plan = Plan('t', [node('a'), node('b')])
+    out = io.StringIO()
+    s = sup.Supervisor(plan, lambda n: [sys.executable, '-m', 'jetson_edge_bringup.node_runner',
+                                        *n.runner_options().to_argv(), sys.executable, '-c',
+                                        'import time; time.sleep(60)'], out=out)
+    seen = []
+    code = s.run(duration_s=3.0, when_up=lambda: seen.append([c.starts for c in s.children]))
+    assert code == 0 and seen == [[1, 1]]
