@@ -44,7 +44,7 @@ def cmd_up(args) -> int:
 
 def _supervise(plan, args) -> int:
     """Runs ``plan`` (``--params-dir``, ``--duration``) under the supervisor."""
-    from jetson_edge_bringup.plan import VIEWER_PACKAGE, viewer_addresses, write_parameter_files
+    from jetson_edge_bringup.plan import write_parameter_files
     from jetson_edge_bringup.supervisor import Supervisor, commands_for
 
     if not plan.nodes:
@@ -64,6 +64,8 @@ def _supervise(plan, args) -> int:
 
 def where_to_look(plan, *, profile: str, only: str | None) -> list[str]:
     """What ``up`` says once every node has started: how to watch the running suite."""
+    from jetson_edge_bringup.plan import VIEWER_PACKAGE, viewer_addresses
+
     status = f'jetson-edge status --profile {profile}' + (f' --only {only}' if only else '')
     lines = [f'all {len(plan.nodes)} nodes started; watch the suite with `{status}` in another '
              f'terminal (node levels, topic rates, temperatures, perception, RT loop)']
