@@ -32,6 +32,10 @@ DECODERS = {
     'segmentation': ('mask_probability', 'mask_argmax'),
 }
 PRECISIONS = ('fp32', 'fp16', 'int8')
+#: `dynamic`: the model takes a batch of any size (a symbolic batch dimension in ONNX, a TensorRT
+#: optimization profile up to the node's max_batch, OpenCV DNN's batch blobs); `fixed`: batch 1 only,
+#: so several cameras cost one call each.
+BATCH_MODES = ('fixed', 'dynamic')
 CALIBRATORS = ('entropy', 'minmax')
 MODEL_PATH_ENV = 'JETSON_EDGE_MODEL_PATH'
 CARD_PATH_ENV = 'JETSON_EDGE_MODEL_CARDS'
@@ -116,6 +120,7 @@ class ModelCard:
     tensorrt: TensorRTSpec = field(default_factory=TensorRTSpec)
     jetson_inference: Mapping[str, Any] = field(default_factory=dict)
     description: str = ''
+    batch: str = 'fixed'
 
     def label(self, class_id: int) -> str:
         """The label of `class_id`, or `class_<id>` when the card has none for it."""
@@ -314,6 +319,7 @@ def parse_card(data: Any, *, path: Path) -> ModelCard:
         tensorrt=_read_tensorrt(reader.child('tensorrt')),
         jetson_inference=reader.get('jetson_inference', dict, {}),
         description=reader.get('description', str, ''),
+        batch=reader.get('batch', str, 'fixed', choices=BATCH_MODES),
     )
     _unit(reader, 'score_threshold', card.score_threshold)
     _positive(reader, 'max_detections', card.max_detections)

@@ -34,11 +34,15 @@ def file_sha256(path: Path, *, chunk: int = 1 << 20) -> str:
 
 @dataclass(frozen=True)
 class BuildSettings:
-    """What the engine is built with. Only `precision` and `dla_core` (plus the platform) enter the key."""
+    """What the engine is built with. Only `precision`, `dla_core` and `max_batch` (plus the platform) enter the key.
+
+    `max_batch`: the largest batch of the optimization profile of an input whose batch axis is dynamic.
+    """
 
     precision: str = 'fp16'
     workspace_mb: int = 1024
     dla_core: int = -1
+    max_batch: int = 1
     calibration_images: Path | None = None
     calibration_algorithm: str = 'entropy'
     calibration_batch_size: int = 8
@@ -57,6 +61,7 @@ class EngineKey:
     gpu: str
     precision: str
     dla_core: int
+    max_batch: int = 1
 
     @property
     def digest(self) -> str:
@@ -136,7 +141,7 @@ class EngineManager:
     def key_for(self, onnx_path: Path, settings: BuildSettings, *, model_name: str | None = None) -> EngineKey:
         return EngineKey(model_name=model_name or onnx_path.stem, model_sha256=file_sha256(onnx_path),
                          tensorrt_version=self.toolkit.tensorrt_version, gpu=self.toolkit.gpu_identity(),
-                         precision=settings.precision, dla_core=settings.dla_core)
+                         precision=settings.precision, dla_core=settings.dla_core, max_batch=settings.max_batch)
 
     def cached(self, key: EngineKey) -> Path | None:
         path, why = self.cache.lookup(key)
