@@ -135,6 +135,12 @@ def _summary(results: list[dict]) -> dict:
             'stages_ms': results[0]['stages_ms'] if len(results) == 1 else {}}
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """The run of median throughput, with every run's frames per second alongside."""
+    ranked = sorted(runs, key=lambda r: r['fps'])
+    return {**ranked[(len(ranked) - 1) // 2], 'fps_runs': [r['fps'] for r in runs]}
+
+
 def model_alone(spec: dict, batch: int, iterations: int) -> float:
     """Milliseconds per image of the backend call alone at `batch` (batch 1 calls for a fixed card)."""
     card = load_card(find_card(spec['model']))
@@ -164,6 +170,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument('--cameras', default='1,2,4', help='camera counts to run')
     parser.add_argument('--seconds', type=float, default=10.0, help='measured seconds per run')
     parser.add_argument('--warmup-s', type=float, default=2.0)
+    parser.add_argument('--rounds', type=int, default=3, help='alternated runs of each setup; the median is shown')
     parser.add_argument('--threads', type=int, default=0,
                         help='inference threads of every worker (0: the library decides, every core)')
     parser.add_argument('--child', help=argparse.SUPPRESS)
@@ -175,12 +182,15 @@ def main(argv: list[str] | None = None) -> dict:
             'seconds': args.seconds, 'warmup_s': args.warmup_s, 'first_photo': 0}
     counts = [int(c) for c in args.cameras.split(',')]
     print(f'{args.model} on {args.backend}, {args.threads or "library-default"} threads per worker, '
-          f'{os.cpu_count()} CPUs, {args.seconds:g} s per run')
+          f'{os.cpu_count()} CPUs, {args.seconds:g} s per run, median of {args.rounds} alternated runs')
     rows = {}
     for n in counts:
-        batched = _summary(_run_processes([{**base, 'cameras': n}]))
-        separate = _summary(_run_processes([{**base, 'cameras': 1, 'first_photo': i} for i in range(n)]))
-        rows[n] = {'batched': batched, 'separate': separate}
+        runs: dict[str, list[dict]] = {'batched': [], 'separate': []}
+        for _ in range(args.rounds):  # alternated, so the host's load drift hits both alike
+            runs['batched'].append(_summary(_run_processes([{**base, 'cameras': n}])))
+            runs['separate'].append(_summary(_run_processes([{**base, 'cameras': 1, 'first_photo': i}
+                                                             for i in range(n)])))
+        rows[n] = {setup: _median_run(done) for setup, done in runs.items()}
     one_node_rss = rows[1]['batched']['rss_mb'] if 1 in rows else float('nan')
     print('\n| cameras | setup | frames/s in all | per camera p50 / p99 ms | RSS MB | batched/separate fps | '
           'RSS vs one node |')

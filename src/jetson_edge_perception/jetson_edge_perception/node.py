@@ -89,7 +89,7 @@ class PerceptionNode(Node):
         self.worker.set_detection_settings(score_threshold=p['score_threshold'], max_detections=p['max_detections'],
                                            class_filter=p['class_filter'])
         on_parameter_change(self, PERCEPTION, self._apply)
-        self._publishers = [{
+        self._camera_outputs = [{
             'detections': self.create_publisher(Detection2DArray, camera.outputs['detections'], qos.RELIABLE_STREAM),
             'segmentation': self.create_publisher(Image, camera.outputs['segmentation'], qos.SENSOR_STREAM),
             'overlay': self.create_publisher(Image, camera.outputs['overlay'], qos.SENSOR_STREAM),
@@ -145,7 +145,7 @@ class PerceptionNode(Node):
     def _publish(self, job: FrameJob, result: FrameResult) -> None:
         source = job.message.header
         header = Header(stamp=Time(sec=source.stamp.sec, nanosec=source.stamp.nanosec), frame_id=source.frame_id)
-        publishers = self._publishers[job.camera]
+        publishers = self._camera_outputs[job.camera]
         if result.detections is not None:
             model = next(m for m in self.worker.models if m.role == 'detection')
             publishers['detections'].publish(
