@@ -50,8 +50,7 @@ def worker_config(p: dict, cameras: list[CameraSpec]) -> WorkerConfig:
         intra_op_threads=p['intra_op_threads'], precision=p['precision'], workspace_mb=p['workspace_mb'],
         dla_core=p['dla_core'], engine_cache_dir=Path(p['engine_cache_dir']) if p['engine_cache_dir'] else None,
         search_dirs=tuple(p['model_path']),
-        extra={'calibration_images': p['calibration_images']} if p['calibration_images'] else {},
-        max_batch=p['max_batch'])
+        extra={'calibration_images': p['calibration_images']} if p['calibration_images'] else {})
     return WorkerConfig(detection_card=p['detection_model'], segmentation_card=p['segmentation_model'],
                         backend_order=tuple(p['backends']), options=options,
                         background_build=p['background_engine_build'],

@@ -14,6 +14,7 @@ the worker is in state `building` (a WARN with the elapsed time) until the build
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import threading
 import time
@@ -252,7 +253,9 @@ class PerceptionWorker:
             expected = 'detection' if role == 'detection' else 'segmentation'
             if card.task != expected:
                 raise PerceptionError(f'{card.path} is a {card.task} model, configured as the {role} model')
-            runner = open_runner(card, order=config.backend_order or None, options=config.options,
+            # the TensorRT optimization profile takes the batches this worker forms
+            options = dataclasses.replace(config.options, max_batch=config.max_batch)
+            runner = open_runner(card, order=config.backend_order or None, options=options,
                                  background_build=config.background_build, log=self._log)
             self._await_engine(runner)
             model = _Model(role, card, runner, config.max_batch)
