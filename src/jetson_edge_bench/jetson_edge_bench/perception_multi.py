@@ -12,7 +12,8 @@ either way, so transport costs the same in both). It reports frames per second i
 latency per camera (offer to result, the batch wait included), resident memory (VmRSS at the end;
 summed over the separate processes), and the ratios the targets are about, each against a reference
 of the same run: batched/separate throughput at each N, and batched RSS at N against one camera's
-(one node's). A last table says where the time goes: the model alone per image at batch 1 and at
+(one node's). On a shared host more processes get more of the CPU, so it also gives frames per
+CPU-second of the workers (their process CPU time over the window), which that share does not move. A last table says where the time goes: the model alone per image at batch 1 and at
 batch N, and the batched worker's per-batch stages.
 """
 
@@ -93,13 +94,13 @@ def run_worker(spec: dict) -> dict:
         worker.offer(messages[camera], camera=camera)
     time.sleep(spec['warmup_s'])
     counting.set()
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     time.sleep(spec['seconds'])
     counting.clear()
-    elapsed = time.monotonic() - started
+    elapsed, cpu_s = time.monotonic() - started, time.process_time() - cpu_started
     values = worker.status()[2]
     worker.close()
-    return {'frames': [len(x) for x in latencies], 'elapsed_s': elapsed, 'latencies': latencies,
+    return {'frames': [len(x) for x in latencies], 'elapsed_s': elapsed, 'cpu_s': cpu_s, 'latencies': latencies,
             'rss_mb': _rss_mb(), 'stages_ms': {k: v for k, v in values.items() if k.startswith('detection_')}}
 
 
@@ -131,7 +132,9 @@ def _summary(results: list[dict]) -> dict:
     per_camera = [{'fps': len(lat) / results[0]['elapsed_s'],
                    'p50_ms': float(np.percentile(lat, 50) * 1e3) if lat else float('nan'),
                    'p99_ms': float(np.percentile(lat, 99) * 1e3) if lat else float('nan')} for lat in latencies]
-    return {'fps': fps, 'cameras': per_camera, 'rss_mb': sum(r['rss_mb'] for r in results),
+    frames_per_cpu_s = sum(sum(r['frames']) for r in results) / sum(r['cpu_s'] for r in results)
+    return {'fps': fps, 'frames_per_cpu_s': frames_per_cpu_s, 'cameras': per_camera,
+            'rss_mb': sum(r['rss_mb'] for r in results),
             'stages_ms': results[0]['stages_ms'] if len(results) == 1 else {}}
 
 
@@ -192,16 +195,19 @@ def main(argv: list[str] | None = None) -> dict:
                                                              for i in range(n)])))
         rows[n] = {setup: _median_run(done) for setup, done in runs.items()}
     one_node_rss = rows[1]['batched']['rss_mb'] if 1 in rows else float('nan')
-    print('\n| cameras | setup | frames/s in all | per camera p50 / p99 ms | RSS MB | batched/separate fps | '
-          'RSS vs one node |')
-    print('|---|---|---|---|---|---|---|')
+    print('\n| cameras | setup | frames/s in all | frames per CPU-second | per camera p50 / p99 ms | RSS MB | '
+          'batched/separate fps (per CPU-s) | RSS vs one node |')
+    print('|---|---|---|---|---|---|---|---|')
     for n, row in rows.items():
         ratio = row['batched']['fps'] / row['separate']['fps']
+        cpu_ratio = row['batched']['frames_per_cpu_s'] / row['separate']['frames_per_cpu_s']
         for setup in ('batched', 'separate'):
             r = row[setup]
             lat = ', '.join(f'{_fmt(c["p50_ms"])} / {_fmt(c["p99_ms"])}' for c in r['cameras'])
-            print(f'| {n} | {setup} | {_fmt(r["fps"])} | {lat} | {r["rss_mb"]:.0f} | '
-                  f'{f"{ratio:.2f}x" if setup == "batched" else ""} | {r["rss_mb"] / one_node_rss:.2f}x |')
+            ratios = f'{ratio:.2f}x ({cpu_ratio:.2f}x)' if setup == 'batched' else ''
+            print(f'| {n} | {setup} | {_fmt(r["fps"])} (runs {", ".join(map(_fmt, r["fps_runs"]))}) | '
+                  f'{r["frames_per_cpu_s"]:.2f} | {lat} | {r["rss_mb"]:.0f} | {ratios} | '
+                  f'{r["rss_mb"] / one_node_rss:.2f}x |')
     largest = counts[-1]
     alone = {1: model_alone({**base, 'cameras': 1}, 1, 5), largest: model_alone({**base, 'cameras': largest}, largest, 5)}
     stages = rows[largest]['batched']['stages_ms']
@@ -212,6 +218,8 @@ def main(argv: list[str] | None = None) -> dict:
           + f'; mean batch {stages.get("detection_mean_batch")}, {stages.get("detection_batching")}')
     return {'rows': {str(n): row for n, row in rows.items()}, 'model_alone_ms_per_image': alone,
             'throughput_ratio': {str(n): row['batched']['fps'] / row['separate']['fps'] for n, row in rows.items()},
+            'per_cpu_second_ratio': {str(n): row['batched']['frames_per_cpu_s'] / row['separate']['frames_per_cpu_s']
+                                     for n, row in rows.items()},
             'rss_ratio': {str(n): row['batched']['rss_mb'] / one_node_rss for n, row in rows.items()}}
 
 
