@@ -34,8 +34,15 @@ def summarize(msg) -> dict:
              'bbox': (d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.size_x, d.bbox.size_y)}
             for d in msg.detections]}
     if kind == 'Image':
-        return {'width': msg.width, 'height': msg.height, 'encoding': msg.encoding,
-                'frame_id': msg.header.frame_id}
+        summary = {'width': msg.width, 'height': msg.height, 'encoding': msg.encoding,
+                   'frame_id': msg.header.frame_id}
+        if msg.encoding == '32FC1':  # a depth image: its stamp and what its values are
+            import numpy as np
+            values = np.frombuffer(bytes(msg.data), '<f4' if not msg.is_bigendian else '>f4')
+            summary.update(stamp_ns=msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec,
+                           finite=bool(np.isfinite(values).all()), min=float(np.nanmin(values)),
+                           max=float(np.nanmax(values)), size=int(values.size))
+        return summary
     return {'repr': repr(msg)[:2000]}
 
 

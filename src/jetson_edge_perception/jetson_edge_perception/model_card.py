@@ -2,7 +2,9 @@
 
 A card names the model file and its format, the backends that may run it (in order of
 preference), the input tensor (name, size, layout, colour order, normalization, resize mode), the
-decoder that turns raw outputs into detections or a mask, the labels and the default thresholds.
+decoder that turns raw outputs into detections, a mask or a depth map, the labels and the default
+thresholds. A depth card also says what its output means (`depth`: metric or relative, how to scale
+it, its valid range).
 Every validation error names the card file and the key at fault.
 
 File references inside a card (`file`, `config_file`, `labels` when it is a path) are resolved by
@@ -22,7 +24,7 @@ from .errors import ModelCardError
 
 BACKENDS = ('tensorrt', 'onnxruntime', 'opencv_dnn', 'jetson_inference')
 FORMATS = ('onnx', 'tensorflow', 'tflite', 'caffe', 'engine')
-TASKS = ('detection', 'segmentation')
+TASKS = ('detection', 'segmentation', 'depth')
 LAYOUTS = ('NCHW', 'NHWC')
 COLOUR_ORDERS = ('RGB', 'BGR')
 RESIZE_MODES = ('stretch', 'letterbox')
@@ -30,7 +32,9 @@ DTYPES = ('float32', 'float16', 'uint8')
 DECODERS = {
     'detection': ('ssd_tf', 'detection_out', 'yolo', 'ssd_scores_boxes'),
     'segmentation': ('mask_probability', 'mask_argmax'),
+    'depth': ('depth_map',),
 }
+DEPTH_KINDS = ('metric', 'relative')
 PRECISIONS = ('fp32', 'fp16', 'int8')
 #: `dynamic`: the model takes a batch of any size (a symbolic batch dimension in ONNX, a TensorRT
 #: optimization profile up to the node's max_batch, OpenCV DNN's batch blobs); `fixed`: batch 1 only,
@@ -81,6 +85,25 @@ class DecoderSpec:
 
 
 @dataclass(frozen=True)
+class DepthSpec:
+    """What a depth model's one-channel output means, and how it becomes the published depth.
+
+    A raw value r becomes `r * scale + offset`, then is clipped to [min_value, max_value] (the
+    range the model was trained on: values outside it are not measurements). `metric`: metres.
+    `relative`: unitless, as `convention` says (the card must say it, because the published image
+    carries no unit); `inverse` when larger values are nearer (inverse depth, disparity).
+    """
+
+    kind: str = 'metric'
+    scale: float = 1.0
+    offset: float = 0.0
+    min_value: float = 0.1
+    max_value: float = 10.0
+    convention: str = 'metres from the camera'
+    inverse: bool = False
+
+
+@dataclass(frozen=True)
 class CalibrationSpec:
     """INT8 calibration: an image folder fed through the card's preprocessing, and a cache file."""
 
@@ -121,6 +144,7 @@ class ModelCard:
     jetson_inference: Mapping[str, Any] = field(default_factory=dict)
     description: str = ''
     batch: str = 'fixed'
+    depth: DepthSpec | None = None
 
     def label(self, class_id: int) -> str:
         """The label of `class_id`, or `class_<id>` when the card has none for it."""
@@ -250,6 +274,29 @@ def _read_decoder(reader: _Reader, task: str) -> DecoderSpec:
     return spec
 
 
+def _read_depth(reader: _Reader, task: str) -> DepthSpec | None:
+    if task != 'depth':
+        if reader.data:
+            raise ModelCardError(reader.source, reader.prefix.rstrip('.'), f'only a depth card has this section, '
+                                                                           f'this is a {task} card')
+        return None
+    kind = reader.get('kind', str, choices=DEPTH_KINDS)
+    convention = reader.get('convention', str, 'metres from the camera' if kind == 'metric' else ...)
+    spec = DepthSpec(kind=kind, scale=reader.get('scale', float, 1.0), offset=reader.get('offset', float, 0.0),
+                     min_value=reader.get('min', float), max_value=reader.get('max', float), convention=convention,
+                     inverse=reader.get('inverse', bool, False))
+    if spec.scale == 0:
+        raise reader.fail('scale', 'must not be 0')
+    if not spec.min_value < spec.max_value:
+        raise reader.fail('max', f'must be above min ({spec.min_value}), got {spec.max_value}')
+    if kind == 'metric' and spec.min_value <= 0:
+        raise reader.fail('min', f'a metric depth is a distance: must be > 0, got {spec.min_value}')
+    if kind == 'metric' and spec.inverse:
+        raise reader.fail('inverse', 'a metric depth is a distance, not an inverse; use kind: relative')
+    reader.reject_unknown()
+    return spec
+
+
 def _read_tensorrt(reader: _Reader) -> TensorRTSpec:
     cal = reader.child('calibration')
     calibration = CalibrationSpec(
@@ -320,6 +367,7 @@ def parse_card(data: Any, *, path: Path) -> ModelCard:
         jetson_inference=reader.get('jetson_inference', dict, {}),
         description=reader.get('description', str, ''),
         batch=reader.get('batch', str, 'fixed', choices=BATCH_MODES),
+        depth=_read_depth(reader.child('depth', required=task == 'depth'), task),
     )
     _unit(reader, 'score_threshold', card.score_threshold)
     _positive(reader, 'max_detections', card.max_detections)

@@ -1,5 +1,5 @@
 """The perception node: images of one or more cameras in; per camera detections (vision_msgs), class
-mask and optional overlay out.
+mask, depth and optional overlay out.
 
 Thin: parameters from `params.PERCEPTION`, the cameras' topics from `camera_topics`, QoS presets
 from jetson_edge_common, and the `worker.PerceptionWorker` doing the work (batched across cameras)
@@ -40,7 +40,7 @@ from .worker import FrameJob, FrameResult, PerceptionWorker, WorkerConfig
 def cameras_of(p: dict) -> list[CameraSpec]:
     return camera_specs(p['camera_names'], p['camera_topics'], image_topic=p['image_topic'],
                         outputs={'detections': p['detections_topic'], 'segmentation': p['segmentation_topic'],
-                                 'overlay': p['overlay_topic']})
+                                 'depth': p['depth_topic'], 'overlay': p['overlay_topic']})
 
 
 def worker_config(p: dict, cameras: list[CameraSpec]) -> WorkerConfig:
@@ -52,12 +52,16 @@ def worker_config(p: dict, cameras: list[CameraSpec]) -> WorkerConfig:
         search_dirs=tuple(p['model_path']),
         extra={'calibration_images': p['calibration_images']} if p['calibration_images'] else {})
     return WorkerConfig(detection_card=p['detection_model'], segmentation_card=p['segmentation_model'],
-                        backend_order=tuple(p['backends']), options=options,
+                        depth_card=p['depth_model'], backend_order=tuple(p['backends']), options=options,
                         background_build=p['background_engine_build'],
                         frame_limits=FrameLimits(max_pixels=p['max_frame_pixels'], max_bytes=p['max_frame_bytes']),
                         cameras=tuple(c.label for c in cameras), max_batch=p['max_batch'],
                         batch_wait_fraction=p['batch_wait_fraction'],
                         silent_after_periods=float(p['stale_after_periods']))
+
+
+_DEPTH_CADENCE = {'depth_enabled': 'enabled', 'depth_every_n_frames': 'every_n', 'depth_max_rate_hz': 'max_rate_hz',
+                  'depth_resolution': 'resolution'}
 
 
 def detection_array(header: Header, boxes: list[LabelledBox]) -> Detection2DArray:
@@ -84,6 +88,8 @@ class PerceptionNode(Node):
             raise SystemExit(f'perception: {exc}') from exc
         self.worker = PerceptionWorker(worker_config(p, self.cameras), publish=self._publish, log=log.info)
         self.worker.overlay = p['publish_overlay']
+        self.worker.set_depth(enabled=p['depth_enabled'], every_n=p['depth_every_n_frames'],
+                              max_rate_hz=p['depth_max_rate_hz'], resolution=p['depth_resolution'])
         self._warn_if(self.worker.set_max_rate(p['max_rate_hz'], load_level=p['load_level']))
         self.worker.set_detection_settings(score_threshold=p['score_threshold'], max_detections=p['max_detections'],
                                            class_filter=p['class_filter'])
@@ -91,6 +97,7 @@ class PerceptionNode(Node):
         self._camera_outputs = [{
             'detections': self.create_publisher(Detection2DArray, camera.outputs['detections'], qos.RELIABLE_STREAM),
             'segmentation': self.create_publisher(Image, camera.outputs['segmentation'], qos.SENSOR_STREAM),
+            'depth': self.create_publisher(Image, camera.outputs['depth'], qos.SENSOR_STREAM),
             'overlay': self.create_publisher(Image, camera.outputs['overlay'], qos.SENSOR_STREAM),
         } for camera in self.cameras]
         self._inputs = [PeriodicInput(f'image on {camera.image_topic}', stale_after_periods=p['stale_after_periods'])
@@ -126,6 +133,8 @@ class PerceptionNode(Node):
             self._warn_if(self.worker.set_load_level(float(value)))
         elif name == 'publish_overlay':
             self.worker.overlay = bool(value)
+        elif name in _DEPTH_CADENCE:
+            self.worker.set_depth(**{_DEPTH_CADENCE[name]: value})
 
     def _warn_if(self, problem: str | None) -> None:
         if problem:
@@ -151,6 +160,8 @@ class PerceptionNode(Node):
                 detection_array(header, labelled_boxes(result.detections, model.card.label)))
         if result.mask is not None:
             publishers['segmentation'].publish(ndarray_to_image(result.mask, 'mono8', header=header))
+        if result.depth is not None:
+            publishers['depth'].publish(ndarray_to_image(result.depth.values, '32FC1', header=header))
         if result.overlay is not None:
             publishers['overlay'].publish(ndarray_to_image(result.overlay, 'bgr8', header=header))
 

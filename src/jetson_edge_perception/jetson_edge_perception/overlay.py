@@ -1,4 +1,5 @@
-"""Draw detections and a class mask onto a BGR image for the `perception/overlay` topic (pure OpenCV)."""
+"""Draw detections and a class mask onto a BGR image for the `perception/overlay` topic (pure OpenCV);
+a depth map goes beside it as a colourised panel."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from .depth import depth_panel
+from .model_card import DepthSpec
 from .postprocess import Detections
 
 
@@ -18,8 +21,10 @@ def class_colour(class_id: int) -> tuple[int, int, int]:
 
 
 def draw_overlay(bgr: np.ndarray, *, detections: Detections | None = None, mask: np.ndarray | None = None,
-                 label: Callable[[int], str] = str, mask_alpha: float = 0.45) -> np.ndarray:
-    """A new BGR image: `bgr` with non-zero mask classes tinted and each detection boxed and labelled."""
+                 label: Callable[[int], str] = str, mask_alpha: float = 0.45, depth: np.ndarray | None = None,
+                 depth_spec: DepthSpec | None = None) -> np.ndarray:
+    """A new BGR image: `bgr` with non-zero mask classes tinted and each detection boxed and labelled;
+    with `depth` (and its card's `depth_spec`), the colourised depth panel to its right."""
     out = np.ascontiguousarray(bgr).copy()
     if mask is not None and mask.shape[:2] == out.shape[:2]:
         for class_id in np.unique(mask):
@@ -38,4 +43,6 @@ def draw_overlay(bgr: np.ndarray, *, detections: Detections | None = None, mask:
             ty = max(y0, th + 4)
             cv2.rectangle(out, (x0, ty - th - 4), (x0 + tw + 4, ty), colour, -1)
             cv2.putText(out, text, (x0 + 2, ty - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    if depth is not None and depth_spec is not None:
+        out = np.hstack([out, depth_panel(depth, depth_spec, out.shape[0])])
     return out

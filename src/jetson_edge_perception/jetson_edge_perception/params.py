@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jetson_edge_common.params import ParamSpec
 
+from .depth import RESOLUTIONS
 from .model_card import BACKENDS, PRECISIONS
 
 CAMERA_SOURCE = [
@@ -33,6 +34,19 @@ PERCEPTION = [
               read_only=True),
     ParamSpec('segmentation_model', 'selfie_segmentation_tflite',
               'Model card of the segmentation model; empty disables segmentation.', read_only=True),
+    ParamSpec('depth_model', 'fastdepth_onnx',
+              'Model card of the monocular depth model; empty disables depth. A metric card publishes metres; '
+              'a relative card publishes unitless values whose meaning (and whether larger is nearer) its '
+              '`depth.convention` states.', read_only=True),
+    ParamSpec('depth_enabled', False, 'Run the depth model (off by default: the heaviest of the three; its model '
+              'loads when first switched on).', dynamic=True),
+    ParamSpec('depth_every_n_frames', 1, 'Run depth on every Nth processed frame (depth is the heaviest model).',
+              min_value=1, max_value=1000, dynamic=True),
+    ParamSpec('depth_max_rate_hz', 0.0, 'Most depth frames per second (0: no cap beyond depth_every_n_frames).',
+              min_value=0.0, max_value=1000.0, dynamic=True),
+    ParamSpec('depth_resolution', 'camera', 'Size of the published depth image: camera (the source frame\'s, '
+              'resized bilinearly) or model (the network\'s output, letterbox padding removed).',
+              choices=RESOLUTIONS, dynamic=True),
     ParamSpec('backends', [], 'Backend preference order, overriding the cards\' (any of '
               + ', '.join(BACKENDS) + '); empty uses each card\'s order.', item_type=str, read_only=True),
     ParamSpec('onnxruntime_providers', ['CPUExecutionProvider'],
@@ -95,7 +109,10 @@ PERCEPTION = [
               read_only=True),
     ParamSpec('segmentation_topic', 'perception/segmentation', 'Output class mask (mono8, one class id per pixel).',
               read_only=True),
-    ParamSpec('overlay_topic', 'perception/overlay', 'Output overlay image (bgr8).', read_only=True),
+    ParamSpec('depth_topic', 'perception/depth', 'Output depth image (32FC1, the source frame\'s header; NaN where '
+              'the model gave no finite value).', read_only=True),
+    ParamSpec('overlay_topic', 'perception/overlay', 'Output overlay image (bgr8; with depth, a colourised depth '
+              'panel on the right).', read_only=True),
     ParamSpec('diagnostics_period_s', 1.0, 'Period of the /diagnostics status.', min_value=0.1, max_value=60.0,
               read_only=True),
 ]

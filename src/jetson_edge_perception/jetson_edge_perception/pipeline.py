@@ -14,7 +14,9 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from .batch_outputs import split_outputs
+from .depth import DepthMap, decode_depth, depth_output
 from .errors import BackendError, FrameError
+from .geometry import plan_resize
 from .model_card import ModelCard
 from .postprocess import Detections, decode_detections, decode_mask
 from .preprocess import Preprocessor, Transform, as_rgb
@@ -58,12 +60,13 @@ class StageTimes:
 
 @dataclass(frozen=True)
 class ModelResult:
-    """The outcome of one frame: detections (detection cards) or a class mask (segmentation cards)."""
+    """The outcome of one frame: detections, a class mask or a depth map, by the card's task."""
 
     times: StageTimes
     backend: str
     detections: Detections | None = None
     mask: np.ndarray | None = None
+    depth: DepthMap | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -106,15 +109,19 @@ class ModelPipeline:
             return 'fixed batch: one call per image'
         return f'dynamic batch: up to {self.max_batch} images per call'
 
-    def process(self, image: np.ndarray, encoding: str, *, settings: DetectionSettings | None = None) -> ModelResult:
-        """Run the model on a (H, W, C) uint8 image in `encoding`; raises FrameError or BackendError."""
-        result = self.process_batch([(image, encoding)], settings=settings)[0]
+    def process(self, image: np.ndarray, encoding: str, *, settings: DetectionSettings | None = None,
+                depth_resolution: str = 'camera') -> ModelResult:
+        """Run the model on a (H, W, C) uint8 image in `encoding`; raises FrameError or BackendError.
+
+        `depth_resolution` (depth cards): `camera` or `model`, see `depth.decode_depth`.
+        """
+        result = self.process_batch([(image, encoding)], settings=settings, depth_resolution=depth_resolution)[0]
         if isinstance(result, FrameError):
             raise result
         return result
 
-    def process_batch(self, frames: Sequence[tuple[np.ndarray, str]], *, settings: DetectionSettings | None = None
-                      ) -> list[ModelResult | FrameError]:
+    def process_batch(self, frames: Sequence[tuple[np.ndarray, str]], *, settings: DetectionSettings | None = None,
+                      depth_resolution: str = 'camera') -> list[ModelResult | FrameError]:
         """Run the model on several images (any sizes: each is resized by the card's rule).
 
         One entry per frame: its result, or the FrameError that rejected that frame alone. Stage
@@ -122,7 +129,7 @@ class ModelPipeline:
         """
         settings = settings or self.settings
         if self.runner.runs_own_pipeline:
-            return [self._own_pipeline(image, encoding, settings) for image, encoding in frames]
+            return [self._own_pipeline(image, encoding, settings, depth_resolution) for image, encoding in frames]
         t0 = time.perf_counter()
         results: list[ModelResult | FrameError | None] = [None] * len(frames)
         accepted: list[tuple[int, Transform]] = []
@@ -145,7 +152,7 @@ class ModelPipeline:
             td = time.perf_counter()
             for item, (_, transform) in zip(split_outputs(outputs, self.card.decoder, count),
                                             accepted[start:start + count]):
-                decoded.append(self._decode(item, transform, settings))
+                decoded.append(self._decode(item, transform, settings, depth_resolution))
             inference += td - ti
             decode += time.perf_counter() - td
         times = StageTimes(t1 - t0, inference, decode)
@@ -159,8 +166,8 @@ class ModelPipeline:
             self._batch_buffer = np.empty((count,) + out[1:], self._pre.dtype)
         return self._batch_buffer
 
-    def _decode(self, outputs: dict[str, np.ndarray], transform: Transform, settings: DetectionSettings
-                ) -> dict[str, object]:
+    def _decode(self, outputs: dict[str, np.ndarray], transform: Transform, settings: DetectionSettings,
+                depth_resolution: str) -> dict[str, object]:
         card = self.card
         if card.task == 'detection':
             detections = decode_detections(outputs, card.decoder, card.input, transform,
@@ -171,12 +178,24 @@ class ModelPipeline:
                                                       max_detections=settings.max_detections)}
         if card.task == 'segmentation':
             return {'mask': decode_mask(outputs, card.decoder, card.input, transform)}
+        if card.task == 'depth':
+            return {'depth': decode_depth(depth_output(outputs, card.decoder), card.depth, card.input, transform,
+                                          resolution=depth_resolution)}
         raise BackendError(f'unknown task {card.task!r}')
 
-    def _own_pipeline(self, image: np.ndarray, encoding: str, settings: DetectionSettings) -> ModelResult:
+    def _own_pipeline(self, image: np.ndarray, encoding: str, settings: DetectionSettings,
+                      depth_resolution: str) -> ModelResult:
+        card = self.card
         t0 = time.perf_counter()
-        out = self.runner.run_image(as_rgb(image, encoding), settings=settings)  # type: ignore[attr-defined]
+        rgb = as_rgb(image, encoding)
+        out = self.runner.run_image(rgb, settings=settings)  # type: ignore[attr-defined]
         t1 = time.perf_counter()
+        if card.task == 'depth':
+            # jetson-inference's depthNet returns its raw field: decoded here, like every backend's
+            transform = plan_resize(rgb.shape[1], rgb.shape[0], card.input)
+            depth = decode_depth(out, card.depth, card.input, transform, resolution=depth_resolution)
+            return ModelResult(StageTimes(0.0, t1 - t0, time.perf_counter() - t1), self.runner.description,
+                               depth=depth)
         detections = out.filtered(score_threshold=settings.score_threshold, class_ids=settings.class_ids,
                                   max_detections=settings.max_detections) if isinstance(out, Detections) else None
         times = StageTimes(0.0, t1 - t0, time.perf_counter() - t1)

@@ -10,6 +10,11 @@ is the batch of one. A model
 that fails to load leaves the worker in state `error` with the reason; frames are then counted as
 dropped and the owner keeps reporting. When TensorRT is the only backend and its engine is not cached,
 the worker is in state `building` (a WARN with the elapsed time) until the build ends, then serves.
+
+Depth, the heaviest model, keeps its own cadence (every Nth processed frame, at most its own rate)
+and can be switched off and on at run time; switched on for the first time, its model loads in the
+worker thread, and a load failure turns depth off with the reason (a WARN) while the other models
+keep serving.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from jetson_edge_common.stats import LatencyStats, RateMeter
 from .backends import BackendOptions
 from .camera_batch import CameraBatcher
 from .camera_stats import CameraStats
+from .depth import RESOLUTIONS, DepthMap
 from .errors import FrameError, PerceptionError
 from .frames import DropCounter, FrameLimits, ImageLike, read_frame
 from .latest import RateLimiter
@@ -43,6 +49,7 @@ from .runner import BackgroundBuild, SwitchingRunner, open_runner
 class WorkerConfig:
     detection_card: str = ''
     segmentation_card: str = ''
+    depth_card: str = ''
     backend_order: tuple[str, ...] = ()
     options: BackendOptions = field(default_factory=BackendOptions)
     background_build: bool = True
@@ -74,6 +81,17 @@ class FrameResult:
     overlay: np.ndarray | None
     results: dict[str, ModelResult]
     latency_s: float
+    depth: DepthMap | None = None  # only on the frames depth ran on
+
+
+@dataclass(frozen=True)
+class DepthCadence:
+    """When depth runs: switched on, every `every_n`-th processed frame, at most `max_rate_hz` (0: no cap)."""
+
+    enabled: bool = True
+    every_n: int = 1
+    max_rate_hz: float = 0.0
+    resolution: str = 'camera'
 
 
 class _Model:
@@ -111,6 +129,14 @@ class PerceptionWorker:
         self.settings = DetectionSettings()
         self._class_filter: Sequence[str] = ()
         self.overlay = False
+        self.depth = DepthCadence()
+        self._depth_limiter = RateLimiter(0.0, clock=clock)
+        self._depth_countdown = 0
+        self._depth_error = ''
+        self._last_depth: DepthMap | None = None
+        self._camera_depth: dict[int, DepthMap] = {}  # each camera's newest, for its overlay panel
+        self.depth_runs = RateMeter(5.0, clock=clock)
+        self.depth_invalid_pixels = 0
         self.state = 'loading'
         self.message = 'loading models'
         self.models: list[_Model] = []
@@ -174,6 +200,16 @@ class PerceptionWorker:
             current.score_threshold if score_threshold is None else score_threshold, class_ids,
             current.max_detections if max_detections is None else max_detections)
 
+    def set_depth(self, **changes: object) -> None:
+        """Change the depth cadence (fields of `DepthCadence`); switching depth on clears a past load error."""
+        cadence = dataclasses.replace(self.depth, **changes)
+        if cadence.every_n < 1 or cadence.max_rate_hz < 0 or cadence.resolution not in RESOLUTIONS:
+            raise ValueError(f'invalid depth cadence {cadence}')
+        if cadence.enabled and not self.depth.enabled:
+            self._depth_error = ''
+        self._depth_limiter.max_rate_hz = cadence.max_rate_hz
+        self.depth = cadence
+
     def set_max_rate(self, rate_hz: float, *, load_level: float | None = None) -> str | None:
         """Perception owns its rate: a load level (0..1, asked by the power manager) scales the
         maximum. Returns why the level cannot take effect (no maximum to scale), else None."""
@@ -213,6 +249,8 @@ class PerceptionWorker:
         for name, stats in (('input_age', self.input_age), ('handoff', self.handoff), ('publish', self.publish_time)):
             values[f'{name}_p50_ms'] = round(stats.summary()['p50'] * 1e3, 2)
         building = False
+        depth_values, depth_problem = self._depth_status()
+        values.update(depth_values)
         for model in self.models:
             values[f'{model.role}_model'] = model.card.name
             values[f'{model.role}_backend'] = model.runner.description
@@ -233,6 +271,8 @@ class PerceptionWorker:
             return Level.WARN, self.message, values
         if building:
             return Level.WARN, 'serving while a TensorRT engine builds', values
+        if depth_problem:
+            return Level.WARN, depth_problem, values
         return Level.OK, self.message, values
 
     def camera_status(self, camera: int) -> dict[str, object]:
@@ -242,35 +282,79 @@ class PerceptionWorker:
         values['silent'] = self._batcher.silent(camera)
         return values
 
+    def _depth_status(self) -> tuple[dict[str, object], str]:
+        """Depth's diagnostics values, and why it is not serving as configured ('' when it is)."""
+        if not self.config.depth_card:
+            return {'depth': 'not configured'}, ''
+        cadence = self.depth
+        values: dict[str, object] = {
+            'depth': 'on' if cadence.enabled else 'off', 'depth_every_n': cadence.every_n,
+            'depth_max_rate_hz': cadence.max_rate_hz, 'depth_hz': round(self.depth_runs.rate(), 2),
+            'depth_frames': self.depth_runs.total, 'depth_invalid_pixels': self.depth_invalid_pixels}
+        if self._depth_error:
+            return values, self._depth_error
+        last = self._last_depth
+        if cadence.enabled and last is not None and last.invalid:
+            return values, f'depth model gave {last.invalid} non-finite pixels in its last frame (published as NaN)'
+        return values, ''
+
     # --- the worker thread --------------------------------------------------------------------
 
     def _load(self) -> None:
         config = self.config
-        for role, name in (('detection', config.detection_card), ('segmentation', config.segmentation_card)):
-            if not name:
-                continue
-            card = load_card(find_card(name))
-            expected = 'detection' if role == 'detection' else 'segmentation'
-            if card.task != expected:
-                raise PerceptionError(f'{card.path} is a {card.task} model, configured as the {role} model')
-            # the TensorRT optimization profile takes the batches this worker forms
-            options = dataclasses.replace(config.options, max_batch=config.max_batch)
-            runner = open_runner(card, order=config.backend_order or None, options=options,
-                                 background_build=config.background_build, log=self._log)
-            self._await_engine(runner)
-            model = _Model(role, card, runner, config.max_batch)
-            # One untimed pass before the first frame: ONNX Runtime and TensorRT allocate and tune on
-            # their first run, which would otherwise land on (and be counted in) the first real frame.
-            blank = np.zeros((card.input.height, card.input.width, 3), np.uint8)
-            model.pipeline.process(blank, 'bgr8')
-            self.models.append(model)
+        roles = [('detection', config.detection_card), ('segmentation', config.segmentation_card)]
+        if self.depth.enabled:
+            roles.append(('depth', config.depth_card))
+        for role, name in roles:
+            if name:
+                self.models.append(self._open_model(role, name))
         if not self.models:
-            raise PerceptionError('no model configured: set detection_model and/or segmentation_model')
+            raise PerceptionError('no model configured: set detection_model, segmentation_model and/or depth_model')
         if self._class_filter:
             try:
                 self.set_detection_settings(class_filter=self._class_filter)
             except ValueError as exc:
                 raise PerceptionError(f'class_filter: {exc}') from exc
+
+    def _open_model(self, role: str, name: str) -> _Model:
+        config = self.config
+        card = load_card(find_card(name))
+        if card.task != role:
+            raise PerceptionError(f'{card.path} is a {card.task} model, configured as the {role} model')
+        # the TensorRT optimization profile takes the batches this worker forms
+        options = dataclasses.replace(config.options, max_batch=config.max_batch)
+        runner = open_runner(card, order=config.backend_order or None, options=options,
+                             background_build=config.background_build, log=self._log)
+        self._await_engine(runner)
+        model = _Model(role, card, runner, config.max_batch)
+        # One untimed pass before the first frame: ONNX Runtime and TensorRT allocate and tune on
+        # their first run, which would otherwise land on (and be counted in) the first real frame.
+        blank = np.zeros((card.input.height, card.input.width, 3), np.uint8)
+        model.pipeline.process(blank, 'bgr8')
+        return model
+
+    def _depth_due(self) -> bool:
+        """Whether depth runs on this batch (on every camera in it: the cadence counts batches, so each
+        camera gets depth at the cadence's rate); loads its model the first time it is switched on."""
+        cadence = self.depth
+        if not (cadence.enabled and self.config.depth_card) or self._depth_error:
+            return False
+        if self._depth_countdown > 0:
+            self._depth_countdown -= 1
+            return False
+        if not self._depth_limiter.allow():
+            return False
+        self._depth_countdown = cadence.every_n - 1
+        if not any(m.role == 'depth' for m in self.models):
+            try:
+                self.models.append(self._open_model('depth', self.config.depth_card))
+            except PerceptionError as exc:
+                self._depth_error = f'depth switched off: model load failed: {exc}'
+                self._log(self._depth_error)
+                return False
+            finally:
+                self.state = 'ready'  # a TensorRT wait in the load passed through `building`
+        return True
 
     def _await_engine(self, runner: SwitchingRunner) -> None:
         """Wait for the engine when TensorRT builds and no other backend serves meanwhile (state `building`).
@@ -313,11 +397,15 @@ class PerceptionWorker:
         for job in jobs:
             self.handoff.add(start - job.received)
         settings = self.settings
+        depth_due = self._depth_due()
         results: list[dict[str, ModelResult]] = [{} for _ in jobs]
         rejected: dict[int, FrameError] = {}  # a bad frame drops that camera's frame, not the batch
         for model in self.models:
+            if model.role == 'depth' and not depth_due:
+                continue
             try:
-                outcomes = model.pipeline.process_batch([(job.image, job.encoding) for job in jobs], settings=settings)
+                outcomes = model.pipeline.process_batch([(job.image, job.encoding) for job in jobs], settings=settings,
+                                                        depth_resolution=self.depth.resolution)
             except PerceptionError as exc:
                 for job in jobs:
                     self._drop(self.cameras[job.camera], 'inference_error')
@@ -342,13 +430,24 @@ class PerceptionWorker:
     def _finish(self, job: FrameJob, results: dict[str, ModelResult]) -> None:
         detection = results.get('detection')
         segmentation = results.get('segmentation')
+        depth = results['depth'].depth if 'depth' in results else None
+        if depth is not None:
+            self._last_depth = self._camera_depth[job.camera] = depth
+            self.depth_runs.tick()
+            self.depth_invalid_pixels += depth.invalid
         overlay = None
         if self.overlay:
             bgr = np.ascontiguousarray(as_rgb(job.image, job.encoding)[..., ::-1])
             detector = next(m for m in self.models if m.role == 'detection') if detection else None
+            depth_model = next((m for m in self.models if m.role == 'depth'), None)
+            # the camera's newest depth map, so the panel stays in its overlay between depth frames
+            shown = depth_model is not None and self.depth.enabled
+            panel_depth = self._camera_depth.get(job.camera) if shown else None
             overlay = draw_overlay(bgr, detections=detection.detections if detection else None,
                                    mask=segmentation.mask if segmentation else None,
-                                   label=detector.card.label if detector else str)
+                                   label=detector.card.label if detector else str,
+                                   depth=panel_depth.values if panel_depth else None,
+                                   depth_spec=depth_model.card.depth if depth_model else None)
         done = self._clock()
         latency = done - job.received
         cam = self.cameras[job.camera]
@@ -357,5 +456,6 @@ class PerceptionWorker:
         self.processed.tick()
         cam.processed.tick()
         self._publish(job, FrameResult(detection.detections if detection else None,
-                                       segmentation.mask if segmentation else None, overlay, results, latency))
+                                       segmentation.mask if segmentation else None, overlay, results, latency,
+                                       depth=depth))
         self.publish_time.add(self._clock() - done)

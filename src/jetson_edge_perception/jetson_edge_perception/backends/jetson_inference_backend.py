@@ -1,10 +1,14 @@
-"""jetson-inference backend: detectNet / segNet from dusty-nv's jetson-inference, on a Jetson.
+"""jetson-inference backend: detectNet / segNet / depthNet from dusty-nv's jetson-inference, on a Jetson.
 
 jetson-inference does its own pre- and post-processing on the GPU (and builds/caches its own
-TensorRT engine next to the model), so this backend takes the RGB image and returns detections or a
-class mask (`runs_own_pipeline`). The card's `jetson_inference` section gives the extra network
-arguments (input_blob, output_cvg, output_bbox for detectNet; nothing for segNet), passed as the
-usual `--flag=value` arguments. Where the library is missing, `activate()` says so plainly.
+TensorRT engine next to the model), so this backend takes the RGB image and returns detections, a
+class mask, or depthNet's raw depth field (`runs_own_pipeline`; the pipeline decodes the field as
+it does every backend's depth output). The card's `jetson_inference` section gives the extra network
+arguments (input_blob, output_cvg, output_bbox for detectNet; input_blob, output_blob for a custom
+depthNet model; nothing for segNet), passed as the usual `--flag=value` arguments. depthNet fits a
+custom ONNX depth model only where the card's preprocessing is depthNet's own (whole image
+stretched to the input size, RGB in [0, 1], NCHW, no mean or std). Where the library is missing,
+`activate()` says so plainly.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ class JetsonInferenceBackend(Backend):
         try:
             if self.card.task == 'detection':
                 self._net = inference.detectNet(argv=argv, threshold=self.card.score_threshold)
+            elif self.card.task == 'depth':
+                self._net = inference.depthNet(argv=argv)
             else:
                 self._net = inference.segNet(argv=argv)
         except Exception as exc:  # jetson-inference raises plain Exception on load failures
@@ -80,10 +86,17 @@ class JetsonInferenceBackend(Backend):
         raise BackendError('jetson_inference runs the whole pipeline: call run_image(rgb)')
 
     def run_image(self, rgb: np.ndarray, *, settings: DetectionSettings) -> Detections | np.ndarray:
-        """Detections (source pixels) for a detection card, or an (H, W) uint8 class mask for a segmentation card."""
+        """Detections (source pixels) for a detection card, an (H, W) uint8 class mask for a segmentation
+        card, or the raw (h, w) float32 depth field at the network's resolution for a depth card."""
         utils = self._utils
         cuda_image = utils.cudaFromNumpy(np.ascontiguousarray(rgb))
         height, width = rgb.shape[:2]
+        if self.card.task == 'depth':
+            self._net.Process(cuda_image)
+            field = self._net.GetDepthField()
+            utils.cudaDeviceSynchronize()
+            shape = (self._net.GetDepthFieldHeight(), self._net.GetDepthFieldWidth())
+            return np.array(utils.cudaToNumpy(field), np.float32).reshape(shape)
         if self.card.task == 'detection':
             self._net.SetConfidenceThreshold(settings.score_threshold)
             found = self._net.Detect(cuda_image, width, height, overlay='none')
