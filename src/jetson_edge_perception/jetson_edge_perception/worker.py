@@ -6,9 +6,8 @@ camera's latest-frame-wins slot, never blocking. The worker thread loads the mod
 or a TensorRT build never blocks the executor), then takes batches of the cameras' newest frames
 (`camera_batch.CameraBatcher`: bounded wait, oldest first, silent cameras not waited for), runs every
 model once per batch where its card allows and hands each camera's results to `publish`. One camera
-is the batch of one. A model
-that fails to load leaves the worker in state `error` with the reason; frames are then counted as
-dropped and the owner keeps reporting. When TensorRT is the only backend and its engine is not cached,
+is the batch of one. A model that fails to load leaves the worker in state `error` with the reason;
+frames are then counted as dropped and the owner keeps reporting. When TensorRT is the only backend and its engine is not cached,
 the worker is in state `building` (a WARN with the elapsed time) until the build ends, then serves.
 
 Depth, the heaviest model, keeps its own cadence (every Nth processed frame, at most its own rate)
