@@ -80,7 +80,8 @@ def run_worker(spec: dict) -> dict:
             latencies[job.camera].append(result.latency_s)
         worker.offer(messages[job.camera], camera=job.camera)
 
-    config = WorkerConfig(detection_card=spec['model'], backend_order=(spec['backend'],), options=_options(spec),
+    role = load_card(find_card(spec['model'])).task  # the worker's slot for it: detection, segmentation or depth
+    config = WorkerConfig(**{f'{role}_card': spec['model']}, backend_order=(spec['backend'],), options=_options(spec),
                           cameras=tuple(f'camera{i}' for i in range(cameras)), max_batch=cameras)
     worker = PerceptionWorker(config, publish=publish, log=lambda _: None)
     worker.start()
@@ -101,7 +102,8 @@ def run_worker(spec: dict) -> dict:
     values = worker.status()[2]
     worker.close()
     return {'frames': [len(x) for x in latencies], 'elapsed_s': elapsed, 'cpu_s': cpu_s, 'latencies': latencies,
-            'rss_mb': _rss_mb(), 'stages_ms': {k: v for k, v in values.items() if k.startswith('detection_')}}
+            'rss_mb': _rss_mb(), 'stages_ms': {k.removeprefix(f'{role}_'): v for k, v in values.items()
+                                               if k.startswith(f'{role}_')}}
 
 
 def _run_processes(specs: list[dict]) -> list[dict]:
@@ -167,7 +169,7 @@ def _fmt(value: float) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog='jetson-edge bench perception-multi', description=__doc__.split('\n\n')[0])
-    parser.add_argument('--model', default='ssd_mobilenet_v2_coco_tf', help='detection model card')
+    parser.add_argument('--model', default='ssd_mobilenet_v2_coco_tf', help='model card (any task)')
     parser.add_argument('--backend', default='opencv_dnn')
     parser.add_argument('--model-path', action='append', default=[], help='extra model directory (repeatable)')
     parser.add_argument('--cameras', default='1,2,4', help='camera counts to run')
@@ -213,9 +215,8 @@ def main(argv: list[str] | None = None) -> dict:
     stages = rows[largest]['batched']['stages_ms']
     print(f'\nwhere the time goes: model alone {alone[1]:.1f} ms per image at batch 1, {alone[largest]:.1f} ms per '
           f'image at batch {largest} ({alone[1] / alone[largest]:.2f}x); batched worker at N={largest}, per batch p50: '
-          + ', '.join(f'{k.removeprefix("detection_").removesuffix("_p50_ms")} {v} ms'
-                      for k, v in stages.items() if k.endswith('_p50_ms'))
-          + f'; mean batch {stages.get("detection_mean_batch")}, {stages.get("detection_batching")}')
+          + ', '.join(f'{k.removesuffix("_p50_ms")} {v} ms' for k, v in stages.items() if k.endswith('_p50_ms'))
+          + f'; mean batch {stages.get("mean_batch")}, {stages.get("batching")}')
     return {'rows': {str(n): row for n, row in rows.items()}, 'model_alone_ms_per_image': alone,
             'throughput_ratio': {str(n): row['batched']['fps'] / row['separate']['fps'] for n, row in rows.items()},
             'per_cpu_second_ratio': {str(n): row['batched']['frames_per_cpu_s'] / row['separate']['frames_per_cpu_s']
