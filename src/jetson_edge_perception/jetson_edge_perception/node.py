@@ -31,9 +31,9 @@ from .backends import BackendOptions
 from .camera_topics import CameraSpec, camera_specs
 from .labelled_boxes import LabelledBox, labelled_boxes
 from .frames import FrameLimits
+from .input_health import with_input_staleness
 from .memory import return_large_blocks_to_system
 from .params import PERCEPTION
-from .input_health import with_input_staleness
 from .worker import FrameJob, FrameResult, PerceptionWorker, WorkerConfig
 
 
