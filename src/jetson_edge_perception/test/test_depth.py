@@ -117,7 +117,7 @@ def test_the_overlay_panel_shows_near_warm_and_far_cool():
     values[10:] = 0.5
     panel = depth_panel(values, depth, 60)
     assert panel.shape == (60, 120, 3) and panel.dtype == np.uint8
-    far, near = panel[5, 60].astype(int), panel[50, 100].astype(int)
+    far, near = panel[5, 60].astype(int), panel[35, 100].astype(int)  # above the range text
     assert far[0] > far[2] and near[2] > near[0]  # BGR: blue far, red near
 
 
