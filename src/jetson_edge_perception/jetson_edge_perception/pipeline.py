@@ -129,16 +129,22 @@ class ModelPipeline:
         """
         settings = settings or self.settings
         if self.runner.runs_own_pipeline:
-            return [self._own_pipeline(image, encoding, settings, depth_resolution) for image, encoding in frames]
+            results: list[ModelResult | FrameError] = []
+            for image, encoding in frames:
+                try:
+                    results.append(self._own_pipeline(image, encoding, settings, depth_resolution))
+                except FrameError as exc:
+                    results.append(exc)
+            return results
         t0 = time.perf_counter()
-        results: list[ModelResult | FrameError | None] = [None] * len(frames)
+        outcomes: list[ModelResult | FrameError | None] = [None] * len(frames)
         accepted: list[tuple[int, Transform]] = []
         batch = self._buffer(len(frames))
         for i, (image, encoding) in enumerate(frames):
             try:
                 tensor, transform = self._pre(image, encoding)
             except FrameError as exc:
-                results[i] = exc
+                outcomes[i] = exc
                 continue
             batch[len(accepted)] = tensor[0]
             accepted.append((i, transform))
@@ -157,8 +163,8 @@ class ModelPipeline:
             decode += time.perf_counter() - td
         times = StageTimes(t1 - t0, inference, decode)
         for (i, _), kwargs in zip(accepted, decoded):
-            results[i] = ModelResult(times, self.runner.description, **kwargs)
-        return results  # type: ignore[return-value]
+            outcomes[i] = ModelResult(times, self.runner.description, **kwargs)
+        return outcomes  # type: ignore[return-value]
 
     def _buffer(self, count: int) -> np.ndarray:
         out = self._pre.output_shape
