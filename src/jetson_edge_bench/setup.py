@@ -24,6 +24,7 @@ setup(
             'ota = jetson_edge_bench.ota:main',
             'perception = jetson_edge_bench.perception:main',
             'perception-gpu = jetson_edge_bench.perception_gpu:main',
+            'perception-multi = jetson_edge_bench.perception_multi:main',
             'power = jetson_edge_bench.power:main',
             'record = jetson_edge_bench.record:main',
             'rt = jetson_edge_bench.rt:main',

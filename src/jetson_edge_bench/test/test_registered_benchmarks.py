@@ -16,8 +16,8 @@ def registered() -> dict[str, str]:
 
 
 def test_each_package_benchmark_is_registered_by_name():
-    assert set(registered()) == {'imu', 'lidar', 'ota', 'perception', 'perception-gpu', 'power',
-                                 'record', 'rt', 'viewer'}
+    assert set(registered()) == {'imu', 'lidar', 'ota', 'perception', 'perception-gpu', 'perception-multi',
+                                 'power', 'record', 'rt', 'viewer'}
 
 
 def test_each_registration_names_a_main_function_of_this_package():

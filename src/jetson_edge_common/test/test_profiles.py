@@ -144,6 +144,7 @@ def test_only_the_sims_stand_ins_come_from_the_sim_package_and_no_robot_profile_
 
     assert stand_ins(load_profile('sim').nodes) == {'imu_emulator', 'lidar_sim', 'thermal_model'}
     for name in available_profiles():
-        if name == 'sim':
+        if load_profile(name).hardware['model'] == 'sim':  # sim and its variants (sim_multicam)
+            assert stand_ins(load_profile(name).nodes) == stand_ins(load_profile('sim').nodes), name
             continue
         assert not stand_ins(load_profile(name).nodes), name

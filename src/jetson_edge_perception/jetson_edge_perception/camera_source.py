@@ -5,7 +5,7 @@
 | spec | source |
 |---|---|
 | a directory, `a.jpg,b.png`, a glob `imgs/*.jpg`, one image file | `ImageListSource` (sorted, loops if asked) |
-| `assets:photos` | the photos `jetson-edge assets fetch` put in the asset cache (the sim profile) |
+| `assets:photos`, `assets:photos/*.png` | the photos `jetson-edge assets fetch` put in the asset cache, all or a glob (the sim profile) |
 | `video.mp4` (any existing non-image file) | `VideoCaptureSource` on the file (loops by seeking back) |
 | `/dev/video0`, `v4l2:///dev/video0`, `0` | `VideoCaptureSource` with CAP_V4L2 |
 | `gst:<pipeline>` or any string with ` ! ` | `VideoCaptureSource` with CAP_GSTREAMER (must end in appsink) |
@@ -221,10 +221,10 @@ def open_source(spec: str, *, loop: bool = True, width: int = 0, height: int = 0
         raise SourceError('empty source: give a directory, image/video file, /dev/videoN, gst: pipeline or csi://N')
     if spec.startswith('assets:'):
         from .assets import default_cache_dir
-        directory = (assets_dir or default_cache_dir()) / spec[len('assets:'):]
-        paths = _image_paths(str(directory)) if directory.is_dir() else None
+        target = (assets_dir or default_cache_dir()) / spec[len('assets:'):]
+        paths = _image_paths(str(target))
         if not paths:
-            raise SourceError(f'{directory} has no images; run `jetson-edge assets fetch` first')
+            raise SourceError(f'{target} names no images; run `jetson-edge assets fetch` first')
         return ImageListSource(paths, loop=loop)
     if spec.startswith('jetson:'):
         return JetsonUtilsSource(spec[len('jetson:'):])

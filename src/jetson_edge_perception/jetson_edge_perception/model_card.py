@@ -37,6 +37,10 @@ DECODERS = {
 DEPTH_KINDS = ('metric', 'relative')
 PRECISIONS = ('fp32', 'fp16', 'int8')
 SPARSITY_PATTERNS = ('2:4',)
+#: `dynamic`: the model takes a batch of any size (a symbolic batch dimension in ONNX, a TensorRT
+#: optimization profile up to the node's max_batch, OpenCV DNN's batch blobs); `fixed`: batch 1 only,
+#: so several cameras cost one call each.
+BATCH_MODES = ('fixed', 'dynamic')
 CALIBRATORS = ('entropy', 'minmax')
 MODEL_PATH_ENV = 'JETSON_EDGE_MODEL_PATH'
 CARD_PATH_ENV = 'JETSON_EDGE_MODEL_CARDS'
@@ -140,6 +144,7 @@ class ModelCard:
     tensorrt: TensorRTSpec = field(default_factory=TensorRTSpec)
     jetson_inference: Mapping[str, Any] = field(default_factory=dict)
     description: str = ''
+    batch: str = 'fixed'
     depth: DepthSpec | None = None
     #: '2:4' when the weights are structured-sparse (`jetson-edge model prune`): TensorRT may use sparse kernels.
     sparsity: str | None = None
@@ -370,6 +375,7 @@ def parse_card(data: Any, *, path: Path) -> ModelCard:
         tensorrt=_read_tensorrt(reader.child('tensorrt')),
         jetson_inference=reader.get('jetson_inference', dict, {}),
         description=reader.get('description', str, ''),
+        batch=reader.get('batch', str, 'fixed', choices=BATCH_MODES),
         depth=_read_depth(reader.child('depth', required=task == 'depth'), task),
         sparsity=_read_sparsity(reader),
     )

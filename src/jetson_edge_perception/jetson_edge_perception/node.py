@@ -1,13 +1,16 @@
-"""The perception node: camera images in; detections (vision_msgs), class mask, depth and optional overlay out.
+"""The perception node: images of one or more cameras in; per camera detections (vision_msgs), class
+mask, depth and optional overlay out.
 
-Thin: parameters from `params.PERCEPTION`, QoS presets from jetson_edge_common, and the
-`worker.PerceptionWorker` doing the work in its own thread. The subscription keeps only the newest
-image (sensor-data QoS, depth 1) and the worker drops what it cannot keep up with, counting it.
+Thin: parameters from `params.PERCEPTION`, the cameras' topics from `camera_topics`, QoS presets
+from jetson_edge_common, and the `worker.PerceptionWorker` doing the work (batched across cameras)
+in its own thread. Each subscription keeps only the newest image (sensor-data QoS, depth 1) and the
+worker drops what it cannot keep up with, counting it.
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 from jetson_edge_common import qos
@@ -25,14 +28,22 @@ from vision_msgs.msg import (BoundingBox2D, Detection2D, Detection2DArray, Objec
                              Point2D, Pose2D)
 
 from .backends import BackendOptions
+from .camera_topics import CameraSpec, camera_specs
 from .labelled_boxes import LabelledBox, labelled_boxes
 from .frames import FrameLimits
+from .input_health import with_input_staleness
 from .memory import return_large_blocks_to_system
 from .params import PERCEPTION
 from .worker import FrameJob, FrameResult, PerceptionWorker, WorkerConfig
 
 
-def worker_config(p: dict) -> WorkerConfig:
+def cameras_of(p: dict) -> list[CameraSpec]:
+    return camera_specs(p['camera_names'], p['camera_topics'], image_topic=p['image_topic'],
+                        outputs={'detections': p['detections_topic'], 'segmentation': p['segmentation_topic'],
+                                 'depth': p['depth_topic'], 'overlay': p['overlay_topic']})
+
+
+def worker_config(p: dict, cameras: list[CameraSpec]) -> WorkerConfig:
     """Parameters -> worker configuration (pure; the profile's TensorRT and provider choices)."""
     options = BackendOptions(
         onnxruntime_providers=tuple(p['onnxruntime_providers']) or ('CPUExecutionProvider',),
@@ -43,7 +54,10 @@ def worker_config(p: dict) -> WorkerConfig:
     return WorkerConfig(detection_card=p['detection_model'], segmentation_card=p['segmentation_model'],
                         depth_card=p['depth_model'], backend_order=tuple(p['backends']), options=options,
                         background_build=p['background_engine_build'],
-                        frame_limits=FrameLimits(max_pixels=p['max_frame_pixels'], max_bytes=p['max_frame_bytes']))
+                        frame_limits=FrameLimits(max_pixels=p['max_frame_pixels'], max_bytes=p['max_frame_bytes']),
+                        cameras=tuple(c.label for c in cameras), max_batch=p['max_batch'],
+                        batch_wait_fraction=p['batch_wait_fraction'],
+                        silent_after_periods=float(p['stale_after_periods']))
 
 
 _DEPTH_CADENCE = {'depth_enabled': 'enabled', 'depth_every_n_frames': 'every_n', 'depth_max_rate_hz': 'max_rate_hz',
@@ -68,7 +82,11 @@ class PerceptionNode(Node):
         log = self.get_logger()
         self._bound_memory()
         self._warn_bad_frame = Throttled(log.warning, 5.0)
-        self.worker = PerceptionWorker(worker_config(p), publish=self._publish, log=log.info)
+        try:
+            self.cameras = cameras_of(p)
+        except ValueError as exc:
+            raise SystemExit(f'perception: {exc}') from exc
+        self.worker = PerceptionWorker(worker_config(p, self.cameras), publish=self._publish, log=log.info)
         self.worker.overlay = p['publish_overlay']
         self.worker.set_depth(enabled=p['depth_enabled'], every_n=p['depth_every_n_frames'],
                               max_rate_hz=p['depth_max_rate_hz'], resolution=p['depth_resolution'])
@@ -76,15 +94,22 @@ class PerceptionNode(Node):
         self.worker.set_detection_settings(score_threshold=p['score_threshold'], max_detections=p['max_detections'],
                                            class_filter=p['class_filter'])
         on_parameter_change(self, PERCEPTION, self._apply)
-        self._detections_pub = self.create_publisher(Detection2DArray, p['detections_topic'], qos.RELIABLE_STREAM)
-        self._mask_pub = self.create_publisher(Image, p['segmentation_topic'], qos.SENSOR_STREAM)
-        self._depth_pub = self.create_publisher(Image, p['depth_topic'], qos.SENSOR_STREAM)
-        self._overlay_pub = self.create_publisher(Image, p['overlay_topic'], qos.SENSOR_STREAM)
-        self.create_subscription(Image, p['image_topic'], self._on_image, qos.SENSOR_LATEST, raw=p['raw_image_intake'])
+        self._camera_outputs = [{
+            'detections': self.create_publisher(Detection2DArray, camera.outputs['detections'], qos.RELIABLE_STREAM),
+            'segmentation': self.create_publisher(Image, camera.outputs['segmentation'], qos.SENSOR_STREAM),
+            'depth': self.create_publisher(Image, camera.outputs['depth'], qos.SENSOR_STREAM),
+            'overlay': self.create_publisher(Image, camera.outputs['overlay'], qos.SENSOR_STREAM),
+        } for camera in self.cameras]
+        self._inputs = [PeriodicInput(f'image on {camera.image_topic}', stale_after_periods=p['stale_after_periods'])
+                        for camera in self.cameras]
+        for index, camera in enumerate(self.cameras):
+            self.create_subscription(Image, camera.image_topic, partial(self._on_image, index), qos.SENSOR_LATEST,
+                                     raw=p['raw_image_intake'])
         self._diagnostics = DiagnosticsPublisher(self, hardware_id='perception', period_s=p['diagnostics_period_s'])
         self._diagnostics.add('inference', self._status)
-        self._camera = PeriodicInput(f'image on {p["image_topic"]}',
-                                     stale_after_periods=p['stale_after_periods'])
+        if len(self.cameras) > 1:
+            for index, camera in enumerate(self.cameras):
+                self._diagnostics.add(f'camera {camera.name}', partial(self._camera_status, index))
         self._guard = guard_threads(self, self._diagnostics)
         self.worker.start()
 
@@ -115,11 +140,11 @@ class PerceptionNode(Node):
         if problem:
             self.get_logger().warning(problem)
 
-    def _on_image(self, msg: Image | bytes) -> None:
-        self._camera.arrived()
-        bad = self.worker.offer(msg, now_ns=self.get_clock().now().nanoseconds)
+    def _on_image(self, camera: int, msg: Image | bytes) -> None:
+        self._inputs[camera].arrived()
+        bad = self.worker.offer(msg, now_ns=self.get_clock().now().nanoseconds, camera=camera)
         if bad is not None:
-            self._warn_bad_frame(f'dropped image ({bad.reason}): {bad}')
+            self._warn_bad_frame(f'dropped image of {self.cameras[camera].label} ({bad.reason}): {bad}')
             return
         # Give up the GIL now: the woken worker starts on the frame at once instead of waiting
         # for the executor's own bookkeeping (0.08 ms hand-off instead of 0.4 here).
@@ -128,31 +153,26 @@ class PerceptionNode(Node):
     def _publish(self, job: FrameJob, result: FrameResult) -> None:
         source = job.message.header
         header = Header(stamp=Time(sec=source.stamp.sec, nanosec=source.stamp.nanosec), frame_id=source.frame_id)
+        publishers = self._camera_outputs[job.camera]
         if result.detections is not None:
             model = next(m for m in self.worker.models if m.role == 'detection')
-            self._detections_pub.publish(detection_array(header, labelled_boxes(result.detections, model.card.label)))
+            publishers['detections'].publish(
+                detection_array(header, labelled_boxes(result.detections, model.card.label)))
         if result.mask is not None:
-            self._mask_pub.publish(ndarray_to_image(result.mask, 'mono8', header=header))
+            publishers['segmentation'].publish(ndarray_to_image(result.mask, 'mono8', header=header))
         if result.depth is not None:
-            self._depth_pub.publish(ndarray_to_image(result.depth.values, '32FC1', header=header))
+            publishers['depth'].publish(ndarray_to_image(result.depth.values, '32FC1', header=header))
         if result.overlay is not None:
-            self._overlay_pub.publish(ndarray_to_image(result.overlay, 'bgr8', header=header))
+            publishers['overlay'].publish(ndarray_to_image(result.overlay, 'bgr8', header=header))
 
     def _status(self) -> Status:
         level, message, values = self.worker.status()
-        return self._with_camera_staleness(Status(level, message, values))
+        return with_input_staleness(Status(level, message, values), self._inputs)
 
-    def _with_camera_staleness(self, status: Status) -> Status:
-        """ERROR when the camera input is stale; WARN while no image period is known yet."""
-        period = self._camera.period_s
-        status.values['image_period_ms'] = round(period * 1e3, 1) if period else 'unknown'
-        stale = self._camera.stale()
-        if stale:
-            return Status(Level.ERROR, stale, status.values)
-        waiting = self._camera.waiting()
-        if waiting and status.level < Level.WARN:
-            return Status(Level.WARN, waiting, status.values)
-        return status
+    def _camera_status(self, camera: int) -> Status:
+        values = self.worker.camera_status(camera)
+        values['image_topic'] = self.cameras[camera].image_topic
+        return with_input_staleness(Status(Level.OK, 'receiving', values), [self._inputs[camera]])
 
     def close(self) -> None:
         self.worker.close()

@@ -11,7 +11,7 @@ CAMERA_SOURCE = [
     ParamSpec('source', 'assets:photos',
               'Frames to publish: a directory, image list or glob, a video file, /dev/videoN, a GStreamer '
               'pipeline (gst:... or containing " ! "), csi://N, jetson:<videoSource URI>, or assets:photos '
-              '(the photos `jetson-edge assets fetch` put in the cache).', read_only=True),
+              '(the photos `jetson-edge assets fetch` put in the cache; assets:photos/*.png a glob of them).', read_only=True),
     ParamSpec('rate_hz', 10.0, 'Publishing rate (frames per second); 0 publishes as fast as the source delivers.',
               min_value=0.0, max_value=240.0, dynamic=True),
     ParamSpec('loop', True, 'Start again at the first frame when an image list or video file ends.', read_only=True),
@@ -40,9 +40,11 @@ PERCEPTION = [
               '`depth.convention` states.', read_only=True),
     ParamSpec('depth_enabled', False, 'Run the depth model (off by default: the heaviest of the three; its model '
               'loads when first switched on).', dynamic=True),
-    ParamSpec('depth_every_n_frames', 1, 'Run depth on every Nth processed frame (depth is the heaviest model).',
+    ParamSpec('depth_every_n_frames', 1, 'Run depth on every Nth processed frame (depth is the heaviest model; '
+              'with several cameras every Nth batch, on each camera in it).',
               min_value=1, max_value=1000, dynamic=True),
-    ParamSpec('depth_max_rate_hz', 0.0, 'Most depth frames per second (0: no cap beyond depth_every_n_frames).',
+    ParamSpec('depth_max_rate_hz', 0.0, 'Most depth frames (batches, with several cameras) per second (0: no cap '
+              'beyond depth_every_n_frames).',
               min_value=0.0, max_value=1000.0, dynamic=True),
     ParamSpec('depth_resolution', 'camera', 'Size of the published depth image: camera (the source frame\'s, '
               'resized bilinearly) or model (the network\'s output, letterbox padding removed).',
@@ -71,17 +73,29 @@ PERCEPTION = [
               item_type=str, dynamic=True),
     ParamSpec('max_detections', 100, 'Most detections reported per image (best first).', min_value=1,
               max_value=1000, dynamic=True),
-    ParamSpec('max_rate_hz', 0.0, 'Most frames processed per second (0: as fast as the model runs); '
+    ParamSpec('max_rate_hz', 0.0, 'Most frames processed per second of each camera (0: as fast as the model runs); '
               'frames over the rate are dropped and counted.', min_value=0.0, max_value=1000.0, dynamic=True),
     ParamSpec('load_level', 1.0, 'Share of max_rate_hz to run at: the power manager lowers it while the board '
               'is hot (1: full rate; with max_rate_hz 0 there is no rate to scale, and a warning says so).',
               min_value=0.01, max_value=1.0, dynamic=True),
     ParamSpec('publish_overlay', False, 'Publish the image with boxes and mask drawn on the overlay topic.',
               dynamic=True),
-    ParamSpec('image_topic', 'camera/image_raw', 'Input images.', read_only=True),
+    ParamSpec('image_topic', 'camera/image_raw', 'Input images (when camera_names is empty: one camera).',
+              read_only=True),
+    ParamSpec('camera_names', [], 'Names of the cameras, one per entry of camera_topics; camera NAME publishes '
+              'under the output topics\' namespace plus NAME (perception/NAME/detections). Empty: one camera on '
+              'image_topic publishing on the output topics themselves.', item_type=str, read_only=True),
+    ParamSpec('camera_topics', [], 'Image topic of each camera of camera_names, in the same order.',
+              item_type=str, read_only=True),
+    ParamSpec('max_batch', 4, 'Most frames (one per camera) per inference call of a batch: dynamic model; '
+              'also the TensorRT optimization profile\'s largest batch. A batch: fixed model runs one call '
+              'per frame.', min_value=1, max_value=64, read_only=True),
+    ParamSpec('batch_wait_fraction', 0.25, 'Once a frame is ready, how long the batch waits for the other '
+              'cameras that are due, as a share of the fastest camera\'s frame period (0: never wait); a '
+              'camera that misses it joins the next batch.', min_value=0.0, max_value=1.0, read_only=True),
     ParamSpec('stale_after_periods', 10, 'Report ERROR when no image arrived for this many '
-              'input periods (the median gap between recent images).', min_value=1,
-              max_value=1000, read_only=True),
+              'input periods (the median gap between recent images); such a camera is not waited for '
+              'when a batch forms.', min_value=1, max_value=1000, read_only=True),
     ParamSpec('raw_image_intake', True,
               'Receive images serialized and read their pixels in place (skips rclpy\'s deserialization, ~1 ms '
               'per megapixel frame); false lets rclpy deserialize (for an RMW whose representation is not CDR).',

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, Sequence
 
 import numpy as np
 
+from .batch_outputs import split_outputs
 from .depth import DepthMap, decode_depth, depth_output
-from .errors import BackendError
+from .errors import BackendError, FrameError
 from .geometry import plan_resize
 from .model_card import ModelCard
 from .postprocess import Detections, decode_detections, decode_mask
-from .preprocess import Preprocessor, as_rgb
+from .preprocess import Preprocessor, Transform, as_rgb
 
 
 class InferenceRunner(Protocol):
@@ -86,13 +87,27 @@ def class_ids_for(card: ModelCard, names_or_ids: list[str] | tuple[str, ...]) ->
 
 
 class ModelPipeline:
-    """Preprocess, infer, decode one model card on one runner. Call `process` from one thread."""
+    """Preprocess, infer, decode one model card on one runner. Call `process`/`process_batch` from one thread.
 
-    def __init__(self, card: ModelCard, runner: InferenceRunner) -> None:
+    A `batch: dynamic` card runs up to `max_batch` images per inference call; a `batch: fixed` card
+    (or a backend that runs its own pipeline) one call per image. `batching` says which.
+    """
+
+    def __init__(self, card: ModelCard, runner: InferenceRunner, *, max_batch: int = 1) -> None:
         self.card = card
         self.runner = runner
         self._pre = Preprocessor(card.input)
         self.settings = DetectionSettings(card.score_threshold, None, card.max_detections)
+        self.max_batch = max(1, max_batch) if card.batch == 'dynamic' else 1
+        self._batch_buffer: np.ndarray | None = None
+
+    @property
+    def batching(self) -> str:
+        if self.runner.runs_own_pipeline:
+            return f'one call per image ({self.runner.description} runs its own pipeline)'
+        if self.card.batch == 'fixed':
+            return 'fixed batch: one call per image'
+        return f'dynamic batch: up to {self.max_batch} images per call'
 
     def process(self, image: np.ndarray, encoding: str, *, settings: DetectionSettings | None = None,
                 depth_resolution: str = 'camera') -> ModelResult:
@@ -100,41 +115,95 @@ class ModelPipeline:
 
         `depth_resolution` (depth cards): `camera` or `model`, see `depth.decode_depth`.
         """
+        result = self.process_batch([(image, encoding)], settings=settings, depth_resolution=depth_resolution)[0]
+        if isinstance(result, FrameError):
+            raise result
+        return result
+
+    def process_batch(self, frames: Sequence[tuple[np.ndarray, str]], *, settings: DetectionSettings | None = None,
+                      depth_resolution: str = 'camera') -> list[ModelResult | FrameError]:
+        """Run the model on several images (any sizes: each is resized by the card's rule).
+
+        One entry per frame: its result, or the FrameError that rejected that frame alone. Stage
+        times are those of the whole batch. Raises BackendError when inference fails.
+        """
         settings = settings or self.settings
-        card = self.card
-        t0 = time.perf_counter()
         if self.runner.runs_own_pipeline:
-            rgb = as_rgb(image, encoding)
-            out = self.runner.run_image(rgb, settings=settings)  # type: ignore[attr-defined]
-            t1 = time.perf_counter()
-            if card.task == 'depth':
-                # jetson-inference's depthNet returns its raw field: decoded here, like every backend's
-                transform = plan_resize(rgb.shape[1], rgb.shape[0], card.input)
-                depth = decode_depth(out, card.depth, card.input, transform, resolution=depth_resolution)
-                return ModelResult(StageTimes(0.0, t1 - t0, time.perf_counter() - t1), self.runner.description,
-                                   depth=depth)
-            detections = out.filtered(score_threshold=settings.score_threshold, class_ids=settings.class_ids,
-                                      max_detections=settings.max_detections) if isinstance(out, Detections) else None
-            times = StageTimes(0.0, t1 - t0, time.perf_counter() - t1)
-            return ModelResult(times, self.runner.description, detections=detections,
-                               mask=None if isinstance(out, Detections) else out)
-        tensor, transform = self._pre(image, encoding)
+            results: list[ModelResult | FrameError] = []
+            for image, encoding in frames:
+                try:
+                    results.append(self._own_pipeline(image, encoding, settings, depth_resolution))
+                except FrameError as exc:
+                    results.append(exc)
+            return results
+        t0 = time.perf_counter()
+        outcomes: list[ModelResult | FrameError | None] = [None] * len(frames)
+        accepted: list[tuple[int, Transform]] = []
+        batch = self._buffer(len(frames))
+        for i, (image, encoding) in enumerate(frames):
+            try:
+                tensor, transform = self._pre(image, encoding)
+            except FrameError as exc:
+                outcomes[i] = exc
+                continue
+            batch[len(accepted)] = tensor[0]
+            accepted.append((i, transform))
         t1 = time.perf_counter()
-        outputs = self.runner.infer({self.runner.input_name: tensor})
-        t2 = time.perf_counter()
+        inference = decode = 0.0
+        decoded: list[dict[str, object]] = []
+        for start in range(0, len(accepted), self.max_batch):
+            count = min(self.max_batch, len(accepted) - start)
+            ti = time.perf_counter()
+            outputs = self.runner.infer({self.runner.input_name: batch[start:start + count]})
+            td = time.perf_counter()
+            for item, (_, transform) in zip(split_outputs(outputs, self.card.decoder, count),
+                                            accepted[start:start + count]):
+                decoded.append(self._decode(item, transform, settings, depth_resolution))
+            inference += td - ti
+            decode += time.perf_counter() - td
+        times = StageTimes(t1 - t0, inference, decode)
+        for (i, _), kwargs in zip(accepted, decoded):
+            outcomes[i] = ModelResult(times, self.runner.description, **kwargs)
+        return outcomes  # type: ignore[return-value]
+
+    def _buffer(self, count: int) -> np.ndarray:
+        out = self._pre.output_shape
+        if self._batch_buffer is None or self._batch_buffer.shape[0] < count:
+            self._batch_buffer = np.empty((count,) + out[1:], self._pre.dtype)
+        return self._batch_buffer
+
+    def _decode(self, outputs: dict[str, np.ndarray], transform: Transform, settings: DetectionSettings,
+                depth_resolution: str) -> dict[str, object]:
+        card = self.card
         if card.task == 'detection':
             detections = decode_detections(outputs, card.decoder, card.input, transform,
                                            score_threshold=settings.score_threshold,
                                            max_detections=card.max_detections, num_classes=len(card.labels))
-            detections = detections.filtered(score_threshold=settings.score_threshold, class_ids=settings.class_ids,
-                                             max_detections=settings.max_detections)
-            result_kwargs: dict[str, object] = {'detections': detections}
-        elif card.task == 'segmentation':
-            result_kwargs = {'mask': decode_mask(outputs, card.decoder, card.input, transform)}
-        elif card.task == 'depth':
-            result_kwargs = {'depth': decode_depth(depth_output(outputs, card.decoder), card.depth, card.input,
-                                                   transform, resolution=depth_resolution)}
-        else:
-            raise BackendError(f'unknown task {card.task!r}')
-        t3 = time.perf_counter()
-        return ModelResult(StageTimes(t1 - t0, t2 - t1, t3 - t2), self.runner.description, **result_kwargs)
+            return {'detections': detections.filtered(score_threshold=settings.score_threshold,
+                                                      class_ids=settings.class_ids,
+                                                      max_detections=settings.max_detections)}
+        if card.task == 'segmentation':
+            return {'mask': decode_mask(outputs, card.decoder, card.input, transform)}
+        if card.task == 'depth':
+            return {'depth': decode_depth(depth_output(outputs, card.decoder), card.depth, card.input, transform,
+                                          resolution=depth_resolution)}
+        raise BackendError(f'unknown task {card.task!r}')
+
+    def _own_pipeline(self, image: np.ndarray, encoding: str, settings: DetectionSettings,
+                      depth_resolution: str) -> ModelResult:
+        card = self.card
+        t0 = time.perf_counter()
+        rgb = as_rgb(image, encoding)
+        out = self.runner.run_image(rgb, settings=settings)  # type: ignore[attr-defined]
+        t1 = time.perf_counter()
+        if card.task == 'depth':
+            # jetson-inference's depthNet returns its raw field: decoded here, like every backend's
+            transform = plan_resize(rgb.shape[1], rgb.shape[0], card.input)
+            depth = decode_depth(out, card.depth, card.input, transform, resolution=depth_resolution)
+            return ModelResult(StageTimes(0.0, t1 - t0, time.perf_counter() - t1), self.runner.description,
+                               depth=depth)
+        detections = out.filtered(score_threshold=settings.score_threshold, class_ids=settings.class_ids,
+                                  max_detections=settings.max_detections) if isinstance(out, Detections) else None
+        times = StageTimes(0.0, t1 - t0, time.perf_counter() - t1)
+        return ModelResult(times, self.runner.description, detections=detections,
+                           mask=None if isinstance(out, Detections) else out)

@@ -72,6 +72,14 @@ class Preprocessor:
         self._direct = spec.layout == 'NHWC' and self._dtype == np.float32
         self._hwc = self._out[0] if self._direct else np.empty((spec.height, spec.width, 3), np.float32)
 
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self._out.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
     def resize(self, image: np.ndarray) -> tuple[np.ndarray, Transform]:
         """Resize (stretch or letterbox) a (H, W, C) uint8 image to the input size."""
         src_h, src_w = image.shape[:2]

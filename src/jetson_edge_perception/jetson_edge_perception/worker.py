@@ -1,11 +1,13 @@
 """The perception node's engine room, without ROS: frame intake, the inference thread, health.
 
-`PerceptionWorker.offer` is called from the subscription callback: it checks the frame (bad ones are
-counted by reason), applies the rate limit and puts the frame in a latest-frame-wins slot, never
-blocking. The worker thread loads the models (so a slow load or a TensorRT build never blocks the
-executor), then runs every model on the newest frame and hands the results to `publish`. A model
-that fails to load leaves the worker in state `error` with the reason; frames are then counted as
-dropped and the owner keeps reporting. When TensorRT is the only backend and its engine is not cached,
+`PerceptionWorker.offer` is called from a camera's subscription callback: it checks the frame (bad
+ones are counted by reason, per camera), applies the camera's rate limit and puts the frame in that
+camera's latest-frame-wins slot, never blocking. The worker thread loads the models (so a slow load
+or a TensorRT build never blocks the executor), then takes batches of the cameras' newest frames
+(`camera_batch.CameraBatcher`: bounded wait, oldest first, silent cameras not waited for), runs every
+model once per batch where its card allows and hands each camera's results to `publish`. One camera
+is the batch of one. A model that fails to load leaves the worker in state `error` with the reason;
+frames are then counted as dropped and the owner keeps reporting. When TensorRT is the only backend and its engine is not cached,
 the worker is in state `building` (a WARN with the elapsed time) until the build ends, then serves.
 
 Depth, the heaviest model, keeps its own cadence (every Nth processed frame, at most its own rate)
@@ -28,10 +30,12 @@ from jetson_edge_common.diagnostics import Level
 from jetson_edge_common.stats import LatencyStats, RateMeter
 
 from .backends import BackendOptions
+from .camera_batch import CameraBatcher
+from .camera_stats import CameraStats
 from .depth import RESOLUTIONS, DepthMap
 from .errors import FrameError, PerceptionError
 from .frames import DropCounter, FrameLimits, ImageLike, read_frame
-from .latest import LatestSlot, RateLimiter
+from .latest import RateLimiter
 from .model_card import ModelCard, find_card, load_card
 from .overlay import draw_overlay
 from .pipeline import DetectionSettings, ModelPipeline, ModelResult, class_ids_for
@@ -49,6 +53,10 @@ class WorkerConfig:
     options: BackendOptions = field(default_factory=BackendOptions)
     background_build: bool = True
     frame_limits: FrameLimits | None = None  # None: any size
+    cameras: tuple[str, ...] = ('',)  # one unnamed camera: the node's own topics
+    max_batch: int = 4
+    batch_wait_fraction: float = 0.25
+    silent_after_periods: float = 10.0
 
 
 @dataclass
@@ -58,6 +66,7 @@ class FrameJob:
     message: ImageLike
     image: np.ndarray
     received: float
+    camera: int = 0
 
     @property
     def encoding(self) -> str:
@@ -85,10 +94,11 @@ class DepthCadence:
 
 
 class _Model:
-    def __init__(self, role: str, card: ModelCard, runner: SwitchingRunner) -> None:
+    def __init__(self, role: str, card: ModelCard, runner: SwitchingRunner, max_batch: int) -> None:
         self.role, self.card, self.runner = role, card, runner
-        self.pipeline = ModelPipeline(card, runner)
+        self.pipeline = ModelPipeline(card, runner, max_batch=max_batch)
         self.stats = {stage: LatencyStats(500) for stage in ('preprocess', 'inference', 'postprocess')}
+        self.batch_sizes = LatencyStats(500)
 
 
 class PerceptionWorker:
@@ -100,8 +110,10 @@ class PerceptionWorker:
         self._publish = publish
         self._log = log
         self._clock = clock
-        self._slot: LatestSlot[FrameJob] = LatestSlot()
-        self._limiter = RateLimiter(0.0, clock=clock)
+        self._batcher: CameraBatcher[FrameJob] = CameraBatcher(
+            len(config.cameras), wait_fraction=config.batch_wait_fraction,
+            silent_after_periods=config.silent_after_periods)
+        self.cameras = [CameraStats(name, RateLimiter(0.0, clock=clock), clock=clock) for name in config.cameras]
         self._max_rate_hz = 0.0
         self._load_level = 1.0
         self.drops = DropCounter()
@@ -121,6 +133,7 @@ class PerceptionWorker:
         self._depth_countdown = 0
         self._depth_error = ''
         self._last_depth: DepthMap | None = None
+        self._camera_depth: dict[int, DepthMap] = {}  # each camera's newest, for its overlay panel
         self.depth_runs = RateMeter(5.0, clock=clock)
         self.depth_invalid_pixels = 0
         self.state = 'loading'
@@ -134,33 +147,41 @@ class PerceptionWorker:
     def start(self) -> None:
         self._thread.start()
 
-    def offer(self, msg: ImageLike | bytes, *, now_ns: int | None = None) -> FrameError | None:
-        """Accept a frame unless it is bad, over the rate, or no model serves. Never blocks.
+    def offer(self, msg: ImageLike | bytes, *, now_ns: int | None = None, camera: int = 0) -> FrameError | None:
+        """Accept a frame of `camera` (its index) unless it is bad, over the rate, or no model serves. Never blocks.
 
         `msg` is a sensor_msgs/Image (or the like) or its serialized bytes; the job keeps a view on
         its pixels, not a copy. `now_ns` (the caller's clock, ROS time) with the header stamp gives
         the frame's age on arrival for the diagnostics. Returns the FrameError of a bad frame
         (already counted) so the caller can log it, else None.
         """
+        cam = self.cameras[camera]
         self.received.tick()
+        cam.received.tick()
         try:
             msg, image = read_frame(msg, limits=self.config.frame_limits)
         except FrameError as exc:
-            self.drops.add(exc.reason)
+            self._drop(cam, exc.reason)
             return exc
         stamp = msg.header.stamp
         stamp_ns = stamp.sec * 1_000_000_000 + stamp.nanosec
         if now_ns is not None and stamp_ns:
-            self.input_age.add((now_ns - stamp_ns) * 1e-9)
-        if not self._limiter.allow():
-            self.drops.add('rate')
+            age = (now_ns - stamp_ns) * 1e-9
+            self.input_age.add(age)
+            cam.input_age.add(age)
+        if not cam.limiter.allow():
+            self._drop(cam, 'rate')
             return None
         if self.state == 'error':
-            self.drops.add('no_model')
+            self._drop(cam, 'no_model')
             return None
-        if self._slot.put(FrameJob(msg, image, self._clock())):
-            self.drops.add('stale')
+        if self._batcher.put(camera, FrameJob(msg, image, self._clock(), camera)):
+            self._drop(cam, 'stale')
         return None
+
+    def _drop(self, cam: CameraStats, reason: str) -> None:
+        self.drops.add(reason)
+        cam.drops.add(reason)
 
     def set_detection_settings(self, *, score_threshold: float | None = None, class_filter: Sequence[str] | None = None,
                                max_detections: int | None = None) -> None:
@@ -194,7 +215,8 @@ class PerceptionWorker:
         self._max_rate_hz = rate_hz
         if load_level is not None:
             self._load_level = load_level
-        self._limiter.max_rate_hz = self._max_rate_hz * self._load_level
+        for cam in self.cameras:
+            cam.limiter.max_rate_hz = self._max_rate_hz * self._load_level
         if self._max_rate_hz <= 0 and self._load_level < 1.0:
             return (f'load_level {self._load_level:g} asked, but max_rate_hz is 0 (as fast as the model '
                     'runs): there is no rate to scale; set max_rate_hz in the profile')
@@ -204,7 +226,7 @@ class PerceptionWorker:
         return self.set_max_rate(self._max_rate_hz, load_level=load_level)
 
     def close(self) -> None:
-        self._slot.close()
+        self._batcher.close()
         if self._thread.is_alive():
             self._thread.join(timeout=5.0)
         for model in self.models:
@@ -215,7 +237,8 @@ class PerceptionWorker:
         values: dict[str, object] = {
             'state': self.state, 'load_level': self._load_level, 'received_hz': round(self.received.rate(), 2),
             'processed_hz': round(self.processed.rate(), 2), 'frames_processed': self.processed.total,
-            'dropped_total': self.drops.total, 'stale_dropped': self._slot.stale,
+            'dropped_total': self.drops.total, 'stale_dropped': self.drops.snapshot().get('stale', 0),
+            'cameras': len(self.cameras),
         }
         for reason, count in sorted(self.drops.snapshot().items()):
             values[f'dropped_{reason}'] = count
@@ -231,6 +254,9 @@ class PerceptionWorker:
             values[f'{model.role}_model'] = model.card.name
             values[f'{model.role}_backend'] = model.runner.description
             building |= model.runner.pending is not None and not model.runner.pending.done
+            values[f'{model.role}_batching'] = model.pipeline.batching
+            values[f'{model.role}_mean_batch'] = round(float(model.batch_sizes.samples().mean()), 2) \
+                if model.batch_sizes.count else 0
             for stage, stats in model.stats.items():
                 values[f'{model.role}_{stage}_p50_ms'] = round(stats.summary()['p50'] * 1e3, 2)
         if self.state == 'error':
@@ -247,6 +273,13 @@ class PerceptionWorker:
         if depth_problem:
             return Level.WARN, depth_problem, values
         return Level.OK, self.message, values
+
+    def camera_status(self, camera: int) -> dict[str, object]:
+        """One camera's rate, drops, latency and the batches formed without it (late or silent)."""
+        values = self.cameras[camera].values()
+        values.update({f'batches_without_{k}': v for k, v in self._batcher.counts(camera).items()})
+        values['silent'] = self._batcher.silent(camera)
+        return values
 
     def _depth_status(self) -> tuple[dict[str, object], str]:
         """Depth's diagnostics values, and why it is not serving as configured ('' when it is)."""
@@ -287,10 +320,12 @@ class PerceptionWorker:
         card = load_card(find_card(name))
         if card.task != role:
             raise PerceptionError(f'{card.path} is a {card.task} model, configured as the {role} model')
-        runner = open_runner(card, order=config.backend_order or None, options=config.options,
+        # the TensorRT optimization profile takes the batches this worker forms
+        options = dataclasses.replace(config.options, max_batch=config.max_batch)
+        runner = open_runner(card, order=config.backend_order or None, options=options,
                              background_build=config.background_build, log=self._log)
         self._await_engine(runner)
-        model = _Model(role, card, runner)
+        model = _Model(role, card, runner, config.max_batch)
         # One untimed pass before the first frame: ONNX Runtime and TensorRT allocate and tune on
         # their first run, which would otherwise land on (and be counted in) the first real frame.
         blank = np.zeros((card.input.height, card.input.width, 3), np.uint8)
@@ -298,7 +333,8 @@ class PerceptionWorker:
         return model
 
     def _depth_due(self) -> bool:
-        """Whether depth runs on this frame; loads its model the first time it is switched on."""
+        """Whether depth runs on this batch (on every camera in it: the cadence counts batches, so each
+        camera gets depth at the cadence's rate); loads its model the first time it is switched on."""
         cadence = self.depth
         if not (cadence.enabled and self.config.depth_card) or self._depth_error:
             return False
@@ -331,7 +367,7 @@ class PerceptionWorker:
         self.state = 'building'
         self._log(f'{runner.card.name}: no other backend serves; waiting for the TensorRT engine build')
         while not build.wait(0.5):
-            if self._slot.closed:
+            if self._batcher.closed:
                 raise PerceptionError(f'{runner.card.name}: closed while the TensorRT engine was building')
         self._building = None
         self.state = 'loading'
@@ -352,35 +388,50 @@ class PerceptionWorker:
         # reach: a full collection would otherwise walk them all in the middle of a frame.
         gc.collect()
         gc.freeze()
-        while (job := self._slot.take()) is not None:
-            self._process(job)
+        while (batch := self._batcher.take(self.config.max_batch)) is not None:
+            self._process([job for _, job in batch])
 
-    def _process(self, job: FrameJob) -> None:
-        self.handoff.add(self._clock() - job.received)
+    def _process(self, jobs: list[FrameJob]) -> None:
+        start = self._clock()
+        for job in jobs:
+            self.handoff.add(start - job.received)
         settings = self.settings
         depth_due = self._depth_due()
-        results: dict[str, ModelResult] = {}
+        results: list[dict[str, ModelResult]] = [{} for _ in jobs]
+        rejected: dict[int, FrameError] = {}  # a bad frame drops that camera's frame, not the batch
         for model in self.models:
             if model.role == 'depth' and not depth_due:
                 continue
             try:
-                result = model.pipeline.process(job.image, job.encoding, settings=settings,
-                                                depth_resolution=self.depth.resolution)
-            except FrameError as exc:
-                self.drops.add(exc.reason)
-                return
+                outcomes = model.pipeline.process_batch([(job.image, job.encoding) for job in jobs], settings=settings,
+                                                        depth_resolution=self.depth.resolution)
             except PerceptionError as exc:
-                self.drops.add('inference_error')
+                for job in jobs:
+                    self._drop(self.cameras[job.camera], 'inference_error')
                 self._log(f'{model.card.name}: {exc}')
                 return
-            results[model.role] = result
-            for stage in ('preprocess', 'inference', 'postprocess'):
-                model.stats[stage].add(getattr(result.times, stage))
+            served = [o for o in outcomes if not isinstance(o, FrameError)]
+            for i, outcome in enumerate(outcomes):
+                if isinstance(outcome, FrameError):
+                    rejected.setdefault(i, outcome)
+                else:
+                    results[i][model.role] = outcome
+            if served:
+                model.batch_sizes.add(len(served))
+                for stage in ('preprocess', 'inference', 'postprocess'):
+                    model.stats[stage].add(getattr(served[0].times, stage))
+        for i, job in enumerate(jobs):
+            if i in rejected:
+                self._drop(self.cameras[job.camera], rejected[i].reason)
+            else:
+                self._finish(job, results[i])
+
+    def _finish(self, job: FrameJob, results: dict[str, ModelResult]) -> None:
         detection = results.get('detection')
         segmentation = results.get('segmentation')
         depth = results['depth'].depth if 'depth' in results else None
         if depth is not None:
-            self._last_depth = depth
+            self._last_depth = self._camera_depth[job.camera] = depth
             self.depth_runs.tick()
             self.depth_invalid_pixels += depth.invalid
         overlay = None
@@ -388,8 +439,9 @@ class PerceptionWorker:
             bgr = np.ascontiguousarray(as_rgb(job.image, job.encoding)[..., ::-1])
             detector = next(m for m in self.models if m.role == 'detection') if detection else None
             depth_model = next((m for m in self.models if m.role == 'depth'), None)
-            # the newest depth map, so the panel stays in the overlay between depth frames
-            panel_depth = self._last_depth if depth_model is not None and self.depth.enabled else None
+            # the camera's newest depth map, so the panel stays in its overlay between depth frames
+            shown = depth_model is not None and self.depth.enabled
+            panel_depth = self._camera_depth.get(job.camera) if shown else None
             overlay = draw_overlay(bgr, detections=detection.detections if detection else None,
                                    mask=segmentation.mask if segmentation else None,
                                    label=detector.card.label if detector else str,
@@ -397,8 +449,11 @@ class PerceptionWorker:
                                    depth_spec=depth_model.card.depth if depth_model else None)
         done = self._clock()
         latency = done - job.received
+        cam = self.cameras[job.camera]
         self.latency.add(latency)
+        cam.latency.add(latency)
         self.processed.tick()
+        cam.processed.tick()
         self._publish(job, FrameResult(detection.detections if detection else None,
                                        segmentation.mask if segmentation else None, overlay, results, latency,
                                        depth=depth))

@@ -192,3 +192,36 @@ def test_load_level_scales_perceptions_own_rate(images_dir):
     assert worker.status()[2]['load_level'] == 0.25
     assert 'no rate to scale' in worker.set_max_rate(0.0)
     worker.close()
+
+
+def test_cameras_of_different_sizes_share_the_model_and_a_silent_one_is_counted(models_dir, images_dir):
+    out = Collector()
+    worker = PerceptionWorker(_config(models_dir, segmentation_card='', cameras=('front', 'left', 'wrist'),
+                                      batch_wait_fraction=0.25), publish=out, log=lambda _: None)
+    person = cv2.imread(str(images_dir / 'person.jpg'))
+    dog = cv2.imread(str(images_dir / 'dog.jpg'))
+    worker.start()
+    try:
+        assert _wait_ready(worker) == 'ready'
+        # front changes resolution mid-stream (full size, then half); the wrist camera never sends
+        for i, frame in enumerate([person, person, cv2.resize(person, None, fx=0.5, fy=0.5)]):
+            out.results.clear()
+            worker.offer(_msg(frame, 'front'), camera=0)
+            worker.offer(_msg(dog, 'left'), camera=1)
+            assert out.wait(2)
+            by_camera = {job.camera: (job, result) for job, result in out.results}
+            assert set(by_camera) == {0, 1}
+            front_job, front = by_camera[0]
+            assert front_job.message.header.frame_id == 'front'
+            person_box = front.detections.boxes[front.detections.class_ids == 1][0]  # COCO-91: 1 person, 18 dog
+            scale = frame.shape[1] / person.shape[1]  # boxes in the pixels of the frame as it came
+            np.testing.assert_allclose(person_box, np.array([186, 100, 271, 373]) * scale, atol=12 * scale)
+            assert 18 in by_camera[1][1].detections.class_ids  # the dog
+        level, _, values = worker.status()
+        assert values['cameras'] == 3 and values['detection_batching'] == 'fixed batch: one call per image'
+        wrist = worker.camera_status(2)
+        assert wrist['silent'] is True and wrist['batches_without_silent'] >= 3 and wrist['frames_processed'] == 0
+        front = worker.camera_status(0)
+        assert front['frames_processed'] == 3 and front['batches_without_silent'] == 0
+    finally:
+        worker.close()

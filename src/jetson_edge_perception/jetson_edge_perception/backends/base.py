@@ -29,6 +29,7 @@ class BackendOptions:
     - `opencv_target`: `cpu`, `cuda` or `cuda_fp16` (OpenCV built with CUDA).
     - `precision`, `workspace_mb`, `dla_core`, `engine_cache_dir`: TensorRT engine build settings.
     - `search_dirs`: extra directories for relative model files; `assets_dir`: the asset cache.
+    - `max_batch`: the largest batch a `batch: dynamic` card is run with (TensorRT's optimization profile).
     """
 
     onnxruntime_providers: tuple[str, ...] = ('CPUExecutionProvider',)
@@ -41,6 +42,7 @@ class BackendOptions:
     search_dirs: tuple[str, ...] = ()
     assets_dir: Path | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
+    max_batch: int = 1
 
 
 class Backend(abc.ABC):

@@ -34,13 +34,18 @@ def file_sha256(path: Path, *, chunk: int = 1 << 20) -> str:
 
 @dataclass(frozen=True)
 class BuildSettings:
-    """What the engine is built with. Only `precision`, `dla_core` and `sparse_weights` (plus the platform)
-    enter the key. `sparse_weights`: the model card says its weights are 2:4 sparse, so the builder may
-    pick sparse tensor-core kernels."""
+    """What the engine is built with. Only `precision`, `dla_core`, `sparse_weights` and `max_batch` (plus the
+    platform) enter the key.
+
+    `sparse_weights`: the model card says its weights are 2:4 sparse, so the builder may pick sparse
+    tensor-core kernels. `max_batch`: the largest batch of the optimization profile of an input whose
+    batch axis is dynamic.
+    """
 
     precision: str = 'fp16'
     workspace_mb: int = 1024
     dla_core: int = -1
+    max_batch: int = 1
     calibration_images: Path | None = None
     calibration_algorithm: str = 'entropy'
     calibration_batch_size: int = 8
@@ -61,6 +66,7 @@ class EngineKey:
     precision: str
     dla_core: int
     sparse_weights: bool
+    max_batch: int = 1
 
     @property
     def digest(self) -> str:
@@ -142,7 +148,7 @@ class EngineManager:
         return EngineKey(model_name=model_name or onnx_path.stem, model_sha256=file_sha256(onnx_path),
                          tensorrt_version=self.toolkit.tensorrt_version, gpu=self.toolkit.gpu_identity(),
                          precision=settings.precision, dla_core=settings.dla_core,
-                         sparse_weights=settings.sparse_weights)
+                         sparse_weights=settings.sparse_weights, max_batch=settings.max_batch)
 
     def cached(self, key: EngineKey) -> Path | None:
         path, why = self.cache.lookup(key)

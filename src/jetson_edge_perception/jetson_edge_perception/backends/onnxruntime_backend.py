@@ -60,6 +60,10 @@ class OnnxRuntimeBackend(Backend):
             raise BackendError(f'{self.card.path}: input.name {expected!r} is not an input of {path.name} ({names})')
         self._input_name = expected or names[0]
         self._output_names = [o.name for o in self._session.get_outputs()]
+        batch_dim = next(i.shape for i in inputs if i.name == self._input_name)[0]
+        if self.card.batch == 'dynamic' and isinstance(batch_dim, int):
+            raise BackendError(f'{self.card.path} says batch: dynamic, but input {self._input_name!r} of '
+                               f'{path.name} has a fixed batch of {batch_dim}; set batch: fixed in the card')
 
     @property
     def input_name(self) -> str:

@@ -63,6 +63,7 @@ class TensorRTBackend(Backend):
         return BuildSettings(
             precision=precision,
             workspace_mb=opts.workspace_mb or spec.workspace_mb,
+            max_batch=opts.max_batch if card.batch == 'dynamic' else 1,
             dla_core=spec.dla_core if opts.dla_core is None else opts.dla_core,
             calibration_images=card_path(str(opts.extra['calibration_images'])) if opts.extra.get(
                 'calibration_images') else card_path(cal.images),
@@ -122,6 +123,17 @@ class TensorRTBackend(Backend):
             self._runner = self._toolkit_obj.load(path.read_bytes())
         self._engine_file = path
         self._precision = self.build_settings().precision
+        self._check_batch()
+
+    def _check_batch(self) -> None:
+        """A `batch: dynamic` card needs an engine whose profile takes the node's max_batch."""
+        largest = getattr(self._runner, 'max_batch', None)
+        wanted = self.build_settings().max_batch
+        if largest is not None and largest < wanted:
+            self._runner.close()
+            raise BackendError(f'{self.card.path} says batch: dynamic, but the engine of {self.card.file} takes '
+                               f'batches of at most {largest} (not {wanted}): its ONNX input has a fixed batch; '
+                               'set batch: fixed in the card')
 
     @property
     def description(self) -> str:

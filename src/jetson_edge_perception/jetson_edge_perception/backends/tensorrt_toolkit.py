@@ -91,7 +91,7 @@ class TensorRTToolkit:
             config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace)
         else:
             config.max_workspace_size = workspace
-        self._add_profile_for_dynamic_inputs(builder, network, config)
+        self._add_profile_for_dynamic_inputs(builder, network, config, settings.max_batch)
         calibrator = None
         if settings.precision in ('fp16', 'int8'):
             if not builder.platform_has_fast_fp16:
@@ -122,7 +122,10 @@ class TensorRTToolkit:
             settings.timing_cache.write_bytes(bytes(config.get_timing_cache().serialize()))
         return bytes(serialized)
 
-    def _add_profile_for_dynamic_inputs(self, builder: object, network: object, config: object) -> None:
+    def _add_profile_for_dynamic_inputs(self, builder: object, network: object, config: object,
+                                        max_batch: int) -> None:
+        """A dynamic batch axis gets the profile 1 .. max_batch (optimized for max_batch); a dynamic
+        height or width the card's input size."""
         profile = None
         for i in range(network.num_inputs):
             tensor = network.get_input(i)
@@ -131,7 +134,8 @@ class TensorRTToolkit:
                 continue
             spec = self.input_spec
             fixed = list(shape)
-            fixed[0] = 1 if fixed[0] <= 0 else fixed[0]
+            dynamic_batch = fixed[0] <= 0
+            fixed[0] = 1 if dynamic_batch else fixed[0]
             if spec is not None and len(fixed) == 4:
                 h_axis, w_axis = (2, 3) if spec.layout == 'NCHW' else (1, 2)
                 fixed[h_axis] = spec.height if fixed[h_axis] <= 0 else fixed[h_axis]
@@ -139,7 +143,8 @@ class TensorRTToolkit:
             if any(d <= 0 for d in fixed):
                 raise BackendError(f'input {tensor.name} has dynamic shape {shape} the card does not fix')
             profile = profile or builder.create_optimization_profile()
-            profile.set_shape(tensor.name, fixed, fixed, fixed)
+            largest = [max_batch if dynamic_batch else fixed[0]] + fixed[1:]
+            profile.set_shape(tensor.name, fixed, largest, largest)
         if profile is not None:
             config.add_optimization_profile(profile)
 
@@ -222,6 +227,11 @@ class EngineRunner:
         if self.named_api:
             for name, (_, ptr) in buffers.items():
                 self.context.set_tensor_address(name, ptr)
+
+    @property
+    def max_batch(self) -> int:
+        """The largest batch every input takes (its buffer's first axis: the profile's maximum)."""
+        return min(host.shape[0] for host, _ in self.inputs.values()) if self.inputs else 1
 
     def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> tuple[np.ndarray, int]:
         host = np.empty(shape, dtype)
