@@ -128,7 +128,6 @@ def kill_a_thread(node, inject, *, spin: bool = False,
     on a thread named ``executor``): what arrives is the dying thread's last word.
     """
     import threading
-    import time
 
     import rclpy
     import rclpy.executors
