@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A robot's install, checked on this machine: a clone of this repository's HEAD built with
 # `colcon build --packages-up-to jetson_edge_bringup` (so without jetson_edge_sim and
-# jetson_edge_bench), then a Jetson profile's plan started for a
-# while with no hardware and no device tree: every node must report on /diagnostics, none may
-# fail on an import, and the sim and the bench must be neither importable nor registered.
+# jetson_edge_bench), then a Jetson profile's plan started for a while with no hardware and no
+# device tree: every node must report on /diagnostics, none may fail on an import, and the sim
+# and the bench must be neither importable nor registered.
 #
 #   scripts/check-robot-install.sh [--profile orin_nano] [--seconds 20] [--workspace DIR]
 #                                  [--build-only]
