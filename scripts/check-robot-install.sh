@@ -80,6 +80,8 @@ for absent in jetson_edge_sim jetson_edge_bench; do
   if [[ -e "install/$absent" ]]; then say "$absent was built into a robot install"; exit 1; fi
 done
 if (( BUILD_ONLY )); then exit 0; fi
-set +u; source install/setup.bash; set -u
+# local_setup: setup.bash would chain the workspaces that were sourced at build time (for
+# vision_msgs, this development workspace, sim and bench included)
+set +u; source install/local_setup.bash; set -u
 export PATH="$WORK/ws/install/jetson_edge_bringup/lib/jetson_edge_bringup:$PATH"  # jetson-edge
 python "$ROOT/scripts/robot_install_probe.py" --profile "$PROFILE" --seconds "$RUN_S"

@@ -76,6 +76,7 @@ class DiagnosticsLog:
 
     def close(self) -> None:
         self._executor.shutdown()
+        self._thread.join(10)
         self._node.destroy_node()
 
 
