@@ -56,7 +56,8 @@ def generate_launch_description():
                         'matches no profile stops the launch)'),
         DeclareLaunchArgument(
             'only', default_value='',
-            description='comma-separated node keys to start (default: every enabled node)'),
+            description='comma-separated node keys to start, with their companions and the '
+                        'suite monitor (default: every enabled node)'),
         DeclareLaunchArgument(
             'allow_sim_on_hardware', default_value='false',
             description='true: start sim-only nodes (virtual sensors, emulators, the thermal '

@@ -20,12 +20,14 @@ import yaml
 
 from jetson_edge_bringup.plan import Plan, build_plan
 from jetson_edge_bringup.soak import expected_topics
+from jetson_edge_common.diagnostics import Level
 from jetson_edge_common.profiles import load_profile
+from jetson_edge_common.testing import wait_for  # noqa: F401 (the system tests' import)
 
 from system_helpers import ROOT
 
 SIM_PROFILE = ROOT / 'config' / 'profiles' / 'sim.yaml'
-OK, WARN, ERROR = 0, 1, 2
+OK, WARN, ERROR = Level.OK, Level.WARN, Level.ERROR
 
 _STARTED = re.compile(r'\] started (\S+) \(pid (\d+)\)')
 
@@ -109,21 +111,6 @@ def node_exits(log: str) -> list[str]:
     return [line for line in log.splitlines()
             if (line.startswith('[supervisor') or '[node_runner]' in line)
             and ('exited with' in line or 'keeps dying' in line)]
-
-
-def wait_for(condition: Callable[[], object], timeout: float, what: str | Callable[[], str],
-             *, interval: float = 0.1) -> object:
-    """Polls ``condition`` until it returns something true; fails the test after ``timeout``
-    saying ``what`` it waited for (a callable is asked then, to describe the state at the end)."""
-    end = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > end:
-            described = what() if callable(what) else what
-            raise AssertionError(f'timed out after {timeout:g} s waiting for {described}')
-        time.sleep(interval)
 
 
 def rate_between(stamps: list[float], start: float, end: float) -> float:

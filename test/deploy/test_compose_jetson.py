@@ -174,6 +174,7 @@ def test_every_service_shares_the_dds_settings(services):
         assert env['RMW_IMPLEMENTATION'] == 'rmw_fastrtps_cpp', name
         assert env['ROS_DOMAIN_ID'].startswith('${ROS_DOMAIN_ID'), name
         assert env['FASTRTPS_DEFAULT_PROFILES_FILE'] == '/etc/jetson_edge/fastdds.xml', name
+        assert env['RMW_FASTRTPS_USE_QOS_FROM_XML'] == '1', name
         assert profile_mount in service['volumes'], f'{name} does not mount the DDS profile'
     assert (COMPOSE.parent / profile_mount.split(':')[0]).is_file()
 

@@ -2,7 +2,8 @@
 RMW the suite uses) loads it without complaint, and two processes that both use it exchange
 messages. Two controls show the checks can fail: a malformed copy makes Fast DDS complain, and
 a copy whose UDP transport may use no interface silences the pair, which proves the file's
-participant profile really is the one the RMW applies."""
+participant profile really is the one the RMW applies. The file is generated from the suite's
+own profile (the one home of those settings), less its shared-memory transport."""
 
 from __future__ import annotations
 
@@ -18,6 +19,17 @@ from deploy_checks import DOCKER
 
 PROFILE = DOCKER / 'fastdds.xml'
 ROUNDTRIP = Path(__file__).with_name('dds_roundtrip.py')
+
+
+def test_the_file_is_the_suites_profile_over_udp_only():
+    from jetson_edge_common.dds import container_profile
+
+    assert PROFILE.read_text() == container_profile(), (
+        'docker/fastdds.xml is out of date: python -m jetson_edge_common.dds --container '
+        '> docker/fastdds.xml')
+    assert '<type>SHM</type>' not in PROFILE.read_text()
+    assert '<historyMemoryPolicy>DYNAMIC</historyMemoryPolicy>' in PROFILE.read_text()
+
 
 pytest.importorskip('rclpy', reason='needs ROS 2 (scripts/setup.sh, then source scripts/env.sh)')
 pytest.importorskip('std_msgs.msg', reason='needs std_msgs from ROS 2')

@@ -271,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser('up', help='start the profile\'s nodes under the supervisor')
     up.add_argument('--profile', default='sim', help='profile name, a path to a YAML file, or auto '
                     '(default: sim)')
-    up.add_argument('--only', help='comma-separated node keys to start (default: all enabled)')
+    up.add_argument('--only', help='comma-separated node keys to start, with their companions '
+                    'and the suite monitor (default: all enabled)')
     up.add_argument('--duration', type=float, help='stop after this many seconds')
     up.add_argument('--params-dir', help='where to write the nodes\' parameter files '
                     '(default: a new temporary directory)')

@@ -32,6 +32,7 @@ from typing import Callable, Sequence
 from jetson_edge_bringup.respawn import RespawnPolicy, RestartCounter, exit_status
 from jetson_edge_bringup.runner_status import (EXITED, GIVEN_UP, RESTARTING, RUNNING, STOPPED,
                                                RunnerStatus, record, write_status)
+from jetson_edge_common.realtime import set_cpu_affinity
 
 PREFIX = '[node_runner]'
 STARTED = re.compile(r'\[node_runner\] started (\S+) \(pid (\d+)\)')
@@ -133,13 +134,11 @@ def apply_scheduling(options: RunnerOptions) -> tuple[bool, str]:
                             f'root, CAP_SYS_NICE or a nice limit in /etc/security/limits.conf), '
                             f'running at nice {os.getpriority(os.PRIO_PROCESS, 0)}')
     if options.cpus:
-        try:
-            os.sched_setaffinity(0, options.cpus)
+        pinned = set_cpu_affinity(options.cpus)
+        if pinned.ok:
             done.append(f'cpus {",".join(map(str, options.cpus))}')
-        except OSError as exc:
-            have = ','.join(map(str, sorted(os.sched_getaffinity(0))))
-            problems.append(f'cannot pin to cpus {",".join(map(str, options.cpus))} '
-                            f'({exc.strerror}), running on cpus {have}')
+        else:
+            problems.append(pinned.message)
     if problems:
         return False, f'{options.key}: WARNING: ' + '; '.join(problems)
     return True, f'{options.key}: ' + (', '.join(done) if done else 'inherited scheduling')

@@ -88,7 +88,8 @@ class Plan:
     hardware: dict = field(default_factory=dict)   # the profile's hardware section
 
     def select(self, only: list[str] | None) -> 'Plan':
-        """The named nodes and, transitively, their companions, in the plan's order."""
+        """The named nodes and, transitively, their companions, in the plan's order; a node
+        that watches the plan (the suite monitor) comes along and watches what was chosen."""
         if not only:
             return self
         by_key = {n.key: n for n in self.nodes}
@@ -103,6 +104,7 @@ class Plan:
                 continue
             wanted.add(key)
             todo.extend(by_key[key].companions)
+        wanted |= {n.key for n in self.nodes if watches_plan(n)}
         return Plan(self.profile, [n for n in self.nodes if n.key in wanted], self.hardware)
 
 
@@ -131,6 +133,22 @@ def build_plan(profile: Profile) -> Plan:
             companions=list(spec.get('companions', [])),
         ))
     return Plan(profile.name, nodes, dict(profile.hardware))
+
+
+def declared_parameters(node: NodePlan) -> set[str]:
+    """The parameters the node's installed schema declares (none where it is not installed)."""
+    from jetson_edge_common.schema_registry import SchemaNotInstalled, node_schema
+
+    try:
+        return {s.name for s in node_schema(node.package, node.executable)}
+    except SchemaNotInstalled:
+        return set()
+
+
+def watches_plan(node: NodePlan) -> bool:
+    """Whether ``node`` watches the other nodes of its plan: its schema declares
+    ``plan_file`` (the suite monitor)."""
+    return 'plan_file' in declared_parameters(node)
 
 
 def parameters_document(node: NodePlan) -> dict:
@@ -176,8 +194,6 @@ def write_parameter_files(plan: Plan, directory: str | os.PathLike) -> Plan:
     files, expected topics) goes to each node whose schema declares ``plan_file`` (the suite
     monitor) and whose profile entry does not set one.
     """
-    from jetson_edge_common.schema_registry import SchemaNotInstalled, node_schema
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     layout_file = directory / f'{plan.profile}.hardware.yaml'
@@ -186,10 +202,7 @@ def write_parameter_files(plan: Plan, directory: str | os.PathLike) -> Plan:
         node.status_file = directory / f'{plan.profile}.{node.key}.runner.json'
         node.status_file.unlink(missing_ok=True)   # a previous run's state is not this run's
     for node in plan.nodes:
-        try:
-            declared = {s.name for s in node_schema(node.package, node.executable)}
-        except SchemaNotInstalled:
-            declared = set()
+        declared = declared_parameters(node)
         if 'layout_file' in declared and not node.parameters.get('layout_file'):
             node.parameters['layout_file'] = str(layout_file)
         if 'plan_file' in declared and not node.parameters.get('plan_file'):

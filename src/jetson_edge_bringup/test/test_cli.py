@@ -68,7 +68,8 @@ def test_up_with_the_sim_on_a_jetson_needs_the_explicit_flag(tmp_path, capsys):
     assert '--allow-sim-on-hardware' in capsys.readouterr().err
     args = cli.build_parser().parse_args(['--root', root, 'up', '--profile', 'sim',
                                           '--allow-sim-on-hardware', '--only', 'lidar'])
-    assert [n.key for n in cli._prepared(args, args.profile).nodes] == ['lidar', 'lidar_sim']
+    assert [n.key for n in cli._prepared(args, args.profile).nodes] == ['lidar', 'lidar_sim',
+                                                                       'monitor']
 
 
 def test_doctor_on_an_unknown_jetson_says_how_to_add_a_profile(tmp_path, capsys):

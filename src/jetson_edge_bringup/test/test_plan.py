@@ -109,6 +109,14 @@ def test_the_monitor_gets_every_other_node_with_its_expectations_and_runner_stat
     assert 'plan_file' not in nodes['lidar'].parameters   # its schema declares none
 
 
+def test_a_selection_brings_the_suite_monitor_watching_only_the_chosen_nodes(tmp_path):
+    plan = build_plan(load_profile('sim')).select(['lidar'])
+    nodes = {n.key: n for n in write_parameter_files(plan, tmp_path / 'params').nodes}
+    assert set(nodes) == {'lidar', 'lidar_sim', 'monitor'}
+    document = yaml.safe_load(open(nodes['monitor'].parameters['plan_file']))
+    assert {w.key for w in watched_nodes(document)} == {'lidar', 'lidar_sim'}
+
+
 def test_a_namespaced_nodes_topics_are_watched_by_their_absolute_names(tmp_path):
     plan = write_parameter_files(make_plan(tmp_path), tmp_path / 'params')
     from jetson_edge_bringup.plan import monitored_document
@@ -145,7 +153,7 @@ def test_a_selection_without_simulators_runs_on_a_jetson(tmp_path):
     from jetson_edge_bringup.plan import prepare_plan
 
     plan, _ = prepare_plan('sim', only=['rt_executor'], root=_jetson_root(tmp_path))
-    assert [n.key for n in plan.nodes] == ['rt_executor']
+    assert [n.key for n in plan.nodes] == ['rt_executor', 'monitor']
     with pytest.raises(ProfileError, match='lidar_sim'):
         prepare_plan('sim', only=['lidar'], root=_jetson_root(tmp_path))
 

@@ -14,7 +14,8 @@ hang or a blown memory limit ends that process, not the test run:
 
 The seeds come from the packages' own encoders and emulators; a crash input, once the parser is
 fixed, goes into the package's ``test/fuzz_corpus/<target>/`` directory, which the fuzzer
-starts from and :func:`corpus_inputs` hands to a plain test that replays it on every run.
+starts from and :func:`replay` feeds the target, with the seeds, in a plain test on every run.
+A fuzz test is then one call: :func:`assert_no_crash`.
 """
 
 from __future__ import annotations
@@ -103,6 +104,26 @@ def corpus_inputs(test_file: str | Path, target: Target) -> list[Path]:
     """The regression inputs kept for ``target`` beside ``test_file``."""
     directory = _corpus_dir(test_file, target)
     return sorted(p for p in directory.iterdir() if p.is_file()) if directory.is_dir() else []
+
+
+def replay(target: Target, seeds: Iterable[bytes]) -> None:
+    """Feed ``target`` each seed and each regression input kept for it beside its test file."""
+    kept = [path.read_bytes() for path in corpus_inputs(inspect.getfile(target), target)]
+    for data in [*seeds, *kept]:
+        target(data)
+
+
+def assert_no_crash(target: Target, *, seeds: Iterable[bytes], work_dir: Path,
+                    instrument: Sequence[str], max_len: int = 4096) -> FuzzReport:
+    """:func:`run_fuzzer` for the test's budget, its summary printed; raises AssertionError
+    saying why where it found a crash, a hang or ran nothing."""
+    report = run_fuzzer(target, seeds=seeds, work_dir=work_dir, instrument=instrument,
+                        max_len=max_len)
+    print(report.summary())
+    failure = report.failure()
+    if failure is not None:
+        raise AssertionError(failure)
+    return report
 
 
 def run_fuzzer(target: Target, *, seeds: Iterable[bytes], work_dir: Path,

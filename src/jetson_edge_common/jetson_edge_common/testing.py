@@ -1,4 +1,5 @@
-"""Helpers for tests: the real-data fixtures, and the ROS-import check of pure cores.
+"""Helpers for tests: the real-data fixtures, waiting for a state, and the ROS-import check of
+pure cores.
 
 Two homes for real data, with the same layout (``lidar/``, ``images/``, ``models/``):
 
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
+from typing import Callable
 
 
 def repository_root() -> Path | None:
@@ -57,6 +60,22 @@ def fixture_path(relative: str) -> Path:
         pytest.skip(f'fixture {relative} is too large to commit and is not here (it lives in '
                     '../shared/fixtures beside the repository, or set JETSON_EDGE_FIXTURES)')
     return base / relative
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str | Callable[[], str],
+             *, interval: float = 0.1) -> object:
+    """Polls ``condition`` until it returns something true and returns that; fails the test
+    after ``timeout`` s saying ``what`` it waited for (a callable is asked then, to describe the
+    state at the end)."""
+    end = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > end:
+            described = what() if callable(what) else what
+            raise AssertionError(f'timed out after {timeout:g} s waiting for {described}')
+        time.sleep(interval)
 
 
 ROS_PACKAGES = frozenset({
@@ -109,7 +128,6 @@ def kill_a_thread(node, inject, *, spin: bool = False,
     on a thread named ``executor``): what arrives is the dying thread's last word.
     """
     import threading
-    import time
 
     import rclpy
     import rclpy.executors

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from jetson_edge_common.fuzzing import atheris_available, corpus_inputs, fuzz_seconds, run_fuzzer
+from jetson_edge_common.fuzzing import (assert_no_crash, atheris_available, fuzz_seconds, replay,
+                                        run_fuzzer)
 from jetson_edge_common.image import ENCODINGS, ImageFormatError, image_to_ndarray
 from jetson_edge_common.image_cdr import image_from_cdr
 from jetson_edge_common.profiles import ProfileError, load_profile, profiles_dir
@@ -73,15 +74,9 @@ def profile_seeds() -> list[bytes]:
     return [path.read_bytes() for path in sorted(profiles_dir().glob('*.yaml'))]
 
 
-def _kept(target) -> list[bytes]:
-    return [path.read_bytes() for path in corpus_inputs(__file__, target)]
-
-
 def test_seeds_and_regression_inputs_are_handled():
-    for data in image_seeds() + _kept(image_cdr):
-        image_cdr(data)
-    for data in profile_seeds() + _kept(profile_yaml):
-        profile_yaml(data)
+    replay(image_cdr, image_seeds())
+    replay(profile_yaml, profile_seeds())
 
 
 def test_fuzz_seconds_come_from_the_environment(monkeypatch):
@@ -109,14 +104,10 @@ def test_the_fuzzer_reports_a_crash_and_keeps_its_input(tmp_path, engine):
 
 
 def test_fuzz_image_cdr(tmp_path):
-    report = run_fuzzer(image_cdr, seeds=image_seeds(), work_dir=tmp_path,
-                        instrument=['jetson_edge_common'], max_len=1024)
-    print(report.summary())
-    assert report.failure() is None, report.failure()
+    assert_no_crash(image_cdr, seeds=image_seeds(), work_dir=tmp_path,
+                    instrument=['jetson_edge_common'], max_len=1024)
 
 
 def test_fuzz_profile_yaml(tmp_path):
-    report = run_fuzzer(profile_yaml, seeds=profile_seeds(), work_dir=tmp_path,
-                        instrument=['jetson_edge_common'], max_len=8192)
-    print(report.summary())
-    assert report.failure() is None, report.failure()
+    assert_no_crash(profile_yaml, seeds=profile_seeds(), work_dir=tmp_path,
+                    instrument=['jetson_edge_common'], max_len=8192)

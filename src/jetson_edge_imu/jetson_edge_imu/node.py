@@ -146,9 +146,9 @@ class ImuNode(Node):
         level, message, values = self.driver.status()
         values['overruns'] = str(self.driver.overruns)
         values['scheduling'] = self._scheduling[1]
-        if not self._scheduling[0] and level == 0:
+        if not self._scheduling[0] and level == Level.OK:
             return Status(Level.WARN, self._scheduling[1], values)
-        return Status(Level(int(level)), message, values)
+        return Status(level, message, values)
 
     def close(self) -> None:
         self._stop.set()

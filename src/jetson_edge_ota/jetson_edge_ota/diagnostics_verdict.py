@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-OK, WARN, ERROR, STALE = 0, 1, 2, 3
+from jetson_edge_common.diagnostics import Level
 
 
 @dataclass
@@ -22,21 +22,21 @@ class DiagnosticsVerdict:
     statuses_seen: int = 0
     names: set[str] = field(default_factory=set)
     errors: dict[str, str] = field(default_factory=dict)      # ERROR after the settle time
-    latest: dict[str, tuple[int, str]] = field(default_factory=dict)
+    latest: dict[str, tuple[Level, str]] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)
 
-    def add(self, name: str, level: int, message: str, *, t: float = 0.0) -> None:
+    def add(self, name: str, level: Level, message: str, *, t: float = 0.0) -> None:
         self.statuses_seen += 1
         self.names.add(name)
         self.latest[name] = (level, message)
-        if level == ERROR and t >= self.settle_s:
+        if level == Level.ERROR and t >= self.settle_s:
             self.errors.setdefault(name, message)
-        elif level == STALE:
+        elif level == Level.STALE:
             self.stale.add(name)
 
     def failures(self) -> dict[str, str]:
         """Components that failed: ERROR after settling, or still in ERROR now."""
-        still = {n: m for n, (level, m) in self.latest.items() if level == ERROR}
+        still = {n: m for n, (level, m) in self.latest.items() if level == Level.ERROR}
         return {**still, **self.errors}
 
     @property

@@ -15,6 +15,7 @@ import time
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+from jetson_edge_common.diagnostics import Level
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from .diagnostics_verdict import DiagnosticsVerdict
@@ -33,7 +34,7 @@ def watch(*, topic: str, window_s: float, timeout_s: float, require: list[str],
         t = time.monotonic() - first_seen[0]
         for status in msg.status:
             level = status.level if isinstance(status.level, int) else ord(status.level)
-            verdict.add(status.name, level, status.message, t=t)
+            verdict.add(status.name, Level(level), status.message, t=t)
 
     rclpy.init()
     try:

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 from tuf.api.metadata import TargetFile
 
-from jetson_edge_common.fuzzing import corpus_inputs, run_fuzzer
+from jetson_edge_common.fuzzing import assert_no_crash, replay
 from jetson_edge_ota.bundle import BundleSources, build_bundle, verify_slot
 from jetson_edge_ota.client import ReleaseClient
 from jetson_edge_ota.errors import (DownloadError, ReleaseNotFoundError, UnsafeBundleError,
@@ -143,35 +143,22 @@ def content_range_seeds() -> list[bytes]:
             bytes((2,)) + offset + b'bytes 4096-9999/*']
 
 
-def _kept(target) -> list[bytes]:
-    return [path.read_bytes() for path in corpus_inputs(__file__, target)]
-
-
 def test_seeds_and_regression_inputs_are_handled(tmp_path):
-    for data in bundle_seeds(tmp_path) + _kept(bundle_archive):
-        bundle_archive(data)
-    for data in index_seeds() + _kept(release_index):
-        release_index(data)
-    for data in content_range_seeds() + _kept(content_range):
-        content_range(data)
+    replay(bundle_archive, bundle_seeds(tmp_path))
+    replay(release_index, index_seeds())
+    replay(content_range, content_range_seeds())
 
 
 def test_fuzz_bundle_archive(tmp_path):
-    report = run_fuzzer(bundle_archive, seeds=bundle_seeds(tmp_path), work_dir=tmp_path / 'fuzz',
-                        instrument=INSTRUMENT + ['tarfile'], max_len=16384)
-    print(report.summary())
-    assert report.failure() is None, report.failure()
+    assert_no_crash(bundle_archive, seeds=bundle_seeds(tmp_path), work_dir=tmp_path / 'fuzz',
+                    instrument=INSTRUMENT + ['tarfile'], max_len=16384)
 
 
 def test_fuzz_release_index(tmp_path):
-    report = run_fuzzer(release_index, seeds=index_seeds(), work_dir=tmp_path,
-                        instrument=INSTRUMENT, max_len=2048)
-    print(report.summary())
-    assert report.failure() is None, report.failure()
+    assert_no_crash(release_index, seeds=index_seeds(), work_dir=tmp_path,
+                    instrument=INSTRUMENT, max_len=2048)
 
 
 def test_fuzz_content_range(tmp_path):
-    report = run_fuzzer(content_range, seeds=content_range_seeds(), work_dir=tmp_path,
-                        instrument=INSTRUMENT, max_len=128)
-    print(report.summary())
-    assert report.failure() is None, report.failure()
+    assert_no_crash(content_range, seeds=content_range_seeds(), work_dir=tmp_path,
+                    instrument=INSTRUMENT, max_len=128)

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from jetson_edge_ota.diagnostics_verdict import ERROR, OK, STALE, WARN, DiagnosticsVerdict
+from jetson_edge_common.diagnostics import Level
+from jetson_edge_ota.diagnostics_verdict import DiagnosticsVerdict
 from jetson_edge_ota.errors import ConfigError
 from jetson_edge_ota.health import (CommandHealthCheck, DiagnosticsHealthCheck, NoHealthCheck,
                                     health_check_from_spec)
+
+OK, WARN, ERROR, STALE = Level.OK, Level.WARN, Level.ERROR, Level.STALE
 
 FAKE_SUITE = Path(__file__).resolve().parent / 'fake_suite.py'
 

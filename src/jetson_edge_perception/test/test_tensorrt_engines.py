@@ -12,7 +12,6 @@ import functools
 import json
 import sys
 import threading
-import time
 from types import SimpleNamespace
 
 import cv2
@@ -20,6 +19,7 @@ import cv2
 import numpy as np
 import pytest
 from jetson_edge_common.diagnostics import Level
+from jetson_edge_common.testing import wait_for
 
 from conftest import CARDS
 from fake_tensorrt import MAGIC, FakeCuda, FakeCudaError, FakeState, FakeToolkit, dynamic_batch_onnx, fake_tensorrt_module
@@ -195,13 +195,6 @@ def test_no_backend_at_all_lists_every_reason(selfie):
     assert 'jetson_inference: jetson-inference is not installed' in str(info.value)
 
 
-def _wait_for(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return predicate()
-
-
 def _bgr8(image):
     stamp = SimpleNamespace(sec=0, nanosec=0)
     return SimpleNamespace(header=SimpleNamespace(stamp=stamp, frame_id='camera'), encoding='bgr8', is_bigendian=0,
@@ -220,15 +213,16 @@ def test_tensorrt_alone_warns_while_the_engine_builds_then_serves(fake, models_d
     worker = _tensorrt_only_worker(models_dir, tmp_path, published)
     worker.start()
     try:
-        assert _wait_for(lambda: worker.state == 'building')
+        wait_for(lambda: worker.state == 'building', 60, 'the build to start', interval=0.02)
         level, message, values = worker.status()
         assert level == Level.WARN and message.startswith('building engine for ssd_mobilenet_v2_coco_onnx (')
         assert values['engine_build_s'] >= 0
         fake.release_build.set()
-        assert _wait_for(lambda: worker.state == 'ready'), worker.message
+        wait_for(lambda: worker.state == 'ready', 60, lambda: f'ready ({worker.message})',
+                 interval=0.02)
         assert worker.status()[0] == Level.OK and worker.models[0].runner.backend_name == 'tensorrt'
         worker.offer(_bgr8(cv2.imread(str(images_dir / 'dog.jpg'))))
-        assert _wait_for(lambda: published)
+        wait_for(lambda: published, 60, 'a publish', interval=0.02)
         card = worker.models[0].card
         assert sorted(card.label(int(c)) for c in published[0].detections.class_ids) == ['bicycle', 'car', 'dog', 'truck']
     finally:
@@ -240,7 +234,7 @@ def test_tensorrt_alone_with_a_failing_build_is_an_error_with_the_reason(fake, m
     worker = _tensorrt_only_worker(models_dir, tmp_path, [])
     worker.start()
     try:
-        assert _wait_for(lambda: worker.state == 'error')
+        wait_for(lambda: worker.state == 'error', 60, 'the build to fail', interval=0.02)
         level, message, _ = worker.status()
         assert level == Level.ERROR and 'engine build failed' in message and 'unsupported op' in message
     finally:

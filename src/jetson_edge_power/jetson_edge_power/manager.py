@@ -3,10 +3,12 @@
 :meth:`PowerManager.tick` is cheap and never blocks on a tool: it returns the decision and
 the actions whose target differs from what was last requested.  :meth:`PowerManager.apply`
 runs the hardware actions (nvpmodel can take seconds) and is meant to run off the sampling
-thread; :class:`BackgroundApplier` does that with latest-wins semantics.  The load level asked
-of perception is the caller's to send (a ROS parameter set, or the simulated perception), with
+thread (:class:`~jetson_edge_power.actuation.ActuationWorker`).  The load level asked of
+perception is the caller's to send (a ROS parameter set, or the simulated perception), with
 :meth:`PowerManager.mark_failed` for a refusal.  A failed action is recorded, logged once per
-distinct message, and retried after ``retry_s``; it never raises.
+distinct message, and retried after ``retry_s``; it never raises.  A jetson_clocks switch is
+a user's request (:meth:`PowerManager.request_clocks`): a failure is recorded and logged, not
+retried.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from jetson_edge_power.actuators import FanActuator, NvpmodelActuator
+from jetson_edge_power.actuators import FanActuator, JetsonClocksActuator, NvpmodelActuator
 from jetson_edge_power.errors import ActuatorError
 from jetson_edge_power.monitor import BoardMonitor, Snapshot
 from jetson_edge_power.policy import Decision, PolicyInputs, ThermalPolicy
@@ -31,10 +32,11 @@ class Actions:
     power_mode: int | None = None
     fan_pwm: float | None = None
     perception_load: float | None = None
+    jetson_clocks: str | None = None   # 'on' or 'restore'
 
     def __bool__(self) -> bool:
         return any(v is not None for v in (self.power_mode, self.fan_pwm,
-                                           self.perception_load))
+                                           self.perception_load, self.jetson_clocks))
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class ActuationState:
     power_mode: _Target = field(default_factory=_Target)
     fan_pwm: _Target = field(default_factory=_Target)
     perception_load: _Target = field(default_factory=_Target)
+    jetson_clocks: _Target = field(default_factory=_Target)
 
 
 class PowerManager:
@@ -63,7 +66,7 @@ class PowerManager:
 
     def __init__(self, monitor: BoardMonitor, policy: ThermalPolicy, *,
                  nvpmodel: NvpmodelActuator | None = None, fan: FanActuator | None = None,
-                 asks_perception: bool = False,
+                 clocks: JetsonClocksActuator | None = None, asks_perception: bool = False,
                  policy_enabled: bool = True, retry_s: float = 30.0,
                  battery_timeout_s: float = math.inf,
                  sample_period_s: float = 0.5, stale_after_periods: int = 10,
@@ -72,6 +75,7 @@ class PowerManager:
         self.policy = policy
         self.nvpmodel = nvpmodel
         self.fan = fan
+        self.clocks = clocks
         self.asks_perception = asks_perception
         self.policy_enabled = policy_enabled
         self.retry_s = retry_s
@@ -168,9 +172,15 @@ class PowerManager:
             self.state.power_mode.failed_at = None
         return Actions(power_mode=mode_id)
 
+    def request_clocks(self, setting: str) -> Actions:
+        """A user's jetson_clocks switch, ``on`` or ``restore`` (parameter set)."""
+        if setting not in ('on', 'restore'):
+            raise ValueError(f'jetson_clocks {setting!r}: expected on or restore')
+        return Actions(jetson_clocks=setting)
+
     def apply(self, actions: Actions) -> list[str]:
         """Run the hardware actions; returns a line per action that succeeded (failures are
-        logged)."""
+        logged and recorded in :meth:`errors`)."""
         lines = []
         for name, value, run in (
                 ('power_mode', actions.power_mode,
@@ -184,7 +194,24 @@ class PowerManager:
                 target.last_error = ''
             except ActuatorError as exc:
                 self.mark_failed(name, f'{name} -> {value}: {exc}')
+        if actions.jetson_clocks is not None:  # after the mode: clocks lock at its maximum
+            lines += self._switch_clocks(actions.jetson_clocks)
         return lines
+
+    def _switch_clocks(self, setting: str) -> list[str]:
+        target = self.state.jetson_clocks
+        try:
+            if self.clocks is None:
+                raise ActuatorError('this manager has no jetson_clocks actuator')
+            result = self.clocks.enable() if setting == 'on' else self.clocks.restore()
+        except ActuatorError as exc:
+            with self._lock:
+                target.last_error = f'jetson_clocks {setting}: {exc}'
+            self._log.error(target.last_error)
+            return []
+        with self._lock:
+            target.last_error = ''
+        return [result.message]
 
     def mark_failed(self, name: str, message: str) -> None:
         """Record that an action applied elsewhere (perception's parameter set) failed."""
@@ -205,49 +232,6 @@ class PowerManager:
 
     def errors(self) -> dict[str, str]:
         return {name: getattr(self.state, name).last_error
-                for name in ('power_mode', 'fan_pwm', 'perception_load')
+                for name in ('power_mode', 'fan_pwm', 'perception_load', 'jetson_clocks')
                 if getattr(self.state, name).last_error}
 
-
-class BackgroundApplier:
-    """Applies hardware actions on one worker thread; a newer target replaces a pending older
-    one."""
-
-    def __init__(self, manager: PowerManager, *,
-                 on_result: Callable[[list[str]], None] | None = None) -> None:
-        self._manager = manager
-        self._on_result = on_result
-        self._pending = Actions()
-        self._cond = threading.Condition()
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, name='power-actuation', daemon=True)
-        self._thread.start()
-
-    def submit(self, actions: Actions) -> None:
-        if not actions:
-            return
-        with self._cond:
-            p = self._pending
-            self._pending = Actions(
-                power_mode=actions.power_mode if actions.power_mode is not None
-                else p.power_mode,
-                fan_pwm=actions.fan_pwm if actions.fan_pwm is not None else p.fan_pwm)
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._stop:
-                    self._cond.wait()
-                if self._stop:
-                    return
-                actions, self._pending = self._pending, Actions()
-            lines = self._manager.apply(actions)
-            if self._on_result is not None:
-                self._on_result(lines)
-
-    def close(self, timeout_s: float = 5.0) -> None:
-        with self._cond:
-            self._stop = True
-            self._cond.notify()
-        self._thread.join(timeout_s)

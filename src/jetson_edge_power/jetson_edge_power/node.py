@@ -1,8 +1,9 @@
 """power_manager_node: the power and thermal manager as a ROS 2 node.
 
-Wiring only: parameters from ``params.py``; a timer at ``sample_rate_hz`` runs
-:meth:`PowerManager.tick`; nvpmodel, fan and jetson_clocks actions go to a worker thread (the
-tools can take seconds and must not stall the executor); the load level the policy asks of
+Wiring only: parameters from ``params.py`` build the core (:func:`settings.manager_for`, which
+picks the actuators); a timer at ``sample_rate_hz`` runs :meth:`PowerManager.tick`; nvpmodel,
+fan and jetson_clocks actions go to the core's :class:`ActuationWorker` (the tools can take
+seconds and must not stall the executor); the load level the policy asks of
 perception goes out as an asynchronous ``SetParameters`` call on the perception node;
 ``sensor_msgs/BatteryState`` feeds the battery level (:mod:`battery`); ``/diagnostics`` (the
 statuses of :mod:`status`) and the optional Prometheus endpoint report every metric, the policy
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 
 from jetson_edge_common import qos
 from jetson_edge_common.diagnostics import DiagnosticsPublisher, guard_threads
@@ -26,18 +26,14 @@ from rclpy.node import Node
 from sensor_msgs.msg import BatteryState
 
 from jetson_edge_power import status
-from jetson_edge_power.actuators import (FanActuator, JetsonClocksActuator, NvpmodelActuator,
-                                         load_tool_backend)
+from jetson_edge_power.actuation import ActuationWorker
+from jetson_edge_power.battery import battery_percent
 from jetson_edge_power.errors import ActuatorError, LayoutError
 from jetson_edge_power.hardware import layout_of
-from jetson_edge_power.manager import Actions, BackgroundApplier, PowerManager
-from jetson_edge_power.monitor import BoardMonitor
 from jetson_edge_power.params import MANAGER_SPECS
-from jetson_edge_power.battery import battery_percent
-from jetson_edge_power.policy import ThermalPolicy
 from jetson_edge_power.prometheus_export import MetricsServer
-from jetson_edge_power.settings import POLICY_KEYS, layout_source, policy_config
-from jetson_edge_power.sysfs import SysfsRoot
+from jetson_edge_power.settings import (POLICY_KEYS, apply_parameter, layout_source,
+                                        manager_for, policy_config)
 from jetson_edge_power.tegrastats_source import TegrastatsSource
 
 class _RosLogHandler(logging.Handler):
@@ -66,24 +62,10 @@ class PowerManagerNode(Node):
         self._core_log.setLevel(logging.INFO)
         p = declare_parameters(self, MANAGER_SPECS)
         self._p = p
-        self._layout_source = layout_source(p)
-        self.layout, problems = layout_of(self._layout_source, root=p['sysfs_root'])
-        config = policy_config(p, self.layout)
-        root = SysfsRoot(p['sysfs_root'])
-        self._manager = PowerManager(
-            BoardMonitor(self.layout, root, use_nvml=p['use_nvml'],
-                         suite_pattern=p['suite_process_pattern']),
-            ThermalPolicy(config),
-            nvpmodel=self._nvpmodel(p) if self.layout.power_modes else None,
-            fan=FanActuator(self.layout, root, dry_run=p['actuator_backend'] == 'dry_run')
-            if self.layout.fan.pwm_write else None,
-            asks_perception=bool(p['perception_node']),
-            policy_enabled=p['policy_enabled'], retry_s=p['action_retry_s'],
-            battery_timeout_s=p['battery_timeout_s'],
-            sample_period_s=1.0 / p['sample_rate_hz'],
-            stale_after_periods=p['stale_after_periods'])
-        self._clocks = self._jetson_clocks(p)
-        self._applier = BackgroundApplier(self._manager, on_result=self._log_results)
+        source = layout_source(p)
+        self.layout, problems = layout_of(source, root=p['sysfs_root'])
+        self._manager = manager_for(p, self.layout, layout_source=source)
+        self._worker = ActuationWorker(self._manager, on_result=self._log_results)
         self._load_client = None
         if p['perception_node']:
             self._load_client = self.create_client(
@@ -117,32 +99,12 @@ class PowerManagerNode(Node):
             self._manager, backend=self._p['actuator_backend']))
         self._guard = guard_threads(self, diag)
         self.create_timer(1.0 / p['sample_rate_hz'], self._tick)
+        config = self._manager.policy.config
         self.get_logger().info(
             f'power manager on {self.layout.model} (root {p["sysfs_root"]}, actuators '
             f'{p["actuator_backend"]}, {p["sample_rate_hz"]:g} Hz, ladder '
             f'{list(config.ladder)}, cool mode {config.preferred_mode})'
             + (f'; layout problems: {problems}' if problems else ''))
-
-    # --- construction helpers -------------------------------------------------------------
-
-    def _nvpmodel(self, p: dict) -> NvpmodelActuator:
-        if p['actuator_backend'] == 'sim':
-            backend = load_tool_backend('sim')
-            return NvpmodelActuator(self.layout, command=backend.command(
-                'nvpmodel', root=p['sysfs_root'], layout=self._layout_source),
-                runner=backend.runner)
-        return NvpmodelActuator(self.layout, command=p['nvpmodel_command'],
-                                dry_run=p['actuator_backend'] == 'dry_run')
-
-    def _jetson_clocks(self, p: dict) -> JetsonClocksActuator:
-        if p['actuator_backend'] == 'sim':
-            backend = load_tool_backend('sim')
-            return JetsonClocksActuator(command=backend.command(
-                'jetson_clocks', root=p['sysfs_root'], layout=self._layout_source),
-                store_file=p['jetson_clocks_store'], runner=backend.runner)
-        return JetsonClocksActuator(command=p['jetson_clocks_command'],
-                                    store_file=p['jetson_clocks_store'],
-                                    dry_run=p['actuator_backend'] == 'dry_run')
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -153,7 +115,7 @@ class PowerManagerNode(Node):
             self.get_logger().info(f'policy: {result.decision.reason}')
         if actions.perception_load is not None:  # async service call: fine on this thread
             self._ask_perception(actions.perception_load)
-        self._applier.submit(Actions(power_mode=actions.power_mode, fan_pwm=actions.fan_pwm))
+        self._worker.submit(actions)
 
     def _ask_perception(self, load: float) -> None:
         name = self._p['perception_load_param']
@@ -200,26 +162,10 @@ class PowerManagerNode(Node):
 
     def _apply_param(self, name: str, value) -> None:
         self._p[name] = value
-        if name in POLICY_KEYS:
-            self._manager.policy.reconfigure(policy_config(self._p, self.layout))
-            if name == 'power_mode' and not self._manager.policy_enabled:
-                mode = self._manager.policy.config.preferred_mode
-                if mode is not None:
-                    self._applier.submit(self._manager.request_power_mode(mode))
-        elif name == 'policy_enabled':
-            self._manager.policy_enabled = bool(value)
-        elif name == 'jetson_clocks' and value != 'unchanged':
-            threading.Thread(target=self._set_clocks, args=(value,), daemon=True).start()
-
-    def _set_clocks(self, value: str) -> None:
-        try:
-            result = self._clocks.enable() if value == 'on' else self._clocks.restore()
-            self.get_logger().info(result.message)
-        except ActuatorError as exc:
-            self.get_logger().error(f'jetson_clocks {value}: {exc}')
+        self._worker.submit(apply_parameter(self._manager, self._p, name))
 
     def close(self) -> None:
-        self._applier.close()
+        self._worker.close()
         if self._metrics is not None:
             self._metrics.close()
         self._manager.monitor.close()

@@ -1,4 +1,6 @@
-"""Node parameter values -> core configuration (pure, so the mapping is tested without ROS)."""
+"""Node parameter values -> the core they configure (pure, so the mapping is tested without
+ROS): the policy configuration, the manager with its monitor and actuators, and what a run-time
+parameter set changes."""
 
 from __future__ import annotations
 
@@ -6,9 +8,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from jetson_edge_power.actuation import actuators_for
 from jetson_edge_power.hardware import layout_of
 from jetson_edge_power.layout import Layout
-from jetson_edge_power.policy import PolicyConfig, ThermalLevel
+from jetson_edge_power.manager import Actions, PowerManager
+from jetson_edge_power.monitor import BoardMonitor
+from jetson_edge_power.policy import PolicyConfig, ThermalLevel, ThermalPolicy
+from jetson_edge_power.sysfs import SysfsRoot
 
 POLICY_KEYS = frozenset({
     'power_mode', 'mode_ladder', 'low_power_mode', 'warm_c', 'hot_c', 'critical_c',
@@ -71,3 +77,37 @@ def policy_config(values: Mapping[str, Any], layout: Layout) -> PolicyConfig:
     if problems:
         raise ValueError('; '.join(problems))
     return config
+
+
+def manager_for(values: Mapping[str, Any], layout: Layout, *,
+                layout_source: str) -> PowerManager:
+    """The manager the node's parameter ``values`` describe on ``layout`` (read from
+    ``layout_source``, which the sim's tools read too)."""
+    root = SysfsRoot(values['sysfs_root'])
+    actuators = actuators_for(values, layout, root, layout_source=layout_source)
+    return PowerManager(
+        BoardMonitor(layout, root, use_nvml=values['use_nvml'],
+                     suite_pattern=values['suite_process_pattern']),
+        ThermalPolicy(policy_config(values, layout)),
+        nvpmodel=actuators.nvpmodel, fan=actuators.fan, clocks=actuators.clocks,
+        asks_perception=bool(values['perception_node']),
+        policy_enabled=values['policy_enabled'], retry_s=values['action_retry_s'],
+        battery_timeout_s=values['battery_timeout_s'],
+        sample_period_s=1.0 / values['sample_rate_hz'],
+        stale_after_periods=values['stale_after_periods'])
+
+
+def apply_parameter(manager: PowerManager, values: Mapping[str, Any], name: str) -> Actions:
+    """Bring ``manager`` in line with a run-time set of ``name`` (already in ``values``, and
+    accepted by :func:`policy_config`); returns the hardware actions that set makes due."""
+    value = values[name]
+    if name in POLICY_KEYS:
+        manager.policy.reconfigure(policy_config(values, manager.monitor.layout))
+        mode = manager.policy.config.preferred_mode
+        if name == 'power_mode' and not manager.policy_enabled and mode is not None:
+            return manager.request_power_mode(mode)
+    elif name == 'policy_enabled':
+        manager.policy_enabled = bool(value)
+    elif name == 'jetson_clocks' and value != 'unchanged':
+        return manager.request_clocks(value)
+    return Actions()

@@ -73,8 +73,9 @@ def actuator_status(manager: PowerManager, *, backend: str) -> Status:
     errors = manager.errors()
     if errors:
         # Failing to set the mode or the fan leaves the board unprotected (ERROR); an absent
-        # perception node only means there is no load to shed (WARN).
-        hardware_failed = set(errors) - {'perception_load'}
+        # perception node only means there is no load to shed, a failed jetson_clocks switch
+        # only that the clocks are not where the user asked (WARN).
+        hardware_failed = set(errors) - {'perception_load', 'jetson_clocks'}
         level = Level.ERROR if hardware_failed and manager.policy_enabled else Level.WARN
         return Status(level, '; '.join(errors.values()), {'backend': backend, **errors})
     return Status(Level.OK, f'{backend} backend, no failed action', {'backend': backend})

@@ -1,17 +1,9 @@
 import threading
-import time
 
 import numpy as np
 
+from jetson_edge_common.testing import wait_for
 from jetson_edge_rt.buffers import LatestValue, PublishHandoff
-
-
-def _wait_for(predicate, timeout=5.0):
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError('condition not reached')
-        time.sleep(0.001)
 
 
 def test_latest_value_returns_none_then_the_newest():
@@ -30,7 +22,7 @@ def test_try_publish_fails_while_the_previous_vector_is_pending():
     assert not h.try_publish(np.array([4.0, 5.0, 6.0]))  # thread not started: slot still full
     assert h.dropped == 1
     h.start()
-    _wait_for(lambda: published)
+    wait_for(lambda: published, 30, 'the first publish', interval=0.001)
     assert h.try_publish(np.array([7.0, 8.0, 9.0]))
     h.stop()
     assert [p.tolist() for p in published] == [[1.0, 2.0, 3.0], [7.0, 8.0, 9.0]]
@@ -41,9 +33,11 @@ def test_try_publish_fails_instead_of_waiting_for_the_lock():
     h = PublishHandoff(1, lambda v: None)
     h._lock.acquire()  # the publisher thread copying out, as seen from the loop
     try:
-        t0 = time.monotonic()
-        assert not h.try_publish(np.zeros(1))
-        assert time.monotonic() - t0 < 1.0
+        results = []
+        caller = threading.Thread(target=lambda: results.append(h.try_publish(np.zeros(1))))
+        caller.start()
+        caller.join(30)  # a try_publish that waited for the lock would still be waiting
+        assert results == [False]
     finally:
         h._lock.release()
     assert h.dropped == 1
@@ -60,7 +54,7 @@ def test_stop_publishes_a_pending_vector_first():
     h = PublishHandoff(1, slow_publish)
     h.start()
     assert h.try_publish(np.array([1.0]))
-    _wait_for(lambda: not h._full)  # thread took the first one and is blocked in publish
+    wait_for(lambda: not h._full, 30, 'the hand-off taken', interval=0.001)  # thread took the first one and is blocked in publish
     assert h.try_publish(np.array([2.0]))
     gate.set()
     h.stop()
@@ -78,8 +72,9 @@ def test_publish_errors_are_counted_and_do_not_kill_the_thread():
     h = PublishHandoff(1, flaky)
     h.start()
     h.try_publish(np.array([1.0]))
-    _wait_for(lambda: h.publish_errors == 1)
-    _wait_for(lambda: h.try_publish(np.array([2.0])))
+    wait_for(lambda: h.publish_errors == 1, 30, 'the publish error counted', interval=0.001)
+    wait_for(lambda: h.try_publish(np.array([2.0])), 30, 'the hand-off free again',
+             interval=0.001)
     h.stop()
     assert calls == [1.0, 2.0]
     assert h.last_error == 'RuntimeError: rmw down'

@@ -12,7 +12,7 @@ import threading
 from collections import deque
 from types import SimpleNamespace
 
-from jetson_edge_common.fuzzing import corpus_inputs, run_fuzzer
+from jetson_edge_common.fuzzing import assert_no_crash, replay
 from jetson_edge_imu import bno055_registers as bno_reg
 from jetson_edge_imu import mpu_registers as mpu_reg
 from jetson_edge_imu.bno055 import Bno055
@@ -221,15 +221,9 @@ def mpu_seeds() -> list[bytes]:
     return seeds
 
 
-def _kept(target) -> list[bytes]:
-    return [path.read_bytes() for path in corpus_inputs(__file__, target)]
-
-
 def test_seeds_and_regression_inputs_are_handled():
-    for data in bno055_seeds() + _kept(bno055_uart):
-        bno055_uart(data)
-    for data in mpu_seeds() + _kept(mpu_registers):
-        mpu_registers(data)
+    replay(bno055_uart, bno055_seeds())
+    replay(mpu_registers, mpu_seeds())
 
 
 def test_the_seeds_reach_valid_samples():
@@ -246,14 +240,10 @@ def test_the_seeds_reach_valid_samples():
 
 
 def test_fuzz_bno055_uart(tmp_path):
-    report = run_fuzzer(bno055_uart, seeds=bno055_seeds(), work_dir=tmp_path,
-                        instrument=INSTRUMENT, max_len=512)
-    print(report.summary())
-    assert report.failure() is None, report.failure()
+    assert_no_crash(bno055_uart, seeds=bno055_seeds(), work_dir=tmp_path,
+                    instrument=INSTRUMENT, max_len=512)
 
 
 def test_fuzz_mpu_registers(tmp_path):
-    report = run_fuzzer(mpu_registers, seeds=mpu_seeds(), work_dir=tmp_path,
-                        instrument=INSTRUMENT, max_len=1024)
-    print(report.summary())
-    assert report.failure() is None, report.failure()
+    assert_no_crash(mpu_registers, seeds=mpu_seeds(), work_dir=tmp_path,
+                    instrument=INSTRUMENT, max_len=1024)

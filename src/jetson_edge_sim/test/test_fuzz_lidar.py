@@ -16,7 +16,7 @@ import dpkt
 import numpy as np
 import pytest
 
-from jetson_edge_common.fuzzing import corpus_inputs, run_fuzzer
+from jetson_edge_common.fuzzing import assert_no_crash, replay
 from jetson_edge_lidar.decoder import VelodyneDecoder
 from jetson_edge_lidar.errors import SourceError
 from jetson_edge_lidar.input_stats import InputStats
@@ -82,25 +82,15 @@ def pcap_seeds(tmp_path: Path) -> list[bytes]:
 
 
 def test_seeds_and_regression_inputs_are_handled(tmp_path):
-    for data in packet_seeds() + _kept(velodyne_packets):
-        velodyne_packets(data)
-    for data in pcap_seeds(tmp_path) + _kept(pcap_file):
-        pcap_file(data)
-
-
-def _kept(target) -> list[bytes]:
-    return [path.read_bytes() for path in corpus_inputs(__file__, target)]
+    replay(velodyne_packets, packet_seeds())
+    replay(pcap_file, pcap_seeds(tmp_path))
 
 
 def test_fuzz_velodyne_packets(tmp_path):
-    report = run_fuzzer(velodyne_packets, seeds=packet_seeds(), work_dir=tmp_path,
-                        instrument=INSTRUMENT, max_len=PACKET_SIZE * PACKETS_PER_INPUT)
-    print(report.summary())
-    assert report.failure() is None, report.failure()
+    assert_no_crash(velodyne_packets, seeds=packet_seeds(), work_dir=tmp_path,
+                    instrument=INSTRUMENT, max_len=PACKET_SIZE * PACKETS_PER_INPUT)
 
 
 def test_fuzz_pcap_file(tmp_path):
-    report = run_fuzzer(pcap_file, seeds=pcap_seeds(tmp_path), work_dir=tmp_path,
-                        instrument=INSTRUMENT, max_len=8192)
-    print(report.summary())
-    assert report.failure() is None, report.failure()
+    assert_no_crash(pcap_file, seeds=pcap_seeds(tmp_path), work_dir=tmp_path,
+                    instrument=INSTRUMENT, max_len=8192)

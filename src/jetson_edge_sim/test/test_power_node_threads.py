@@ -45,7 +45,7 @@ def test_a_dead_actuation_thread_reports_error_and_ends_the_power_manager(tmp_pa
 
         def inject():
             node._manager.apply = _raise('injected actuator bug')
-            node._applier.submit(Actions(fan_pwm=100))
+            node._worker.submit(Actions(fan_pwm=100))
 
         try:
             exits, errors = kill_a_thread(node, inject)
