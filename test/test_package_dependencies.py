@@ -66,6 +66,9 @@ PYPI_ONLY = {
     # ROS was built against.
     'onnxruntime': 'onnxruntime',
     'mcap': 'mcap',
+    # python3-spidev-pip is an end-of-life migration alias in rosdep/python.yaml, and Ubuntu has
+    # no python3-spidev; only the SPI transport imports it (lazily, saying how to get it).
+    'spidev': 'spidev',
 }
 
 # Only the lidar benchmark's comparison with the C++ decoder imports it (lazily, and says how
