@@ -125,7 +125,7 @@ class Mpu:
         self._sleep(_RESET_S)
         self.magnetometer = None
         if self.spi:
-            # Before anything else: an I2C start seen on the shared pins would break SPI.
+            # The register map asks SPI users to switch the I2C slave off right after reset.
             w(reg.USER_CTRL, self._user_ctrl)
         w(reg.PWR_MGMT_1, reg.PWR1_CLKSEL_PLL_XGYRO)  # wake (clears SLEEP), PLL clock
         w(reg.PWR_MGMT_2, 0x00)
