@@ -87,8 +87,14 @@ _DEVICES: dict[tuple[int, int], MpuEmulator] = {}
 _DEVICES_LOCK = threading.Lock()
 
 
-def emulated_mpu9250(*, clock=time.monotonic, seed: int = 1) -> MpuEmulator:
-    """An MPU-9250 (with its AK8963) on a standing-then-walking torso, datasheet noise."""
+def emulated_mpu9250(*, clock=None, seed: int = 1) -> MpuEmulator:
+    """An MPU-9250 (with its AK8963) on a torso that stands still for 3 s from now (when the
+    driver estimates its gyro bias), then walks; datasheet noise."""
+    if clock is None:
+        start = time.monotonic()
+
+        def clock() -> float:
+            return time.monotonic() - start
     sensor = SimulatedSensor(TorsoMotion(still_s=3.0), MPU9250_NOISE, accel_bandwidth_hz=44.8,
                              gyro_bandwidth_hz=41.0, gyro_bias=(0.01, -0.008, 0.004), seed=seed)
     return MpuEmulator(sensor, clock, chip='mpu9250')
