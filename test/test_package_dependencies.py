@@ -70,6 +70,9 @@ PYPI_ONLY = {
     'foxglove': 'foxglove-sdk',
     # no python3-rich key in rosdep/python.yaml; Ubuntu's package exists but rosdep cannot name it
     'rich': 'rich',
+    # python3-spidev-pip is an end-of-life migration alias in rosdep/python.yaml, and Ubuntu has
+    # no python3-spidev; only the SPI transport imports it (lazily, saying how to get it).
+    'spidev': 'spidev',
 }
 
 # Only the lidar benchmark's comparison with the C++ decoder imports it (lazily, and says how

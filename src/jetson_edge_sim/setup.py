@@ -33,5 +33,8 @@ setup(
         'jetson_edge_power.tool_backends': [
             'sim = jetson_edge_sim.power.sim_tools:BACKEND',
         ],
+        'jetson_edge_imu.spi_backends': [
+            'sim = jetson_edge_sim.imu.spi_emulator:open_emulated_spi',
+        ],
     },
 )

@@ -33,6 +33,13 @@ would.
 A pty is not baud-limited. A real BNO055 UART at 115200 baud carries at most ~300 fusion frames
 per second (38 bytes per request/response, 10 bits per byte) and the BNO055's fusion output
 itself updates at 100 Hz, so 1 kHz through this path measures the driver, not a device.
+
+``--link spi``: an MPU-9250 (with its AK8963 read through the auxiliary I2C master) on the
+driver's production SPI path, its FIFO read at the sample rate, Madgwick with the magnetometer.
+No SPI exists between processes here, so the link is the sim package's in-process stand-in
+behind spidev's interface: the row measures our per-sample cost (framing, register logic,
+decoding, filter, publishing), and the emulated chip's cost with it, not a bus. Two processes:
+the driver node and this subscriber; no device-side read counters.
 """
 
 from __future__ import annotations
@@ -287,14 +294,16 @@ def main(argv: list[str] | None = None) -> dict:
                         'carry tty input (0: leave them alone; see the module docstring)')
     parser.add_argument('--mode', default='ndof', help='BNO055 mode: ndof (device fusion) or '
                         'amg (raw, host Madgwick filter)')
+    parser.add_argument('--link', choices=('pty', 'spi'), default='pty',
+                        help='pty: emulated BNO055 on a pseudo-terminal (its own process); spi: '
+                        'MPU-9250 on the emulated SPI link inside the driver\'s process (see the '
+                        'module docstring)')
     args = parser.parse_args(argv)
 
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
     from jetson_edge_common.dds import use_large_data_transport
-
-    from jetson_edge_sim.imu.emulated_device import READ_COUNTERS_SIZE, EmulatorOptions, serve
 
     # The driver's node_main picks the suite's DDS transport; the reference and this
     # subscriber (and their children, through the environment) must use the same one.
@@ -304,7 +313,9 @@ def main(argv: list[str] | None = None) -> dict:
     link = f'/tmp/jetson_edge_imu_bench.{os.getpid()}.pty'
     results: dict = {'rate_hz_target': args.rate, 'seconds': args.seconds, 'mode': args.mode,
                      'priority': args.priority, 'kworker_priority': args.kworker_priority,
-                     'baud_configured': args.baud, 'transport': 'pty (not baud-limited)'}
+                     'baud_configured': args.baud, 'link': args.link,
+                     'transport': ('pty (not baud-limited)' if args.link == 'pty' else
+                                   'in-process SPI stand-in (not a bus)')}
     rclpy.init()
     node = rclpy.create_node('imu_bench_subscriber')
     executor = SingleThreadedExecutor()
@@ -335,31 +346,10 @@ def main(argv: list[str] | None = None) -> dict:
         time.sleep(0.5)
         sub.reset()
 
-        stop_emulator = ctx.Event()
-        device_counters = ctx.Array('q', READ_COUNTERS_SIZE, lock=False)
-        emulator = ctx.Process(target=serve, args=(EmulatorOptions(
-            link_path=link, rate_hz=args.rate, still_s=1.0), stop_emulator),
-            kwargs={'read_counters': device_counters}, daemon=True)
-        emulator.start()
-        if args.priority > 0:
-            # The emulator stands in for hardware, which never waits for a CPU: give its
-            # serving thread the same priority, or the bench measures the emulator's latency.
-            os.sched_setscheduler(emulator.pid, os.SCHED_FIFO, os.sched_param(args.priority))
-        filter_name = 'device' if args.mode in ('ndof', 'imu', 'ndof_fmc_off') else 'madgwick'
-        driver = subprocess.Popen([
-            sys.executable, '-m', 'jetson_edge_imu.node', '--ros-args',
-            '-p', f'port:={link}', '-p', f'baud:={args.baud}', '-p', f'rate_hz:={args.rate}',
-            '-p', f'bno055_mode:={args.mode}', '-p', f'filter:={filter_name}',
-            '-p', 'bias_window_s:=0.5', '-p', 'reconnect_initial_s:=0.05',
-            '-p', f'reader_priority:={args.priority}'])
-        try:
-            results['driver'] = _measure(sub, driver, rate=args.rate, seconds=args.seconds,
-                                         warmup=args.warmup, reference=False, stalls=stalls,
-                                         device_counters=device_counters)
-        finally:
-            _stop(driver)
-            stop_emulator.set()
-            emulator.join(5)
+        if args.link == 'spi':
+            results['driver'] = _measure_spi_driver(sub, args, stalls)
+        else:
+            results['driver'] = _measure_pty_driver(sub, args, stalls, ctx, link)
     finally:
         _restore_scheduling(kworkers)
         stalls.__exit__()
@@ -373,6 +363,50 @@ def main(argv: list[str] | None = None) -> dict:
                                           if r['cpu_pct_of_one_core'] else float('nan'))
     _print_table(results)
     return results
+
+
+def _measure_spi_driver(sub: _Subscriber, args, stalls: StallMonitor) -> dict:
+    driver = subprocess.Popen([
+        sys.executable, '-m', 'jetson_edge_imu.node', '--ros-args',
+        '-p', 'device_type:=mpu9250', '-p', 'interface:=spi', '-p', 'spi_backend:=sim',
+        '-p', 'magnetometer:=master', '-p', f'rate_hz:={args.rate}', '-p', 'dlpf:=3',
+        '-p', 'use_fifo:=true', '-p', f'fifo_poll_hz:={float(args.rate)}',
+        '-p', 'filter:=madgwick', '-p', 'bias_window_s:=0.5', '-p', 'reconnect_initial_s:=0.05',
+        '-p', f'reader_priority:={args.priority}'])
+    try:
+        return _measure(sub, driver, rate=args.rate, seconds=args.seconds, warmup=args.warmup,
+                        reference=False, stalls=stalls)
+    finally:
+        _stop(driver)
+
+
+def _measure_pty_driver(sub: _Subscriber, args, stalls: StallMonitor, ctx, link: str) -> dict:
+    from jetson_edge_sim.imu.emulated_device import READ_COUNTERS_SIZE, EmulatorOptions, serve
+
+    stop_emulator = ctx.Event()
+    device_counters = ctx.Array('q', READ_COUNTERS_SIZE, lock=False)
+    emulator = ctx.Process(target=serve, args=(EmulatorOptions(
+        link_path=link, rate_hz=args.rate, still_s=1.0), stop_emulator),
+        kwargs={'read_counters': device_counters}, daemon=True)
+    emulator.start()
+    if args.priority > 0:
+        # The emulator stands in for hardware, which never waits for a CPU: give its
+        # serving thread the same priority, or the bench measures the emulator's latency.
+        os.sched_setscheduler(emulator.pid, os.SCHED_FIFO, os.sched_param(args.priority))
+    filter_name = 'device' if args.mode in ('ndof', 'imu', 'ndof_fmc_off') else 'madgwick'
+    driver = subprocess.Popen([
+        sys.executable, '-m', 'jetson_edge_imu.node', '--ros-args',
+        '-p', f'port:={link}', '-p', f'baud:={args.baud}', '-p', f'rate_hz:={args.rate}',
+        '-p', f'bno055_mode:={args.mode}', '-p', f'filter:={filter_name}',
+        '-p', 'bias_window_s:=0.5', '-p', 'reconnect_initial_s:=0.05',
+        '-p', f'reader_priority:={args.priority}'])
+    try:
+        return _measure(sub, driver, rate=args.rate, seconds=args.seconds, warmup=args.warmup,
+                        reference=False, stalls=stalls, device_counters=device_counters)
+    finally:
+        _stop(driver)
+        stop_emulator.set()
+        emulator.join(5)
 
 
 def _print_table(res: dict) -> None:
@@ -400,8 +434,10 @@ def _print_table(res: dict) -> None:
             ('host stalls >= 2 ms', 'host_stalls', '{:d}'),
             ('  their total (ms)', 'host_stall_ms', '{:.1f}'),
             ('  the longest (ms)', 'host_stall_longest_ms', '{:.1f}')]
-    print(f"IMU benchmark: {res['rate_hz_target']} Hz for {res['seconds']:g} s, BNO055 "
-          f"{res['mode']} over a {res['transport']}, SCHED_FIFO priority {res['priority']}, "
+    device = (f"BNO055 {res['mode']}" if res['link'] == 'pty'
+              else 'MPU-9250 + AK8963 (FIFO, Madgwick with magnetometer)')
+    print(f"IMU benchmark: {res['rate_hz_target']} Hz for {res['seconds']:g} s, {device} over "
+          f"a {res['transport']}, SCHED_FIFO priority {res['priority']}, "
           f"tty kernel workers {res['kworker_priority'] or 'untouched'}")
     print(f"{'':26}{'driver':>12}{'reference':>12}")
 
@@ -413,6 +449,10 @@ def _print_table(res: dict) -> None:
               f'{cell(res["reference"], key, fmt):>12}')
     print(f"driver CPU / reference CPU: {res['driver_cpu_vs_reference']:.2f}x "
           '(reference: bare publisher of the same messages, no device IO)')
+    if res['link'] == 'spi':
+        print('the SPI link is an in-process stand-in, not a bus: the driver\'s CPU is our '
+              'per-sample cost (framing, registers, decode, filter, publish) plus the emulated '
+              'chip\'s, and says nothing of SPI timing')
     print('never read alone or in pairs: the driver\'s own timing (a read up to two periods '
           'late); in runs of 3+: no read for 3 ms or more, compare the host stalls, seen by a '
           f'sleeper at SCHED_FIFO {res["stall_monitor_priority"]} in its own process')

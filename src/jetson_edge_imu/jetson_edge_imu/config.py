@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from jetson_edge_imu import mpu_registers as mpu_reg
 from jetson_edge_imu.bno055 import MODES_BY_NAME
 from jetson_edge_imu.errors import ConfigError
+from jetson_edge_imu.mpu import MAGNETOMETER_ROUTES
 
 DEVICE_TYPES = ('bno055', 'mpu6050', 'mpu6500', 'mpu9250', 'mpu')
-INTERFACES = ('uart', 'i2c')
+INTERFACES = ('uart', 'i2c', 'spi')
 FILTERS = ('device', 'madgwick', 'complementary')
 
 
@@ -23,6 +25,12 @@ class DriverConfig:
     i2c_bus: int = 1
     i2c_address: int = 0x28
     i2c_bus_hz: int = 400_000
+    spi_bus: int = 0
+    spi_chip_select: int = 0
+    spi_config_hz: int = mpu_reg.SPI_CONFIG_HZ_MAX
+    spi_read_hz: int = mpu_reg.SPI_SENSOR_HZ_MAX
+    spi_backend: str = 'spidev'
+    magnetometer: str = 'master'
     rate_hz: int = 100
     bno055_mode: str = 'ndof'
     filter: str = 'device'
@@ -53,8 +61,24 @@ class DriverConfig:
             raise ConfigError(f'device_type {self.device_type!r} is not one of {DEVICE_TYPES}')
         if self.interface not in INTERFACES:
             raise ConfigError(f'interface {self.interface!r} is not one of {INTERFACES}')
-        if self.device_type != 'bno055' and self.interface != 'i2c':
+        if self.device_type != 'bno055' and self.interface == 'uart':
             raise ConfigError(f'{self.device_type} has no UART protocol; use interface i2c')
+        if self.interface == 'spi' and self.device_type not in (*mpu_reg.SPI_CHIPS, 'mpu'):
+            raise ConfigError(f'{self.device_type} has no SPI interface (of the supported '
+                              f'chips only {" and ".join(mpu_reg.SPI_CHIPS)} do); use interface '
+                              'i2c')
+        if not 0 < self.spi_config_hz <= mpu_reg.SPI_CONFIG_HZ_MAX:
+            raise ConfigError(f'spi_config_hz must be 1..{mpu_reg.SPI_CONFIG_HZ_MAX} (the MPU\'s '
+                              f'limit for its configuration registers), got {self.spi_config_hz}')
+        if not 0 < self.spi_read_hz <= mpu_reg.SPI_SENSOR_HZ_MAX:
+            raise ConfigError(f'spi_read_hz must be 1..{mpu_reg.SPI_SENSOR_HZ_MAX}, got '
+                              f'{self.spi_read_hz}')
+        if self.magnetometer not in MAGNETOMETER_ROUTES:
+            raise ConfigError(f'magnetometer {self.magnetometer!r} is not one of '
+                              f'{MAGNETOMETER_ROUTES}')
+        if self.magnetometer == 'bypass' and self.interface != 'i2c':
+            raise ConfigError('magnetometer bypass puts the AK8963 on the host\'s I2C bus: it '
+                              'needs interface i2c; over SPI use magnetometer master')
         if self.filter not in FILTERS:
             raise ConfigError(f'filter {self.filter!r} is not one of {FILTERS}')
         if self.device_type == 'bno055':

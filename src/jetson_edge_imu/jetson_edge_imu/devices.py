@@ -10,7 +10,8 @@ calibration save and its back-off) survives a link that comes and goes.
   (``polled``): the driver keeps its reads just after the chip's update. Its status and
   calibration are read every ``status_period_s``; the calibration offsets are restored at
   start and saved once the chip is fully calibrated, retried with back-off when the save fails.
-- :class:`MpuDevice`: an MPU-6050/6500/9250 over I2C, FIFO or register reads.
+- :class:`MpuDevice`: an MPU-6050/6500/9250 over I2C or SPI, FIFO or register reads; an
+  MPU-9250's magnetometer is read at its own 100 Hz and comes with the newest sample of a cycle.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import ClassVar
 
+from jetson_edge_imu import ak8963_registers as ak_reg
 from jetson_edge_imu import bno055_registers as bno_reg
 from jetson_edge_imu.backoff import Backoff
 from jetson_edge_imu.bno055 import Bno055
@@ -185,19 +187,37 @@ class MpuDevice(ImuDevice):
     def __init__(self, config: DriverConfig, **kwargs) -> None:
         super().__init__(config, **kwargs)
         self.sensor: Mpu | None = None
+        self._mag_period_ns = int(1e9 / ak_reg.RATE_HZ_BY_MODE[ak_reg.CNTL1_CONTINUOUS_100HZ])
+        self._next_mag_ns = 0
+        self._mag_overflows_warned = 0
 
     def start(self, io: RegisterIO) -> None:
         c = self.config
         self.io = io
+        at_address = getattr(io, 'at_address', None)  # I2C: the AK8963 on the same bus
         sensor = Mpu(io, chip='auto' if c.device_type == 'mpu' else c.device_type,
                      rate_hz=c.rate_hz, dlpf=c.dlpf, gyro_range_dps=c.gyro_range_dps,
-                     accel_range_g=c.accel_range_g, use_fifo=c.use_fifo, sleep=self._sleep)
+                     accel_range_g=c.accel_range_g, use_fifo=c.use_fifo,
+                     spi=c.interface == 'spi', magnetometer=c.magnetometer,
+                     bypass_io=(lambda: at_address(ak_reg.I2C_ADDRESS)) if at_address else None,
+                     sleep=self._sleep)
         sensor.probe()
         sensor.configure()
         self.sensor = sensor
+        self._next_mag_ns = 0
 
     def read(self, now_ns: int) -> list[DeviceSample]:
-        return self.sensor.read_samples()
+        samples = self.sensor.read_samples()
+        magnetometer = self.sensor.magnetometer
+        if samples and magnetometer is not None and now_ns >= self._next_mag_ns:
+            self._next_mag_ns = now_ns + self._mag_period_ns
+            samples[-1].mag = self.sensor.read_magnetometer()
+            if magnetometer.overflows > self._mag_overflows_warned:
+                self._mag_overflows_warned = magnetometer.overflows
+                self._warn(f'magnetometer overflow (AK8963 ST2.HOFL: a field beyond '
+                           f'{ak_reg.RANGE_TESLA * 1e6:.0f} uT, a magnet nearby?): reading '
+                           f'dropped, {magnetometer.overflows} so far')
+        return samples
 
     def noise(self) -> tuple[NoiseSpec, tuple[float, float], float, float]:
         c = self.config
@@ -210,8 +230,22 @@ class MpuDevice(ImuDevice):
             return 1.0 / min(self.config.fifo_poll_hz, self.config.rate_hz)
         return 1.0 / self.config.rate_hz
 
+    def has_heading_reference(self) -> bool:
+        return self.sensor is not None and self.sensor.magnetometer is not None
+
     def status_values(self) -> dict[str, str]:
-        return {'fifo_overflows': str(self.sensor.fifo_overflows)} if self.sensor is not None else {}
+        if self.sensor is None:
+            return {}
+        values = {'fifo_overflows': str(self.sensor.fifo_overflows)}
+        magnetometer = self.sensor.magnetometer
+        if magnetometer is not None:
+            values['magnetometer'] = (f'AK8963 via {self.sensor.magnetometer_route}, ASA '
+                                      f'{magnetometer.asa}')
+            values['magnetometer_overflows'] = str(magnetometer.overflows)
+        else:
+            values['magnetometer'] = ('off' if self.config.magnetometer == 'off'
+                                      else f'none on an {self.sensor.chip}')
+        return values
 
 
 _DEVICES: dict[str, type[ImuDevice]] = {'bno055': Bno055Device, 'mpu': MpuDevice,

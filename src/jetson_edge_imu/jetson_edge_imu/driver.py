@@ -40,16 +40,22 @@ from jetson_edge_imu.health import HealthMonitor
 from jetson_edge_imu.mounting import Mounting
 from jetson_edge_imu.samples import DeviceSample, ImuReading
 from jetson_edge_imu.stamping import Stamper
-from jetson_edge_imu.transport import I2CRegisterIO, RegisterIO, open_serial, open_smbus
+from jetson_edge_imu.transport import (I2CRegisterIO, RegisterIO, SpiRegisterIO, open_serial,
+                                       open_smbus, open_spi)
 
 
 def open_register_io(config: DriverConfig, *,
                      on_error: Callable[[str], None] | None = None) -> RegisterIO:
-    """The production IO: a serial port for the BNO055 UART, ``/dev/i2c-N`` otherwise."""
+    """The production IO: a serial port for the BNO055 UART, ``/dev/spidevB.C`` for SPI,
+    ``/dev/i2c-N`` otherwise."""
     if config.interface == 'uart':
         timeout = max(0.02, 3 * (6 + 128) * 10 / config.baud)
         port = open_serial(config.port, config.baud, timeout_s=timeout)
         return Bno055UartIO(port, baud=config.baud, on_error=on_error)
+    if config.interface == 'spi':
+        spi = open_spi(config.spi_bus, config.spi_chip_select, backend=config.spi_backend)
+        return SpiRegisterIO(spi, config_hz=config.spi_config_hz, read_hz=config.spi_read_hz,
+                             name=f'spidev{config.spi_bus}.{config.spi_chip_select}')
     fifo = mpu_reg.FIFO_R_W if config.device_type.startswith('mpu') else None
     return I2CRegisterIO(open_smbus(config.i2c_bus), config.i2c_address,
                          bus_hz=config.i2c_bus_hz, fifo_register=fifo)
@@ -239,12 +245,14 @@ class ImuDriver:
         orientation = None
         if self.filter is not None:
             dt = self._dt(stamp)
-            orientation = self.mounting.orientation(self.filter.update(gyro, s.accel, dt))
+            orientation = self.mounting.orientation(
+                self.filter.update(gyro, s.accel, dt, mag=s.mag))
         elif s.orientation is not None:
             orientation = self.mounting.orientation(s.orientation)
         self._last_stamp_ns = stamp
         return ImuReading(stamp, self.mounting.vector(s.accel), self.mounting.vector(gyro),
-                          orientation, s.temperature)
+                          orientation, s.temperature,
+                          self.mounting.vector(s.mag) if s.mag is not None else None)
 
     def _dt(self, stamp: int) -> float:
         nominal = self.period_ns * 1e-9

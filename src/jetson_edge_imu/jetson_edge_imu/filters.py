@@ -2,9 +2,14 @@
 
 Both estimate the world <- sensor orientation (REP 103: z up) from gyro and accelerometer,
 integrate the gyro, and pull roll and pitch toward the measured gravity direction. Yaw is
-unobservable without a magnetometer and only integrates. When the accelerometer's magnitude is
-far from 1 g (a foot strike, a push) the correction is skipped for that sample: its direction is
-not gravity's then. Plain floats, no numpy: this runs per sample at up to 1 kHz.
+unobservable without a magnetometer and only integrates. With one (``update(..., mag=...)``,
+Madgwick's MARG form), the samples that carry a field reading also pull yaw so that the field's
+horizontal part points along +y: the world frame is then east-north-up with *magnetic* north
+(the local declination is not applied). The field's reference is taken from the measurement
+itself (its horizontal and vertical parts in the current estimate), so the dip angle needs no
+setting. When the accelerometer's magnitude is far from
+1 g (a foot strike, a push) the correction is skipped for that sample: its direction is not
+gravity's then. Plain floats, no numpy: this runs per sample at up to 1 kHz.
 """
 
 from __future__ import annotations
@@ -23,17 +28,54 @@ class OrientationFilter(Protocol):
     orientation: quat.Quat | None
     gain: float
 
-    def update(self, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat: ...
+    def update(self, gyro: quat.Vec3, accel: quat.Vec3, dt: float, *,
+               mag: quat.Vec3 | None = None) -> quat.Quat: ...
 
     def reset(self) -> None: ...
 
 
-def orientation_from_accel(accel: quat.Vec3) -> quat.Quat:
-    """Roll and pitch that put gravity along the measured specific force; yaw zero."""
+def orientation_from_accel(accel: quat.Vec3, mag: quat.Vec3 | None = None) -> quat.Quat:
+    """Roll and pitch that put gravity along the measured specific force; yaw zero, or, with a
+    magnetic field, the yaw that puts its horizontal part along +y (magnetic north)."""
     ax, ay, az = accel
     roll = math.atan2(ay, az)
     pitch = math.atan2(-ax, math.hypot(ay, az))
-    return quat.from_euler(roll, pitch, 0.0)
+    q = quat.from_euler(roll, pitch, 0.0)
+    if mag is None:
+        return q
+    hx, hy, _ = quat.rotate(q, mag)
+    if hx == 0.0 and hy == 0.0:
+        return q
+    return quat.from_euler(roll, pitch, math.pi / 2 - math.atan2(hy, hx))
+
+
+def _field_reference(q: quat.Quat, m: quat.Vec3) -> tuple[float, float]:
+    """(north, up) parts of the unit field ``m`` (sensor frame) in the world per ``q``."""
+    wx, wy, wz = quat.rotate(q, m)
+    return math.sqrt(wx * wx + wy * wy), wz
+
+
+def _field_gradient(q: quat.Quat, by: float, bz: float,
+                    m: quat.Vec3) -> tuple[float, float, float, float]:
+    """Gradient over (w, x, y, z) of |R(q)^T b - m|^2 / 2 for a world direction b = (0, by, bz)
+    and its measurement ``m`` in the sensor frame (unit vectors)."""
+    w, x, y, z = q
+    # predicted b in the sensor frame, minus the measurement
+    fx = 2 * by * (x * y + w * z) + 2 * bz * (x * z - w * y) - m[0]
+    fy = by * (1 - 2 * x * x - 2 * z * z) + 2 * bz * (y * z + w * x) - m[1]
+    fz = 2 * by * (y * z - w * x) + bz * (1 - 2 * x * x - 2 * y * y) - m[2]
+    return (
+        (2 * by * z - 2 * bz * y) * fx + 2 * bz * x * fy - 2 * by * x * fz,
+        (2 * by * y + 2 * bz * z) * fx + (2 * bz * w - 4 * by * x) * fy
+        - (2 * by * w + 4 * bz * x) * fz,
+        (2 * by * x - 2 * bz * w) * fx + 2 * bz * z * fy + (2 * by * z - 4 * bz * y) * fz,
+        (2 * by * w + 2 * bz * x) * fx + (2 * bz * y - 4 * by * z) * fy + 2 * by * y * fz,
+    )
+
+
+def _unit(v: quat.Vec3) -> quat.Vec3 | None:
+    n = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+    return (v[0] / n, v[1] / n, v[2] / n) if n > 0.0 else None
 
 
 def _accel_usable(accel: quat.Vec3, gate: float) -> float:
@@ -55,14 +97,17 @@ class _GravityAidedFilter:
     def reset(self) -> None:
         self.orientation = None
 
-    def update(self, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat:
+    def update(self, gyro: quat.Vec3, accel: quat.Vec3, dt: float, *,
+               mag: quat.Vec3 | None = None) -> quat.Quat:
+        m = _unit(mag) if mag is not None else None
         if self.orientation is None:
-            self.orientation = orientation_from_accel(accel)
+            self.orientation = orientation_from_accel(accel, m)
         else:
-            self.orientation = self._step(self.orientation, gyro, accel, dt)
+            self.orientation = self._step(self.orientation, gyro, accel, dt, m)
         return self.orientation
 
-    def _step(self, q: quat.Quat, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat:
+    def _step(self, q: quat.Quat, gyro: quat.Vec3, accel: quat.Vec3, dt: float,
+              mag: quat.Vec3 | None) -> quat.Quat:
         raise NotImplementedError
 
 
@@ -85,7 +130,8 @@ class MadgwickFilter(_GravityAidedFilter):
     def gain(self, value: float) -> None:
         self.beta = value
 
-    def _step(self, q: quat.Quat, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat:
+    def _step(self, q: quat.Quat, gyro: quat.Vec3, accel: quat.Vec3, dt: float,
+              mag: quat.Vec3 | None) -> quat.Quat:
         q0, q1, q2, q3 = q
         gx, gy, gz = gyro
         # Rate of change from the gyro: 0.5 * q (x) (0, w)
@@ -105,6 +151,10 @@ class MadgwickFilter(_GravityAidedFilter):
             s1 = 2 * q3 * f0 + 2 * q0 * f1 - 4 * q1 * f2
             s2 = -2 * q0 * f0 + 2 * q3 * f1 - 4 * q2 * f2
             s3 = 2 * q1 * f0 + 2 * q2 * f1
+            if mag is not None:
+                by, bz = _field_reference(q, mag)
+                m0, m1, m2, m3 = _field_gradient(q, by, bz, mag)
+                s0, s1, s2, s3 = s0 + m0, s1 + m1, s2 + m2, s3 + m3
             sn = math.sqrt(s0 * s0 + s1 * s1 + s2 * s2 + s3 * s3)
             if sn > 0:
                 k = self.beta / sn
@@ -118,7 +168,8 @@ class MadgwickFilter(_GravityAidedFilter):
 class ComplementaryFilter(_GravityAidedFilter):
     """Mahony's explicit complementary filter on SO(3), proportional term: the gyro rate is
     corrected by ``gain`` (1/s, the crossover frequency in rad/s) times the cross product of the
-    measured and the predicted gravity direction."""
+    measured and the predicted gravity direction; with a magnetometer, the rate about the
+    vertical also by ``gain`` times the heading error of the field's horizontal part."""
 
     def __init__(self, *, gain: float = 0.5, accel_gate: float = 0.5) -> None:
         if gain < 0:
@@ -126,7 +177,8 @@ class ComplementaryFilter(_GravityAidedFilter):
         super().__init__(accel_gate=accel_gate)
         self.gain = gain
 
-    def _step(self, q: quat.Quat, gyro: quat.Vec3, accel: quat.Vec3, dt: float) -> quat.Quat:
+    def _step(self, q: quat.Quat, gyro: quat.Vec3, accel: quat.Vec3, dt: float,
+              mag: quat.Vec3 | None) -> quat.Quat:
         q0, q1, q2, q3 = q
         gx, gy, gz = gyro
         n = _accel_usable(accel, self.accel_gate)
@@ -140,6 +192,15 @@ class ComplementaryFilter(_GravityAidedFilter):
             gx += k * (ay * vz - az * vy)
             gy += k * (az * vx - ax * vz)
             gz += k * (ax * vy - ay * vx)
+            if mag is not None:
+                # Heading only: the field's horizontal angle from +y in the world, corrected
+                # about the world's vertical (v in the sensor frame), whatever the dip angle.
+                wx, wy, _ = quat.rotate(q, mag)
+                if wx or wy:
+                    e = k * math.atan2(wx, wy)
+                    gx += e * vx
+                    gy += e * vy
+                    gz += e * vz
         h = 0.5 * dt
         return quat.normalize((
             q0 + h * (-q1 * gx - q2 * gy - q3 * gz),

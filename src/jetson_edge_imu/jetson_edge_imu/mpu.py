@@ -1,6 +1,7 @@
-"""InvenSense MPU-6050 / MPU-6500 / MPU-9250 device logic over a ``RegisterIO`` (I2C):
-identify (WHO_AM_I), reset and wake, ranges, DLPF, sample-rate divider, and reads either from
-the FIFO (batches, no sample lost between polls) or on the data-ready flag."""
+"""InvenSense MPU-6050 / MPU-6500 / MPU-9250 device logic over a ``RegisterIO`` (I2C or SPI):
+identify (WHO_AM_I), reset and wake, ranges, DLPF, sample-rate divider, reads either from
+the FIFO (batches, no sample lost between polls) or on the data-ready flag, and the MPU-9250's
+AK8963 magnetometer through the auxiliary I2C master or bypass mode."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ import time
 from collections.abc import Callable
 
 from jetson_edge_imu import mpu_registers as reg
+from jetson_edge_imu.ak8963 import Ak8963, BypassAuxBus, MasterAuxBus
 from jetson_edge_imu.errors import ConfigError, DeviceIdentityError, ProtocolError
 from jetson_edge_imu.motion import STANDARD_GRAVITY
+from jetson_edge_imu.quaternion import Vec3
 from jetson_edge_imu.samples import DeviceSample
 from jetson_edge_imu.transport import RegisterIO
+
+MAGNETOMETER_ROUTES = ('off', 'master', 'bypass')
 
 _SAMPLE = struct.Struct('>7h')  # ax ay az temp gx gy gz, big-endian
 _RESET_S = 0.1
@@ -32,8 +37,15 @@ class Mpu:
         gyro_range_dps: int = 2000,
         accel_range_g: int = 8,
         use_fifo: bool = True,
+        spi: bool = False,
+        magnetometer: str = 'off',
+        bypass_io: Callable[[], RegisterIO] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``magnetometer``: how to reach an MPU-9250's AK8963 ('master': the MPU's auxiliary
+        I2C master, on either bus; 'bypass': the host's I2C bus, ``bypass_io`` opening the
+        AK8963's address there), ignored for chips without one. ``spi``: the MPU is on SPI
+        (its I2C interface is then switched off)."""
         if chip != 'auto' and chip not in reg.WHO_AM_I_BY_CHIP:
             raise ConfigError(f'unknown MPU chip {chip!r}; choose auto or one of '
                               f'{sorted(reg.WHO_AM_I_BY_CHIP)}')
@@ -44,6 +56,11 @@ class Mpu:
             raise ConfigError(f'accel range {accel_range_g} g is not one of {reg.ACCEL_RANGES_G}')
         if not 0 <= dlpf <= 6:
             raise ConfigError(f'dlpf must be 0..6 (DLPF_CFG), got {dlpf}')
+        if magnetometer not in MAGNETOMETER_ROUTES:
+            raise ConfigError(f'magnetometer {magnetometer!r} is not one of {MAGNETOMETER_ROUTES}')
+        if magnetometer == 'bypass' and (spi or bypass_io is None):
+            raise ConfigError('magnetometer bypass needs the MPU on I2C (the AK8963 is then on '
+                              'the same bus); over SPI use magnetometer master')
         self._io = io
         self._sleep = sleep
         self.chip = chip
@@ -52,6 +69,10 @@ class Mpu:
         self.gyro_range_dps = gyro_range_dps
         self.accel_range_g = accel_range_g
         self.use_fifo = use_fifo
+        self.spi = spi
+        self.magnetometer_route = magnetometer
+        self._bypass_io = bypass_io
+        self.magnetometer: Ak8963 | None = None
         self._accel_scale = accel_range_g * STANDARD_GRAVITY / 32768.0
         self._gyro_scale = math.radians(gyro_range_dps) / 32768.0
         self.fifo_overflows = 0
@@ -89,11 +110,23 @@ class Mpu:
                                       f'{found}; fix the device_type parameter')
         self.chip = found
 
+    @property
+    def _user_ctrl(self) -> int:
+        """USER_CTRL bits that stay set whatever the FIFO does."""
+        bits = reg.USER_CTRL_I2C_IF_DIS if self.spi else 0
+        if self.magnetometer is not None and self.magnetometer_route == 'master':
+            bits |= reg.USER_CTRL_I2C_MST_EN
+        return bits
+
     def configure(self) -> None:
         div = self.divider()
         w = self._write
         w(reg.PWR_MGMT_1, reg.PWR1_DEVICE_RESET)
         self._sleep(_RESET_S)
+        self.magnetometer = None
+        if self.spi:
+            # The register map asks SPI users to switch the I2C slave off right after reset.
+            w(reg.USER_CTRL, self._user_ctrl)
         w(reg.PWR_MGMT_1, reg.PWR1_CLKSEL_PLL_XGYRO)  # wake (clears SLEEP), PLL clock
         w(reg.PWR_MGMT_2, 0x00)
         w(reg.CONFIG, self.dlpf)
@@ -103,15 +136,34 @@ class Mpu:
         if self.chip in ('mpu6500', 'mpu9250'):
             w(reg.ACCEL_CONFIG2, self.dlpf)
         w(reg.INT_ENABLE, reg.INT_DATA_RDY | (reg.INT_FIFO_OFLOW if self.use_fifo else 0))
+        if self._io.read(reg.PWR_MGMT_1, 1)[0] & reg.PWR1_SLEEP:
+            raise ProtocolError('MPU stayed asleep after wake-up (PWR_MGMT_1.SLEEP still set)')
+        if self.chip == 'mpu9250' and self.magnetometer_route != 'off':
+            self._start_magnetometer()
         if self.use_fifo:
             self.reset_fifo()
             w(reg.FIFO_EN, reg.FIFO_EN_SENSORS)
-        if self._io.read(reg.PWR_MGMT_1, 1)[0] & reg.PWR1_SLEEP:
-            raise ProtocolError('MPU stayed asleep after wake-up (PWR_MGMT_1.SLEEP still set)')
+
+    def _start_magnetometer(self) -> None:
+        if self.magnetometer_route == 'master':
+            bus = MasterAuxBus(self._io, sleep=self._sleep)
+            magnetometer = Ak8963(bus, sleep=self._sleep)
+            self.magnetometer = magnetometer  # sets I2C_MST_EN in _user_ctrl
+            self._write(reg.USER_CTRL, self._user_ctrl)
+            bus.setup()
+        else:
+            self._write(reg.INT_PIN_CFG, reg.INT_PIN_CFG_BYPASS_EN)
+            magnetometer = Ak8963(BypassAuxBus(self._bypass_io()), sleep=self._sleep)
+            self.magnetometer = magnetometer
+        magnetometer.start()
 
     def reset_fifo(self) -> None:
-        self._write(reg.USER_CTRL, reg.USER_CTRL_FIFO_RESET)
-        self._write(reg.USER_CTRL, reg.USER_CTRL_FIFO_EN)
+        self._write(reg.USER_CTRL, self._user_ctrl | reg.USER_CTRL_FIFO_RESET)
+        self._write(reg.USER_CTRL, self._user_ctrl | reg.USER_CTRL_FIFO_EN)
+
+    def read_magnetometer(self) -> Vec3 | None:
+        """The AK8963's latest field (T, MPU frame), or ``None`` (none yet, or an overflow)."""
+        return self.magnetometer.read() if self.magnetometer is not None else None
 
     def read_samples(self) -> list[DeviceSample]:
         """Every sample available now: the FIFO contents, or one data-ready sample."""

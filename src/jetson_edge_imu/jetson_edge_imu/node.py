@@ -17,7 +17,7 @@ import threading
 import time
 
 from rclpy.node import Node
-from sensor_msgs.msg import Imu, Temperature
+from sensor_msgs.msg import Imu, MagneticField, Temperature
 
 from jetson_edge_common import qos
 from jetson_edge_common.diagnostics import DiagnosticsPublisher, Level, Status
@@ -45,18 +45,24 @@ class ImuNode(Node):
         self._pub_data = self.create_publisher(Imu, v['data_topic'], qos.SENSOR_STREAM)
         self._pub_temp = self.create_publisher(Temperature, v['temperature_topic'],
                                                qos.SENSOR_STREAM)
+        # Created up front: whether a magnetometer answers is known only once the link is up.
+        self._pub_mag = self.create_publisher(MagneticField, v['mag_topic'], qos.SENSOR_STREAM)
         self._raw = Imu()
         self._data = Imu()
         self._temp = Temperature()
-        for msg in (self._raw, self._data, self._temp):
+        self._mag = MagneticField()  # covariance all zero: unknown (the AK8963 states none)
+        for msg in (self._raw, self._data, self._temp, self._mag):
             msg.header.frame_id = v['frame_id']
         self._raw.orientation_covariance[0] = -1.0  # REP 145: no orientation estimate
         self._temp.variance = 1.0  # data sheets state +-1 C
         self._temp_period_ns = int(1e9 / v['temperature_rate_hz'])
         self._next_temp_ns = 0
         self._covariance_set = False
-        hardware_id = (f'{config.device_type}@{config.port}' if config.interface == 'uart'
-                       else f'{config.device_type}@i2c-{config.i2c_bus}:0x{config.i2c_address:02x}')
+        hardware_id = {
+            'uart': f'{config.device_type}@{config.port}',
+            'spi': f'{config.device_type}@spidev{config.spi_bus}.{config.spi_chip_select}',
+        }.get(config.interface,
+              f'{config.device_type}@i2c-{config.i2c_bus}:0x{config.i2c_address:02x}')
         self._diagnostics = DiagnosticsPublisher(self, hardware_id=hardware_id,
                                                  period_s=v['diagnostics_period_s'])
         self._diagnostics.add('imu', self._status)
@@ -133,6 +139,13 @@ class ImuNode(Node):
             o = self._data.orientation
             o.w, o.x, o.y, o.z = r.orientation
             self._pub_data.publish(self._data)
+        if r.mag is not None:
+            m = self._mag
+            m.header.stamp.sec = sec
+            m.header.stamp.nanosec = nsec
+            f = m.magnetic_field
+            f.x, f.y, f.z = r.mag
+            self._pub_mag.publish(m)
         if r.temperature is not None and r.stamp_ns >= self._next_temp_ns:
             self._next_temp_ns = r.stamp_ns + self._temp_period_ns
             self._temp.header.stamp.sec = sec

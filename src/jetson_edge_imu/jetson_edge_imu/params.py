@@ -6,15 +6,17 @@ from __future__ import annotations
 from jetson_edge_common.params import ParamSpec
 
 from jetson_edge_imu.config import DEVICE_TYPES, FILTERS, INTERFACES, DriverConfig
-from jetson_edge_imu.mpu_registers import ACCEL_RANGES_G, GYRO_RANGES_DPS
+from jetson_edge_imu.mpu import MAGNETOMETER_ROUTES
+from jetson_edge_imu.mpu_registers import (ACCEL_RANGES_G, GYRO_RANGES_DPS, SPI_CONFIG_HZ_MAX,
+                                           SPI_SENSOR_HZ_MAX)
 
 _D = DriverConfig()
 
 IMU_NODE = [
     ParamSpec('device_type', _D.device_type, 'IMU chip: bno055, mpu6050, mpu6500, mpu9250, or '
               'mpu (detect the MPU variant from WHO_AM_I).', choices=DEVICE_TYPES, read_only=True),
-    ParamSpec('interface', _D.interface, 'Bus to the device: uart (BNO055 only) or i2c.',
-              choices=INTERFACES, read_only=True),
+    ParamSpec('interface', _D.interface, 'Bus to the device: uart (BNO055 only), i2c, or spi '
+              '(MPU-6500/9250 only).', choices=INTERFACES, read_only=True),
     ParamSpec('port', _D.port, 'Serial port for interface uart (a tty, or the emulator\'s pty '
               'symlink); opened again with back-off until it exists.', read_only=True),
     ParamSpec('baud', _D.baud, 'UART bit rate. The BNO055 data sheet fixes 115200; higher '
@@ -26,6 +28,24 @@ IMU_NODE = [
               'MPU 0x68/0x69 = 104/105).', min_value=3, max_value=119, read_only=True),
     ParamSpec('i2c_bus_hz', _D.i2c_bus_hz, 'I2C clock, for the wire-time stamp correction.',
               min_value=10_000, max_value=3_400_000, read_only=True),
+    ParamSpec('spi_bus', _D.spi_bus, 'SPI bus B of /dev/spidevB.C (interface spi).',
+              min_value=0, max_value=255, read_only=True),
+    ParamSpec('spi_chip_select', _D.spi_chip_select, 'SPI chip select C of /dev/spidevB.C.',
+              min_value=0, max_value=255, read_only=True),
+    ParamSpec('spi_config_hz', _D.spi_config_hz, 'SPI clock for writes and configuration '
+              'reads; the MPU allows at most 1 MHz there.', min_value=1,
+              max_value=SPI_CONFIG_HZ_MAX, read_only=True),
+    ParamSpec('spi_read_hz', _D.spi_read_hz, 'SPI clock for reads of the sensor, interrupt '
+              'and FIFO registers; the MPU allows at most 20 MHz.', min_value=1,
+              max_value=SPI_SENSOR_HZ_MAX, read_only=True),
+    ParamSpec('spi_backend', _D.spi_backend, 'spidev: the spidev package on /dev/spidevB.C; '
+              'another name: a stand-in an installed package registers (jetson_edge_sim\'s sim '
+              'emulates an MPU-9250 inside this process).', read_only=True),
+    ParamSpec('magnetometer', _D.magnetometer, 'MPU-9250 AK8963 magnetometer: master (through '
+              'the MPU\'s auxiliary I2C master, the only route over SPI), bypass (on the host\'s '
+              'I2C bus, interface i2c) or off. Ignored for chips without one. When read, it is '
+              'published on mag_topic and the host filter references yaw to magnetic north.',
+              choices=MAGNETOMETER_ROUTES, read_only=True),
     ParamSpec('rate_hz', _D.rate_hz, 'Sample rate. MPU: must be 1000/(1+n) (8000/(1+n) with '
               'dlpf 0). BNO055: polling rate; its fusion output updates at 100 Hz.',
               min_value=1, max_value=1000, read_only=True),
@@ -81,8 +101,9 @@ IMU_NODE = [
               'per failure.', min_value=0.01, max_value=10.0, read_only=True),
     ParamSpec('reconnect_max_s', _D.reconnect_max_s, 'Reconnect delay cap.', min_value=0.1,
               max_value=60.0, read_only=True),
-    ParamSpec('orientation_stddev', _D.orientation_stddev, 'Roll/pitch standard deviation '
-              '(rad) for orientation_covariance; yaw gets pi^2 without a magnetometer.',
+    ParamSpec('orientation_stddev', _D.orientation_stddev, 'Orientation standard deviation '
+              '(rad) for orientation_covariance; yaw gets pi^2 without a heading reference '
+              '(magnetometer).',
               min_value=0.0, max_value=3.2, read_only=True),
     ParamSpec('reader_priority', 0, 'SCHED_FIFO priority of the reader thread (1..99); 0 '
               'keeps normal scheduling. Needs CAP_SYS_NICE or an rtprio limit; refused '
@@ -95,6 +116,8 @@ IMU_NODE = [
     ParamSpec('data_topic', 'imu/data', 'Topic of data with orientation.', read_only=True),
     ParamSpec('temperature_topic', 'imu/temperature', 'Topic of the die temperature.',
               read_only=True),
+    ParamSpec('mag_topic', 'imu/mag', 'Topic of the magnetic field (sensor_msgs/MagneticField, '
+              'tesla, body frame), when a magnetometer is read.', read_only=True),
     ParamSpec('diagnostics_period_s', 1.0, 'Period of /diagnostics status.', min_value=0.1,
               max_value=60.0, read_only=True),
     ParamSpec('warn_period_s', 5.0, 'At most one warning per period per kind; repeats are '

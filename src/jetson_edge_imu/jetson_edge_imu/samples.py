@@ -22,6 +22,7 @@ class DeviceSample:
     orientation: Quat | None = None
     temperature: float | None = None
     samples_before: int = 0  # how many newer samples were read in the same batch (FIFO)
+    mag: Vec3 | None = None  # magnetic field (T) when a magnetometer reading came with it
 
 
 @dataclass(slots=True)
@@ -33,3 +34,4 @@ class ImuReading:
     gyro: Vec3
     orientation: Quat | None
     temperature: float | None
+    mag: Vec3 | None = None  # tesla, body frame

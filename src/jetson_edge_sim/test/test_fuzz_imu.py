@@ -1,4 +1,5 @@
-"""Fuzzing what the IMU devices send: BNO055 UART response frames and MPU register/FIFO bytes.
+"""Fuzzing what the IMU devices send: BNO055 UART response frames, MPU register/FIFO bytes and
+the AK8963 magnetometer's registers.
 
 The contract: a device read returns a sample with finite values or raises an ``ImuError``
 (the driver loop handles only those); garbage never escapes as IndexError or struct.error.
@@ -13,8 +14,10 @@ from collections import deque
 from types import SimpleNamespace
 
 from jetson_edge_common.fuzzing import assert_no_crash, replay
+from jetson_edge_imu import ak8963_registers as ak_reg
 from jetson_edge_imu import bno055_registers as bno_reg
 from jetson_edge_imu import mpu_registers as mpu_reg
+from jetson_edge_imu.ak8963 import Ak8963, BypassAuxBus
 from jetson_edge_imu.bno055 import Bno055
 from jetson_edge_sim.imu.bno055_emulator import Bno055Registers
 from jetson_edge_imu.bno055_uart import Bno055UartIO
@@ -23,7 +26,7 @@ from jetson_edge_imu.motion import TorsoMotion
 from jetson_edge_imu.mpu import Mpu
 from jetson_edge_sim.imu.mpu_emulator import MpuEmulator
 from jetson_edge_imu.samples import DeviceSample
-from jetson_edge_imu.sensor_specs import BNO055_NOISE, MPU6050_NOISE
+from jetson_edge_imu.sensor_specs import BNO055_NOISE, MPU6050_NOISE, MPU9250_NOISE
 from jetson_edge_sim.imu.sim_sensor import SimulatedSensor
 from jetson_edge_imu.transport import I2CRegisterIO
 
@@ -221,9 +224,52 @@ def mpu_seeds() -> list[bytes]:
     return seeds
 
 
+# --- the AK8963 (bypass: its registers straight from the bus) ---------------------------------
+
+def _ak8963(bus) -> Ak8963:
+    return Ak8963(BypassAuxBus(I2CRegisterIO(bus, ak_reg.I2C_ADDRESS)), sleep=lambda s: None)
+
+
+def ak8963_registers(data: bytes) -> None:
+    """Byte 0 bit 0: start (identity, fuse ROM) first; the rest is what the registers read."""
+    if not data:
+        return
+    magnetometer = _ak8963(_ScriptedBus(data[1:]))
+    try:
+        if data[0] & 1:
+            magnetometer.start()
+        for _ in range(3):
+            field = magnetometer.read()
+            assert field is None or all(math.isfinite(v) for v in field), field
+    except ImuError:
+        pass
+
+
+def ak8963_seeds() -> list[bytes]:
+    seeds = []
+    for flags in (0, 1):
+        clock = [0.0]
+        sensor = SimulatedSensor(TorsoMotion(), MPU9250_NOISE, accel_bandwidth_hz=44.8,
+                                 gyro_bandwidth_hz=41.0)
+        device = MpuEmulator(sensor, lambda: clock[0], chip='mpu9250')
+        device.write_byte_data(0x68, mpu_reg.PWR_MGMT_1, mpu_reg.PWR1_CLKSEL_PLL_XGYRO)
+        device.write_byte_data(0x68, mpu_reg.INT_PIN_CFG, mpu_reg.INT_PIN_CFG_BYPASS_EN)
+        bus = _RecordingBus(device)
+        magnetometer = _ak8963(bus)
+        magnetometer.start()
+        if not flags & 1:
+            bus.recorded.clear()
+        for _ in range(3):
+            clock[0] += 0.011
+            magnetometer.read()
+        seeds.append(bytes((flags,)) + bytes(bus.recorded))
+    return seeds
+
+
 def test_seeds_and_regression_inputs_are_handled():
     replay(bno055_uart, bno055_seeds())
     replay(mpu_registers, mpu_seeds())
+    replay(ak8963_registers, ak8963_seeds())
 
 
 def test_the_seeds_reach_valid_samples():
@@ -237,6 +283,13 @@ def test_the_seeds_reach_valid_samples():
         for _ in range(3):
             samples += mpu.read_samples()
     assert samples
+    fields = []
+    for seed in ak8963_seeds():
+        magnetometer = _ak8963(_ScriptedBus(seed[1:]))
+        if seed[0] & 1:
+            magnetometer.start()
+        fields += [magnetometer.read() for _ in range(3)]
+    assert any(f is not None for f in fields)
 
 
 def test_fuzz_bno055_uart(tmp_path):
@@ -247,3 +300,8 @@ def test_fuzz_bno055_uart(tmp_path):
 def test_fuzz_mpu_registers(tmp_path):
     assert_no_crash(mpu_registers, seeds=mpu_seeds(), work_dir=tmp_path,
                     instrument=INSTRUMENT, max_len=1024)
+
+
+def test_fuzz_ak8963_registers(tmp_path):
+    assert_no_crash(ak8963_registers, seeds=ak8963_seeds(), work_dir=tmp_path,
+                    instrument=INSTRUMENT, max_len=256)

@@ -1,6 +1,7 @@
 """What an emulated sensor measures at time t: the motion truth seen through a mounting
-rotation, plus datasheet white noise and an injected constant gyro bias. Shared by the MPU
-register emulator and the BNO055 emulator."""
+rotation, plus datasheet white noise and an injected constant gyro bias; and the Earth's
+magnetic field as a magnetometer on the same die sees it. Shared by the MPU register emulator,
+its AK8963 and the BNO055 emulator."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from dataclasses import dataclass
 from jetson_edge_imu import quaternion as quat
 from jetson_edge_imu.motion import MotionState, TorsoMotion
 from jetson_edge_imu.sensor_specs import NoiseSpec
+
+# A mid-latitude field in the world frame (east, north, up), tesla: 20 uT north, 44 uT down.
+EARTH_FIELD_ENU: quat.Vec3 = (0.0, 20e-6, -44e-6)
+# A few LSB of the AK8963's 0.15 uT: the emulated magnetometer is not noise-free.
+MAG_NOISE_TESLA = 0.3e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,7 @@ class SimulatedSensor:
         gyro_bias: quat.Vec3 = (0.0, 0.0, 0.0),
         mount: quat.Quat = quat.IDENTITY,
         temperature: float = 31.0,
+        earth_field: quat.Vec3 = EARTH_FIELD_ENU,
         seed: int = 1,
     ) -> None:
         self.motion = motion
@@ -44,6 +51,9 @@ class SimulatedSensor:
         self._sigma_a = noise.accel_sigma(accel_bandwidth_hz)
         self._sigma_g = noise.gyro_sigma(gyro_bandwidth_hz)
         self._rng = random.Random(seed)
+        self.earth_field = earth_field
+        # Its own stream: a seed's accelerometer and gyro samples stay what they were.
+        self._mag_rng = random.Random(seed + 1)
 
     def measure(self, t: float) -> Measurement:
         truth = self.motion.state(t)
@@ -56,3 +66,11 @@ class SimulatedSensor:
         gyro = (w[0] + b[0] + g(0, sg), w[1] + b[1] + g(0, sg), w[2] + b[2] + g(0, sg))
         orientation = quat.multiply(truth.orientation, self.mount)
         return Measurement(truth, accel, gyro, orientation, self.temperature)
+
+    def magnetic_field(self, t: float) -> quat.Vec3:
+        """The field in the sensor frame (T) at time ``t``: the world field rotated with the
+        motion, plus noise."""
+        world_from_sensor = quat.multiply(self.motion.state(t).orientation, self.mount)
+        f = quat.rotate(quat.conjugate(world_from_sensor), self.earth_field)
+        g, s = self._mag_rng.gauss, MAG_NOISE_TESLA
+        return (f[0] + g(0, s), f[1] + g(0, s), f[2] + g(0, s))
