@@ -38,16 +38,28 @@ if (( long )); then
   exit $status
 fi
 
+# The pure cores again under a robot's Python stack (JetPack 6: Python 3.10, numpy 1.26,
+# OpenCV 4.8), beside colcon test (they start no ROS and bind no fixed port); their output is
+# printed after colcon's. With a sourced distro its own Python already runs them below.
+jetpack_log=""
+if [[ -z "${ROS_DISTRO:-}" ]]; then
+  jetpack_log="$(mktemp)"
+  JETPACK_TEST_JOBS=1 bash scripts/test-jetpack-python.sh > "$jetpack_log" 2>&1 &
+  jetpack_pid=$!
+fi
+
 # Sequential: package tests start ROS nodes, and parallel ones would share the DDS domain.
 colcon test --executor sequential --event-handlers console_direct+ --return-code-on-test-failure \
   --pytest-args -p no:cacheprovider || status=1
 colcon test-result --verbose || status=1
 
-# The pure cores again under a robot's Python stack (JetPack 6: Python 3.10, numpy 1.26,
-# OpenCV 4.8). With a sourced distro its own Python already ran them above.
-if [[ -z "${ROS_DISTRO:-}" ]]; then
+if [[ -n "$jetpack_log" ]]; then
+  jetpack_status=0
+  wait "$jetpack_pid" || jetpack_status=$?
   echo "== pure-core tests under JetPack 6's Python stack =="
-  bash scripts/test-jetpack-python.sh || status=1
+  cat "$jetpack_log"
+  rm -f "$jetpack_log"
+  (( jetpack_status == 0 )) || status=1
 fi
 
 echo "== system tests (test/, the long set deselected) =="

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from jetson_edge_common.thread_guard import EXIT_THREAD_DIED
 from suite_helpers import ERROR, OK, WARN, current_pids, node_exits, node_statuses, wait_for, \
     write_profile
@@ -29,6 +31,7 @@ def _arrived_since(monitor, since: float) -> int:
     return sum(t > since for t in monitor.snapshot()['imu/data'])
 
 
+@pytest.mark.long  # a fault test (the attack test repeats it in the whole sim)
 def test_unwritable_calibration_path_is_a_warning_and_the_readings_go_on(
         start_suite, topic_monitor, tmp_path):
     blocker = tmp_path / 'var_lib_jetson_edge'
@@ -61,6 +64,7 @@ def test_unwritable_calibration_path_is_a_warning_and_the_readings_go_on(
     assert not path.exists()
 
 
+@pytest.mark.long  # a fault test
 def test_a_frozen_device_is_an_error_and_the_readings_resume(start_suite, topic_monitor,
                                                              tmp_path):
     profile = write_profile(tmp_path, {'imu': {'parameters': {'diagnostics_period_s': 0.5}}})
@@ -95,6 +99,7 @@ def test_a_frozen_device_is_an_error_and_the_readings_resume(start_suite, topic_
     assert suite.alive(), suite.output()[-3000:]
 
 
+@pytest.mark.long  # a fault test
 def test_a_dead_reader_thread_reports_error_and_ends_the_node(start_suite, topic_monitor,
                                                               tmp_path):
     """No dead thread in a live process: the reader thread's unforeseen exception is an ERROR

@@ -57,6 +57,7 @@ def lidar_processes(tmp_path):
     print((tmp_path / 'lidar.log').read_text(errors='replace')[-3000:])
 
 
+@pytest.mark.long  # a fault test (the fuzzers and the attack test cover garbage too)
 def test_driver_keeps_publishing_while_receiving_garbage(lidar_processes):
     node, port = lidar_processes
     stop = threading.Event()

@@ -99,6 +99,7 @@ def test_release_published_with_jetson_edge_installs_on_detected_orin_nano(tmp_p
     assert 'step committing' in log and 'rollback: 1.1.0 is current again' in log
 
 
+@pytest.mark.long  # the whole sim started from an installed slot
 def test_default_health_check_starts_the_real_suite_from_the_slot(tmp_path, static_server):
     plan = jetson_edge('plan', '--profile', 'sim')
     if not plan.stdout.strip():

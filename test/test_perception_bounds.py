@@ -76,6 +76,7 @@ def perception_node(tmp_path):
     print((tmp_path / 'node.log').read_text()[-3000:])
 
 
+@pytest.mark.long  # a fault test: bursts of oversized frames and the memory after
 def test_oversized_frames_are_counted_and_leave_no_memory_behind(perception_node):
     publisher = subprocess.Popen([sys.executable, str(HERE / 'burst_publisher.py'), 'camera/image_raw',
                                   str(FIXTURES / 'images' / 'dog.jpg'), '--huge', '3', '--over', '3', '--lead', '12',

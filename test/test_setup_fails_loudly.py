@@ -101,6 +101,7 @@ def test_a_failed_first_install_stops_setup_unmarked(clone):
     assert not (clone / 'install').exists(), 'setup went on to build after a failed install'
 
 
+@pytest.mark.long  # one more failed set-up in a temporary clone; the first-install case stays in the default run
 def test_a_failed_later_install_keeps_the_earlier_marker_only(clone):
     (clone / 'requirements-ros.txt').write_text('jetson_edge_installable\n')
     (clone / 'requirements.txt').write_text('jetson_edge_uninstallable\n')
@@ -152,6 +153,7 @@ def distro_clone(clone: Path, rosdep_script: str) -> tuple[Path, dict[str, str]]
     return tools, {'ROS_DISTRO': 'jazzy', 'PATH': f'{tools}{os.pathsep}{os.environ["PATH"]}'}
 
 
+@pytest.mark.long  # one more failed set-up in a temporary clone; the first-install case stays in the default run
 def test_a_failed_rosdep_install_stops_setup_unmarked(clone):
     tools, distro = distro_clone(clone, ROSDEP_NOT_INITIALIZED)
     done = run_setup(clone, extra_env=distro)
@@ -163,6 +165,7 @@ def test_a_failed_rosdep_install_stops_setup_unmarked(clone):
     assert markers(clone) == set()
 
 
+@pytest.mark.long  # one more failed set-up in a temporary clone; the first-install case stays in the default run
 def test_with_a_distro_only_the_distro_requirements_go_to_the_venv_and_numpy_is_pinned(clone):
     """After rosdep, a failed install of requirements-distro.txt stops setup; the distro's numpy
     is a constraint of that install."""
@@ -181,6 +184,7 @@ def test_with_a_distro_only_the_distro_requirements_go_to_the_venv_and_numpy_is_
     assert constraints.split() == [f'numpy=={numpy.__version__}']
 
 
+@pytest.mark.long  # one more failed set-up in a temporary clone; the first-install case stays in the default run
 def test_a_failed_colcon_build_stops_setup_unmarked(clone):
     """colcon from the environment running the tests; a package whose setup.py fails."""
     (clone / 'requirements-ros.txt').write_text('jetson_edge_installable\n')
@@ -206,6 +210,7 @@ def test_a_failed_colcon_build_stops_setup_unmarked(clone):
     assert markers(clone) == {'ros', 'python'}
 
 
+@pytest.mark.long  # one more failed set-up in a temporary clone; the first-install case stays in the default run
 def test_no_vision_msgs_anywhere_and_no_copy_to_build_stops_setup_unmarked(clone):
     """Neither the environment nor third_party/ (absent from the clone) has vision_msgs."""
     (clone / 'requirements-ros.txt').write_text('jetson_edge_installable\n')
@@ -218,6 +223,7 @@ def test_no_vision_msgs_anywhere_and_no_copy_to_build_stops_setup_unmarked(clone
     assert markers(clone) == {'ros', 'python'}
 
 
+@pytest.mark.long  # one more failed set-up in a temporary clone; the first-install case stays in the default run
 def test_an_interface_package_that_lost_a_message_is_built_from_scratch(clone):
     """rosidl would leave the removed message's entry points in the rebuilt Python extension."""
     (clone / 'requirements-ros.txt').write_text('jetson_edge_installable\n')

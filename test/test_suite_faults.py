@@ -104,6 +104,7 @@ def _first_status(monitor, name: str, since: float, level_ok) -> tuple[float, in
     return None
 
 
+@pytest.mark.long  # a fault test: the lidar frozen and resumed in the running sim
 def test_frozen_lidar_is_an_error_within_a_second_and_clears_on_resume(start_suite,
                                                                       topic_monitor, tmp_path):
     _, monitor, suite = _up(start_suite, topic_monitor, write_profile(tmp_path), only=['lidar'])
@@ -148,6 +149,7 @@ def _spray_udp(port: int, stop: threading.Event, sent: list[int]) -> None:
             sent[0] += 1
 
 
+@pytest.mark.long  # a fault test: garbage on every input of the running sim
 def test_garbage_on_every_input_is_counted_and_nothing_crashes(start_suite, topic_monitor,
                                                               tmp_path):
     # The emulated BNO055 corrupts its UART replies (the production driver reads them through

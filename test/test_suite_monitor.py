@@ -42,6 +42,7 @@ def _ok(watcher, key: str) -> bool:
     return latest is not None and latest[3] == OK
 
 
+@pytest.mark.long  # a fault test (the attack test freezes and kills every node)
 def test_the_monitor_names_a_frozen_node_and_reports_a_killed_ones_restart(start_suite, watcher,
                                                                            tmp_path):
     suite = start_suite(str(write_profile(tmp_path)), only=ONLY)

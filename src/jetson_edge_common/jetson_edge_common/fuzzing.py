@@ -4,7 +4,8 @@ A fuzz target is a module-level function of one ``bytes`` argument in a test fil
 the bytes to a parser and lets through only the parser's documented error; anything else that
 escapes it (IndexError, struct.error, a failed assertion on the result) is a crash.
 :func:`run_fuzzer` runs a target for :func:`fuzz_seconds` in a child process, so that a
-hang or a blown memory limit ends that process, not the test run:
+hang or a blown memory limit ends that process, not the test run; the budget covers the child's
+own start-up (instrumenting the target's packages), so a target costs about that long in all:
 
 - with atheris (libFuzzer, coverage-guided: the target's packages are instrumented and inputs
   that reach new edges are kept and mutated further) where it is installed; it is in
@@ -43,6 +44,7 @@ INPUT_TIMEOUT_S = 10
 RSS_LIMIT_MB = 2048
 #: Time the child gets beyond its fuzzing budget (interpreter start, imports, instrumentation).
 _START_SLACK_S = 120.0
+_STARTED = time.monotonic()  # in the child: when it started, for its budget
 
 Target = Callable[[bytes], None]
 
@@ -202,8 +204,15 @@ def _run_atheris(source: str, name: str, instrument: list[str], libfuzzer_args: 
             target = _load_target(source, name)
     else:  # an empty include list would instrument every module imported
         target = _load_target(source, name)
-    atheris.Setup([sys.argv[0], *libfuzzer_args], target)
+    atheris.Setup([sys.argv[0], *_less_start_up(libfuzzer_args)], target)
     atheris.Fuzz()
+
+
+def _less_start_up(libfuzzer_args: list[str]) -> list[str]:
+    """``-max_total_time`` less the seconds this process has run (at least one second left)."""
+    spent = time.monotonic() - _STARTED
+    return [f'-max_total_time={max(1, round(int(arg.split("=", 1)[1]) - spent))}'
+            if arg.startswith('-max_total_time=') else arg for arg in libfuzzer_args]
 
 
 def _mutate(data: bytes, rng: random.Random, pool: list[bytes], max_len: int) -> bytes:
@@ -228,7 +237,7 @@ def _mutate(data: bytes, rng: random.Random, pool: list[bytes], max_len: int) ->
 
 def _run_random(source: str, name: str, libfuzzer_args: list[str]) -> None:
     """Random mutation of the seeds for the time budget; same flags and output as libFuzzer."""
-    options = dict(arg[1:].split('=', 1) for arg in libfuzzer_args if arg.startswith('-'))
+    options = dict(arg[1:].split('=', 1) for arg in _less_start_up(libfuzzer_args) if arg.startswith('-'))
     directories = [Path(arg) for arg in libfuzzer_args if not arg.startswith('-')]
     pool = [p.read_bytes() for d in directories for p in sorted(d.iterdir()) if p.is_file()]
     pool = pool or [b'']
