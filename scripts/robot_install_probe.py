@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from importlib.metadata import entry_points
+from importlib.metadata import distributions
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -32,16 +32,14 @@ from jetson_edge_common import qos
 from jetson_edge_common.diagnostics import Level
 
 NOT_ON_A_ROBOT = ('jetson_edge_sim', 'jetson_edge_bench')
-ENTRY_POINT_GROUPS = ('jetson_edge_power.tool_backends', 'jetson_edge.benchmarks',
-                      'jetson_edge.parameter_schemas', 'console_scripts')
 
 
 def reachable_stand_ins() -> list[str]:
     """What of the sim and the bench this environment can import or finds registered."""
     found = [name for name in NOT_ON_A_ROBOT if importlib.util.find_spec(name) is not None]
-    for group in ENTRY_POINT_GROUPS:
-        found += [f'{group}: {ep.name} = {ep.value}' for ep in entry_points(group=group)
-                  if ep.value.split('.')[0] in NOT_ON_A_ROBOT]
+    # every group (stand-ins register under several: tool, SPI, parameter-schema, benchmark)
+    found += [f'{ep.group}: {ep.name} = {ep.value}' for dist in distributions() for ep in dist.entry_points
+              if ep.value.split('.')[0].split(':')[0] in NOT_ON_A_ROBOT]
     return found
 
 
