@@ -32,6 +32,7 @@ from typing import Callable, Sequence
 from jetson_edge_bringup.respawn import RespawnPolicy, RestartCounter, exit_status
 from jetson_edge_bringup.runner_status import (EXITED, GIVEN_UP, RESTARTING, RUNNING, STOPPED,
                                                RunnerStatus, record, write_status)
+from jetson_edge_common.dds import clean_stale_shared_memory
 from jetson_edge_common.realtime import set_cpu_affinity
 
 PREFIX = '[node_runner]'
@@ -231,6 +232,8 @@ class NodeRunner:
             self._report(('ERROR: ' if verdict.failed else '') + verdict.message, state=state)
             if not verdict.restart:
                 return (shell_code(code) or 1) if verdict.failed else shell_code(code)
+            if code < 0:  # killed: its middleware could not release what it shared
+                self._say(clean_stale_shared_memory())
             if self._stop.wait(verdict.delay_s):
                 return shell_code(code)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -36,6 +38,28 @@ def use_large_data_transport(environ=os.environ) -> bool:
     # Without it rmw_fastrtps ignores the profile's history memory policy (readers freeing big samples).
     environ.setdefault(USE_QOS_FROM_XML, '1')
     return True
+
+
+def clean_stale_shared_memory(environ=os.environ, *, run=subprocess.run) -> str:
+    """Removes the shared-memory ports and segments a killed Fast DDS process left behind.
+
+    A participant killed by a signal cannot release them, and a participant started next may
+    fail to open its port ("open_and_lock_file failed") and go unheard over shared memory
+    (eProsima/Fast-DDS#5469). ``fastdds shm clean`` removes only segments no live process holds.
+    Returns what happened, for the log; a missing tool or a failure is reported, never raised.
+    """
+    if environ.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp') != 'rmw_fastrtps_cpp':
+        return 'not Fast DDS: no shared-memory clean-up'
+    tool = shutil.which('fastdds', path=environ.get('PATH'))
+    if tool is None:
+        return 'fastdds (Fast DDS tools) not on PATH: stale shared-memory segments left in place'
+    try:
+        done = run([tool, 'shm', 'clean'], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f'fastdds shm clean failed: {exc}'
+    if done.returncode != 0:
+        return f'fastdds shm clean failed (exit {done.returncode}): {done.stderr.strip()[-200:]}'
+    return 'fastdds shm clean: ' + '; '.join(line.strip() for line in done.stdout.splitlines() if line.strip())
 
 
 _NS = 'http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles'
