@@ -139,7 +139,8 @@ def _udp_of(frame: bytes, linktype: int, timestamp: float, stats: InputStats
         else:
             stats.drop(reasons.UNSUPPORTED_LINK_TYPE, f'link type {linktype}')
             return None
-    except (dpkt.UnpackError, dpkt.NeedData, IndexError) as exc:
+    # dpkt raises AttributeError for some malformed IPv6 extension-header chains (found by fuzzing)
+    except (dpkt.UnpackError, dpkt.NeedData, IndexError, AttributeError) as exc:
         stats.drop(reasons.NOT_UDP, f'undecodable frame ({exc.__class__.__name__})')
         return None
     if isinstance(network, dpkt.ip.IP):
