@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy
 
 from jetson_edge_perception.errors import BackendError
+from tiny_onnx import protobuf_field
 
 MAGIC = b'FAKETRT1'
 
@@ -389,18 +390,7 @@ def dynamic_batch_onnx(path: Path) -> Path:
 
     Written as protobuf wire format (field numbers from onnx.proto), since `onnx` is no dependency.
     """
-    def varint(value: int) -> bytes:
-        out = b''
-        while True:
-            byte, value = value & 0x7f, value >> 7
-            out += bytes([byte | (0x80 if value else 0)])
-            if not value:
-                return out
-
-    def field(number: int, payload: bytes | int) -> bytes:
-        if isinstance(payload, int):
-            return varint(number << 3) + varint(payload)
-        return varint(number << 3 | 2) + varint(len(payload)) + payload
+    field = protobuf_field  # the protobuf wire encoding of tiny_onnx, shared
 
     def value_info(name: str, dims: tuple) -> bytes:
         shape = b''.join(field(1, field(2, d.encode()) if isinstance(d, str) else field(1, d)) for d in dims)

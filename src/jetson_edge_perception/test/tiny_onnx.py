@@ -22,7 +22,7 @@ LAYERS = {
 }
 
 
-def _varint(value: int) -> bytes:
+def varint(value: int) -> bytes:
     out = b''
     while True:
         byte, value = value & 0x7f, value >> 7
@@ -31,29 +31,30 @@ def _varint(value: int) -> bytes:
             return out
 
 
-def _field(number: int, payload: bytes | int) -> bytes:
+def protobuf_field(number: int, payload: bytes | int) -> bytes:
     if isinstance(payload, int):
-        return _varint(number << 3) + _varint(payload)
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+        return varint(number << 3) + varint(payload)
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
 
 
 def _int_attribute(name: str, value: int) -> bytes:
-    return _field(1, name.encode()) + _field(3, value) + _field(20, 2)  # type INT
+    return protobuf_field(1, name.encode()) + protobuf_field(3, value) + protobuf_field(20, 2)  # type INT
 
 
 def _node(name: str, op: str, inputs: list[str], output: str, **attributes: int) -> bytes:
-    return (b''.join(_field(1, i.encode()) for i in inputs) + _field(2, output.encode()) + _field(3, name.encode())
-            + _field(4, op.encode()) + b''.join(_field(5, _int_attribute(k, v)) for k, v in attributes.items()))
+    return (b''.join(protobuf_field(1, i.encode()) for i in inputs) + protobuf_field(2, output.encode())
+            + protobuf_field(3, name.encode())
+            + protobuf_field(4, op.encode()) + b''.join(protobuf_field(5, _int_attribute(k, v)) for k, v in attributes.items()))
 
 
 def _initializer(name: str, array: np.ndarray) -> bytes:
-    dims = b''.join(_field(1, d) for d in array.shape)
-    return dims + _field(2, 1) + _field(8, name.encode()) + _field(9, array.astype('<f4').tobytes())
+    dims = b''.join(protobuf_field(1, d) for d in array.shape)
+    return dims + protobuf_field(2, 1) + protobuf_field(8, name.encode()) + protobuf_field(9, array.astype('<f4').tobytes())
 
 
 def _value_info(name: str, dims: tuple[int, ...]) -> bytes:
-    shape = b''.join(_field(1, _field(1, d)) for d in dims)
-    return _field(1, name.encode()) + _field(2, _field(1, _field(1, 1) + _field(2, shape)))
+    shape = b''.join(protobuf_field(1, protobuf_field(1, d)) for d in dims)
+    return protobuf_field(1, name.encode()) + protobuf_field(2, protobuf_field(1, protobuf_field(1, 1) + protobuf_field(2, shape)))
 
 
 def tiny_model(path: Path, *, seed: int = 0) -> Path:
@@ -72,8 +73,8 @@ def tiny_model(path: Path, *, seed: int = 0) -> Path:
         _node('flatten', 'Flatten', ['f'], 'g'),
         _node('fc', 'Gemm', ['g', 'fc.weight', 'fc.bias'], 'y', transB=1),
     ]
-    graph = (b''.join(_field(1, n) for n in nodes) + _field(2, b'tiny')
-             + b''.join(_field(5, _initializer(name, array)) for name, array in weights.items())
-             + _field(11, _value_info('x', (1, 3, 8, 8))) + _field(12, _value_info('y', (1, 8))))
-    path.write_bytes(_field(1, 8) + _field(7, graph) + _field(8, _field(2, 13)))  # ir_version 8, opset 13
+    graph = (b''.join(protobuf_field(1, n) for n in nodes) + protobuf_field(2, b'tiny')
+             + b''.join(protobuf_field(5, _initializer(name, array)) for name, array in weights.items())
+             + protobuf_field(11, _value_info('x', (1, 3, 8, 8))) + protobuf_field(12, _value_info('y', (1, 8))))
+    path.write_bytes(protobuf_field(1, 8) + protobuf_field(7, graph) + protobuf_field(8, protobuf_field(2, 13)))  # ir_version 8, opset 13
     return path
