@@ -19,6 +19,7 @@ from system_helpers import ROOT
 ONLY = 'imu,lidar,monitor'
 NODES = ('imu_emulator', 'imu', 'lidar', 'lidar_sim', 'monitor')
 STARTUP_S = 60.0
+TOPICS = ('/imu/data', '/imu/data_raw', '/lidar/points')
 LEVELS = {'OK', 'WARN', 'ERROR', 'STALE'}
 RUNNING = {'OK', 'WARN'}    # WARN: a rate below its floor on a loaded 2-core host
 
@@ -50,17 +51,19 @@ def test_status_once_and_live_in_tmux(start_suite):
              or not suite.alive(), STARTUP_S, 'up to say where to look')
     assert suite.alive(), suite.output()[-3000:]
 
-    def all_running():
+    def settled() -> str:
+        # node levels come from the nodes at once, topic rates only once the monitor has
+        # measured them and its /diagnostics_agg has reached this --once: wait for both
         done = status_once()
         found = rows(done.stdout)
-        return done.returncode == 0 and all(found.get(k, [None, None])[1] in RUNNING
-                                            for k in NODES)
-    wait_for(all_running, STARTUP_S,
-             lambda: f'every node OK or WARN in --once:\n{status_once().stdout}', interval=1.0)
-    text = status_once().stdout
-    found = rows(text)
-    for topic in ('/imu/data', '/imu/data_raw', '/lidar/points'):
-        assert found[topic][1] in LEVELS and float(found[topic][2]) > 0, found[topic]
+        nodes_up = all(found.get(k, [None, None])[1] in RUNNING for k in NODES)
+        rated = all(len(found.get(t, [])) > 2 and found[t][1] in LEVELS
+                    and re.fullmatch(r'\d+\.\d', found[t][2]) and float(found[t][2]) > 0
+                    for t in TOPICS)
+        return done.stdout if done.returncode == 0 and nodes_up and rated else ''
+    text = wait_for(settled, STARTUP_S,
+                    lambda: f'every node OK or WARN and every topic rated in --once:\n'
+                            f'{status_once().stdout}', interval=1.0)
     assert re.search(r'^\s*imu rate\s+(OK|WARN)\s+\d+\.\d Hz', text, re.M), text
 
     socket = f'je-status-{os.getpid()}'
