@@ -65,8 +65,9 @@ class _Tables:
         self.last_firing_us = float(self.point_time_us.max())
         self.period_us = model.packet_period_us(mode)
         self.min_raw = max(1, math.ceil(config.min_range / resolution - 1e-9))
-        # Capped at the largest raw distance: keeps the range check's wrap-around exact.
-        self.max_raw = min(math.floor(config.range_limit_m(model) / resolution + 1e-9), 0xFFFF)
+        max_raw = math.floor(config.range_limit_m(model) / resolution + 1e-9)
+        # Negative (nothing in range) when min_range rounds above the range limit.
+        self.raw_span = min(max_raw, 0xFFFF) - self.min_raw
         self.step = 2 if mode is ReturnMode.DUAL else 1
 
 
@@ -96,7 +97,6 @@ class VelodyneDecoder:
         self._trigger_azimuth: int | None = None
         self._ready: deque[Scan] = deque()
         self._expected_points = 4096
-        self._workspace = _Workspace()
         self.model: SensorModel | None = None
         self.return_mode: ReturnMode | None = None
         self._reset_continuity()
@@ -116,8 +116,19 @@ class VelodyneDecoder:
         If one packet completes two scans (only after a stream interruption), the second is
         returned by the next call or by :meth:`finish`.
         """
+        # The per-packet path of a live stream: the cut check of _feed for one packet,
+        # without the loop.
         self._stats.add_received(1)
-        self._feed((packet,), (self._clock() if recv_time is None else recv_time,))
+        self._buffer.append(packet)
+        self._buffer_times.append(self._clock() if recv_time is None else recv_time)
+        azimuth = _last_azimuth(packet)
+        if azimuth is not None:
+            previous, self._trigger_azimuth = self._trigger_azimuth, azimuth
+            if previous is not None and self._passes_cut(previous, azimuth):
+                self._process_buffer()
+                return self._ready.popleft() if self._ready else None
+        if len(self._buffer) >= self._max_buffered:
+            self._process_buffer()
         return self._ready.popleft() if self._ready else None
 
     def decode_batch(self, packets: Sequence[bytes], *,
@@ -150,13 +161,16 @@ class VelodyneDecoder:
         for packet in packets:
             azimuth = _last_azimuth(packet)
             if azimuth is not None:
-                if previous is not None and (self._cut - previous) % AZIMUTH_UNITS \
-                        <= (azimuth - previous) % AZIMUTH_UNITS:
+                if previous is not None and self._passes_cut(previous, azimuth):
                     crossed = True
                 previous = azimuth
         self._trigger_azimuth = previous
         if crossed or len(self._buffer) >= self._max_buffered:
             self._process_buffer()
+
+    def _passes_cut(self, previous: int, azimuth: int) -> bool:
+        """Did the rotation from ``previous`` to ``azimuth`` reach the cut angle?"""
+        return (self._cut - previous) % AZIMUTH_UNITS <= (azimuth - previous) % AZIMUTH_UNITS
 
     def finish(self) -> list[Scan]:
         """End of stream: decode what is buffered and return the remaining (partial) scans."""
@@ -219,7 +233,7 @@ class VelodyneDecoder:
         timestamps = run.packets['timestamp'].astype(np.int64)
         fresh = self._prev_timestamp is None
         previous = timestamps[0] if fresh else self._prev_timestamp
-        step_us = (np.diff(timestamps, prepend=previous) % TIMESTAMP_WRAP_US).astype(np.float64)
+        step_us = (_steps(timestamps, previous) % TIMESTAMP_WRAP_US).astype(np.float64)
         # A timestamp that does not advance (replayed loop, sensor clock reset) keeps the
         # scan's time axis going at the nominal packet period instead of running backwards.
         stalled = (step_us < tables.period_us / 2) | (step_us > TIMESTAMP_WRAP_US / 2)
@@ -259,7 +273,7 @@ class VelodyneDecoder:
         columns = blocks['azimuth'][:, ::tables.step].astype(np.int64).ravel()
         if self._prev_azimuth is None:
             self._prev_azimuth, self._prev_cum_azimuth = int(columns[0]), float(columns[0])
-        turn = np.diff(columns, prepend=self._prev_azimuth) % AZIMUTH_UNITS
+        turn = _steps(columns, self._prev_azimuth) % AZIMUTH_UNITS
         base = self._prev_cum_azimuth + float(turn[0])
         self._prev_azimuth = int(columns[-1])
         self._prev_cum_azimuth += float(turn.sum())
@@ -267,19 +281,17 @@ class VelodyneDecoder:
         # Rotation during one column, for interpolation; the last column of a packet reuses
         # the one before it (the next packet may be late or lost).
         gap = np.empty_like(relative)
-        gap[:, :-1] = np.diff(relative, axis=1)
+        np.subtract(relative[:, 1:], relative[:, :-1], out=gap[:, :-1])
         gap[:, -1] = gap[:, -2]
         if tables.step == 2:
             relative = np.repeat(relative, 2, axis=1)
             gap = np.repeat(gap, 2, axis=1)
 
-        # Every quantity is computed on the whole (packet, block, slot) grid, straight into
-        # the fields of a reused grid of point records; the returns in range are then
-        # gathered into the scan with one copy per record instead of one per field.
+        # Keep the returns in range, as flat indices into (packet, block, slot).
         returns = blocks['returns']
-        distance = returns['distance']
-        work = self._workspace.reserve(n)
-        keep = work.in_range(distance, tables)
+        distance = returns['distance'].reshape(-1)
+        # min_raw <= distance <= max_raw in one comparison: below min_raw wraps around.
+        keep = np.subtract(distance, np.uint16(tables.min_raw)) <= tables.raw_span
         if tables.step == 2:
             # The second block of a pair repeats the first when there was only one return.
             pairs = returns.reshape(n, BLOCKS_PER_PACKET // 2, 2, SLOTS_PER_BLOCK)
@@ -287,16 +299,23 @@ class VelodyneDecoder:
                         & (pairs['reflectivity'][:, :, 1] == pairs['reflectivity'][:, :, 0]))
             keep.reshape(n, BLOCKS_PER_PACKET // 2, 2, SLOTS_PER_BLOCK)[:, :, 1] &= ~repeated
         index = np.flatnonzero(keep)
+        slot = index & (SLOTS_PER_BLOCK - 1)
+        # Per-slot work is done on the whole (block, slot) grid with broadcasting and then
+        # gathered once per quantity: cheaper than gathering every table by slot.
         # Azimuth interpolated to each firing, relative to the segment's first column.
-        azimuth = work.azimuth(relative, gap, tables)
+        azimuth = (relative.reshape(-1, 1) + gap.reshape(-1, 1) * tables.fraction
+                   ).reshape(-1).take(index)
         # Turned straight into a REP 103 angle: radians, counter-clockwise (the sensor counts
         # clockwise, hence the minus).
-        angle = work.angle(azimuth, np.float32(base % AZIMUTH_UNITS), tables)
+        angle = (azimuth + np.float32(base % AZIMUTH_UNITS)) * -_HUNDREDTHS_TO_RAD
+        if tables.has_az_offset:
+            angle += tables.az_offset_angle.take(slot)
         if self._config.crops_azimuth:
             inside = np.flatnonzero(_in_azimuth_window(
-                np.mod(angle.reshape(-1).take(index) / -_HUNDREDTHS_TO_RAD, AZIMUTH_UNITS),
+                np.mod(angle / -_HUNDREDTHS_TO_RAD, AZIMUTH_UNITS),
                 self._config.min_azimuth * 100, self._config.max_azimuth * 100))
-            index = index[inside]
+            index, slot, azimuth, angle = (index[inside], slot[inside], azimuth[inside],
+                                           angle[inside])
 
         # Scan k holds the azimuths in [cut + k*360, cut + (k+1)*360).
         turns_before, past_cut = divmod(base - self._cut, AZIMUTH_UNITS)
@@ -307,25 +326,34 @@ class VelodyneDecoder:
             self._scan_id = first_scan
         if last_scan > self._scan_id and len(index):
             # Non-negative, so truncation floors.
-            scan_of = ((azimuth.reshape(-1).take(index) + np.float32(past_cut))
-                       * np.float32(1 / AZIMUTH_UNITS)).astype(np.int64)
+            scan_of = ((azimuth + np.float32(past_cut)) * np.float32(1 / AZIMUTH_UNITS)
+                       ).astype(np.int64)
             scan_of += first_scan
             np.maximum(scan_of, self._scan_id, out=scan_of)
-            if (np.diff(scan_of) < 0).any():
+            if (scan_of[1:] < scan_of[:-1]).any():
                 # Dual-return block pairs (or an extrapolated packet end) straddle the cut.
                 order = np.argsort(scan_of, kind='stable')
-                scan_of, index = scan_of[order], index[order]
+                scan_of, index, slot, angle = (scan_of[order], index[order], slot[order],
+                                               angle[order])
             bounds = np.searchsorted(scan_of, np.arange(self._scan_id, last_scan + 2))
         else:
             bounds = np.array([0, len(index)])
 
-        records = work.points(distance, returns['reflectivity'], angle, times_us, tables)
-        segment = _Segment(tables=tables, records=records, times_us=times_us,
-                           timestamps=packets['timestamp'], recv_times=recv_times)
+        grid = distance.reshape(-1, SLOTS_PER_BLOCK)
+        height = grid * tables.vertical
+        if tables.has_v_offset:
+            height += tables.v_offset
+        segment = _Segment(
+            tables=tables, horizontal=(grid * tables.horizontal).reshape(-1),
+            height=height.reshape(-1),
+            reflectivity=returns['reflectivity'].reshape(-1), times_us=times_us,
+            timestamps=packets['timestamp'], recv_times=recv_times,
+            point_s=np.add.outer(((times_us - times_us[0]) * 1e-6).astype(np.float32),
+                                 tables.point_time_s).reshape(-1))
         for k, sid in enumerate(range(self._scan_id, self._scan_id + len(bounds) - 1)):
             part = slice(int(bounds[k]), int(bounds[k + 1]))
             if part.stop > part.start:
-                self._append(segment, index[part])
+                self._append(segment, index[part], slot[part], angle[part])
             if sid < last_scan:
                 self._finish_scan(complete=self._started_at_cut)
                 self._scan_id = sid + 1
@@ -340,21 +368,12 @@ class VelodyneDecoder:
             # what there is rather than growing one scan forever.
             self._finish_scan(complete=False)
 
-    def _append(self, segment: _Segment, index: np.ndarray) -> None:
-        """Copy the points of ``index`` from the segment's grid into the current scan."""
+    def _append(self, segment: _Segment, index: np.ndarray, slot: np.ndarray,
+                angle: np.ndarray) -> None:
+        """Compute the points of ``index`` straight into the current scan's array."""
         tables = segment.tables
         count = len(index)
-        if self._fill == 0:
-            self._points = np.empty(max(count, self._expected_points), dtype=POINT_DTYPE)
-        elif self._fill + count > len(self._points):
-            grown = np.empty(max(2 * len(self._points), self._fill + count), dtype=POINT_DTYPE)
-            grown.view(_RECORD)[:self._fill] = self._points.view(_RECORD)[:self._fill]
-            self._points = grown
-        out = self._points[self._fill:self._fill + count]
-        # 'clip' never triggers (the indices are in range); 'raise' would copy through a
-        # buffer first.
-        np.take(segment.records, index, out=out.view(_RECORD), mode='clip')
-        seconds = out['time']  # seconds since the segment's first packet, until shifted
+        seconds = segment.point_s.take(index)
         if self._fill == 0:
             # The earliest point (not always the first: dual-return pairs share firings).
             earliest = int(np.argmin(seconds))
@@ -364,14 +383,28 @@ class VelodyneDecoder:
             self._first_device_us = float(segment.timestamps[packet]) + into_packet
             self._first_host = (float(segment.recv_times[packet])
                                 - (tables.last_firing_us - into_packet) * 1e-6)
+            self._points = np.empty(max(count, self._expected_points), dtype=POINT_DTYPE)
             # Exactly 0 for that point, whatever the float rounding.
             time_offset = -seconds[earliest]
         else:
+            if self._fill + count > len(self._points):
+                grown = np.empty(max(2 * len(self._points), self._fill + count),
+                                 dtype=POINT_DTYPE)
+                grown.view(_RECORD)[:self._fill] = self._points.view(_RECORD)[:self._fill]
+                self._points = grown
             time_offset = np.float32((segment.times_us[0] - self._first_us) * 1e-6)
-        np.add(seconds, time_offset, out=seconds)
+        out = self._points[self._fill:self._fill + count]
         self._fill += count
         self._last_us = float(segment.times_us[-1]) + tables.last_firing_us
         self._scan_packets += (int(index[-1]) - int(index[0])) // POINTS_PER_PACKET + 1
+
+        horizontal = segment.horizontal.take(index)
+        np.multiply(horizontal, np.cos(angle), out=out['x'])
+        np.multiply(horizontal, np.sin(angle), out=out['y'])
+        out['z'] = segment.height.take(index)
+        out['intensity'] = segment.reflectivity.take(index)
+        out['ring'] = tables.ring.take(slot)
+        np.add(seconds, time_offset, out=out['time'])
 
     def _finish_scan(self, *, complete: bool) -> None:
         points, count = self._points, self._fill
@@ -394,82 +427,25 @@ class VelodyneDecoder:
 
 @dataclass(frozen=True)
 class _Segment:
-    """What :meth:`VelodyneDecoder._append` reads of one decoded run of packets."""
+    """Arrays of one decoded run of packets that :meth:`VelodyneDecoder._append` reads."""
 
     tables: _Tables
-    #: Every point of the grid as an opaque record (POINT_DTYPE bytes), time in seconds
-    #: since the segment's first packet.
-    records: np.ndarray
+    #: Horizontal distance and height (metres) of every return of the segment.
+    horizontal: np.ndarray
+    height: np.ndarray
+    reflectivity: np.ndarray
     times_us: np.ndarray
     timestamps: np.ndarray
     recv_times: np.ndarray
+    point_s: np.ndarray
 
 
-class _Workspace:
-    """Reused arrays for the per-point work of one segment, shaped (packets, blocks, slots).
-
-    Each method fills one of them and returns a view of the first ``packets`` rows; a view
-    is valid until the next :meth:`reserve`. The arrays grow when a longer segment comes.
-    """
-
-    def __init__(self) -> None:
-        self._capacity = 0
-        self._packets = 0
-
-    def reserve(self, packets: int) -> _Workspace:
-        if packets > self._capacity:
-            self._capacity = max(packets, 2 * self._capacity)
-            shape = (self._capacity, BLOCKS_PER_PACKET, SLOTS_PER_BLOCK)
-            self._distance = np.empty(shape, dtype=np.uint16)
-            self._keep = np.empty(shape, dtype=bool)
-            self._azimuth = np.empty(shape, dtype=np.float32)
-            self._angle = np.empty(shape, dtype=np.float32)
-            self._horizontal = np.empty(shape, dtype=np.float32)
-            self._trig = np.empty(shape, dtype=np.float32)
-            self._grid = np.empty(shape, dtype=POINT_DTYPE)
-        self._packets = packets
-        return self
-
-    def in_range(self, distance: np.ndarray, tables: _Tables) -> np.ndarray:
-        """Where ``min_raw <= distance <= max_raw`` (one subtraction that wraps below)."""
-        keep = self._keep[:self._packets]
-        if tables.max_raw < tables.min_raw:
-            keep[:] = False
-            return keep
-        shifted = np.subtract(distance, np.uint16(tables.min_raw),
-                              out=self._distance[:self._packets])
-        return np.less_equal(shifted, np.uint16(tables.max_raw - tables.min_raw), out=keep)
-
-    def azimuth(self, relative: np.ndarray, gap: np.ndarray, tables: _Tables) -> np.ndarray:
-        """``relative + gap * fraction`` per firing, 0.01 deg (columns as rows, per block)."""
-        out = self._azimuth[:self._packets]
-        np.multiply(gap[:, :, None], tables.fraction, out=out)
-        return np.add(relative[:, :, None], out, out=out)
-
-    def angle(self, azimuth: np.ndarray, base: np.float32, tables: _Tables) -> np.ndarray:
-        out = np.add(azimuth, base, out=self._angle[:self._packets])
-        np.multiply(out, -_HUNDREDTHS_TO_RAD, out=out)
-        if tables.has_az_offset:
-            out += tables.az_offset_angle
-        return out
-
-    def points(self, distance: np.ndarray, reflectivity: np.ndarray, angle: np.ndarray,
-               times_us: np.ndarray, tables: _Tables) -> np.ndarray:
-        """Every firing as a point, time relative to the first packet; opaque records."""
-        n = self._packets
-        grid = self._grid[:n]
-        horizontal = np.multiply(distance, tables.horizontal, out=self._horizontal[:n])
-        trig = self._trig[:n]
-        np.multiply(horizontal, np.cos(angle, out=trig), out=grid['x'])
-        np.multiply(horizontal, np.sin(angle, out=trig), out=grid['y'])
-        z = np.multiply(distance, tables.vertical, out=grid['z'])
-        if tables.has_v_offset:
-            z += tables.v_offset
-        grid['intensity'] = reflectivity
-        grid['ring'] = tables.ring
-        np.add.outer(((times_us - times_us[0]) * 1e-6).astype(np.float32),
-                     tables.point_time_s, out=grid.reshape(n, POINTS_PER_PACKET)['time'])
-        return grid.reshape(-1).view(_RECORD)
+def _steps(values: np.ndarray, previous: int) -> np.ndarray:
+    """``np.diff(values, prepend=previous)`` without its overhead (called per segment)."""
+    steps = np.empty_like(values)
+    steps[0] = values[0] - previous
+    np.subtract(values[1:], values[:-1], out=steps[1:])
+    return steps
 
 
 def _last_azimuth(packet: bytes) -> int | None:

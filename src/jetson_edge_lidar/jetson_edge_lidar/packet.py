@@ -30,6 +30,7 @@ PACKET_DTYPE = np.dtype([('blocks', BLOCK_DTYPE, (BLOCKS_PER_PACKET,)),
                          ('timestamp', '<u4'), ('return_mode', 'u1'), ('product_id', 'u1')])
 assert PACKET_DTYPE.itemsize == PACKET_SIZE
 
+_PACKET_SIZES = frozenset((PACKET_SIZE,))
 _KNOWN_PRODUCT = np.zeros(256, dtype=bool)
 _KNOWN_PRODUCT[list(MODEL_BY_PRODUCT_ID)] = True
 _KNOWN_RETURN_MODE = np.zeros(256, dtype=bool)
@@ -60,8 +61,8 @@ def validate(packets: Sequence[bytes], recv_times: np.ndarray, *, stats: InputSt
     except that a zero product byte (HDL-32E firmware older than the factory bytes) is taken
     to be the configured model in strongest mode.
     """
-    sized = [i for i, p in enumerate(packets) if len(p) == PACKET_SIZE]
-    if len(sized) != len(packets):
+    if not _PACKET_SIZES.issuperset(map(len, packets)):
+        sized = [i for i, p in enumerate(packets) if len(p) == PACKET_SIZE]
         bad = next(p for p in packets if len(p) != PACKET_SIZE)
         stats.drop(reasons.WRONG_LENGTH, f'{len(bad)} bytes, expected {PACKET_SIZE}',
                    len(packets) - len(sized))

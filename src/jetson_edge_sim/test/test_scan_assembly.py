@@ -106,3 +106,67 @@ def test_decoder_defaults_are_the_nodes_parameter_defaults():
     assert (defaults.min_range, defaults.cut_angle, defaults.rpm, defaults.resync_packets) == (
         schema['min_range'], schema['cut_angle'], schema['rpm'], schema['resync_packets'])
     assert defaults.max_range is None and schema['max_range'] == 0.0  # both: the rated range
+
+
+
+def _assert_same_scans(a, b):
+    """The same scans, points and stamps. Azimuths and point times are float32 relative to
+    the first packet decoded together, so another grouping rounds them differently: x, y
+    and time agree to float32 rounding (well under a millimetre), the rest exactly, except
+    the packet count, which counts a packet split between two decoded groups twice."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert (x.stamp, x.device_stamp, x.host_stamp, x.complete, len(x)) == \
+            (y.stamp, y.device_stamp, y.host_stamp, y.complete, len(y))
+        assert abs(x.packets - y.packets) <= 1
+        for field in ('z', 'intensity', 'ring'):
+            assert np.array_equal(x.points[field], y.points[field]), field
+        assert np.abs(x.points['x'] - y.points['x']).max() < 1e-4
+        assert np.abs(x.points['y'] - y.points['y']).max() < 1e-4
+        assert np.abs(x.points['time'] - y.points['time']).max() < 1e-7
+
+
+def _decode_in_chunks(packets, recv_times, chunks, **config):
+    """Chunks of 1 go through decode() (the live per-packet path), others decode_batch()."""
+    decoder = VelodyneDecoder(DecoderConfig(**config))
+    scans, start = [], 0
+    for size in chunks:
+        if size == 1:
+            scan = decoder.decode(packets[start], recv_time=recv_times[start])
+            scans += [] if scan is None else [scan]
+        else:
+            scans += decoder.decode_batch(packets[start:start + size],
+                                          recv_times=recv_times[start:start + size])
+        start += size
+    assert start == len(packets)
+    return scans + decoder.finish(), decoder.stats.snapshot()
+
+
+@pytest.mark.parametrize('cut', [0.0, 123.45])
+def test_fixture_batches_decode_like_single_packets(fixture_packets, cut):
+    packets = [p for _, p in fixture_packets]
+    recv = [t for t, _ in fixture_packets]
+    single, single_stats = _decode_in_chunks(packets, recv, [1] * len(packets), cut_angle=cut)
+    assert len(single) >= 3
+    # Batches under 64 packets take the per-packet cut check, larger ones vectorized slices.
+    for chunks in ([7] * 32 + [1], [100, 1, 124], [len(packets)]):
+        batched, stats = _decode_in_chunks(packets, recv, chunks, cut_angle=cut)
+        _assert_same_scans(batched, single)
+        assert (stats.packets, stats.scans, stats.points, stats.clock_jumps) == \
+            (single_stats.packets, single_stats.scans, single_stats.points,
+             single_stats.clock_jumps)
+
+
+@pytest.mark.parametrize('model', [VLP16, HDL32E])
+def test_dual_return_batches_decode_like_single_packets(model):
+    sensor = SimulatedVelodyne(model, ReturnMode.DUAL, start_time_s=1.7e9,
+                               start_azimuth_deg=350.0)
+    count = int(3 * model.packet_rate_hz(ReturnMode.DUAL) / 10)  # three rotations
+    recv = (sensor.firings(count).time_s[:, -1, -1] + 0.0002).tolist()
+    packets = sensor.next_packets(count)
+    single, _ = _decode_in_chunks(packets, recv, [1] * count, cut_angle=0.0)
+    assert len(single) >= 3 and single[1].complete
+    for size in (5, 96, count):
+        chunks = [size] * (count // size) + ([count % size] if count % size else [])
+        batched, _ = _decode_in_chunks(packets, recv, chunks, cut_angle=0.0)
+        _assert_same_scans(batched, single)
