@@ -1,11 +1,13 @@
 """Decoding a real VLP-16 capture (the fixture) and comparing with velodyne-decoder."""
 
+import math
+
 import numpy as np
 import pytest
 
 from jetson_edge_lidar.config import DecoderConfig
 from jetson_edge_lidar.decoder import VelodyneDecoder
-from jetson_edge_lidar.models import ReturnMode
+from jetson_edge_lidar.models import VLP16, ReturnMode
 
 
 def _decode(packets, **config):
@@ -99,3 +101,22 @@ def test_device_and_host_stamps(fixture_packets):
     scan = (host.decode_batch(packets, recv_times=host_times) + host.finish())[0]
     # First point fired about one packet before the packet carrying it arrived.
     assert host_times[0] - 0.0014 < scan.stamp < host_times[0]
+
+
+
+def test_exactly_the_returns_within_the_range_limits_are_kept(fixture_packets):
+    from jetson_edge_lidar.packet import as_packet_array
+
+    raw = as_packet_array([p for _, p in fixture_packets[:75]])['blocks']['returns']['distance']
+    # Limits half a raw step (1 mm) beside raw distances that occur next to their
+    # neighbours, so an off-by-one at either end changes the count; 0 means no return.
+    values = np.unique(raw[raw > 0])
+    pairs = values[:-1][np.diff(values) == 1]
+    low, high = int(pairs[len(pairs) // 4]) + 1, int(pairs[3 * len(pairs) // 4])
+    resolution = VLP16.distance_resolution_m
+    for min_range, max_range, kept in (
+            ((low - 0.5) * resolution, (high + 0.5) * resolution, (raw >= low) & (raw <= high)),
+            (0.0, (high + 0.5) * resolution, (raw >= 1) & (raw <= high))):
+        _, scans = _decode(fixture_packets[:75], cut_angle=0.0, min_range=min_range,
+                           max_range=max_range)
+        assert sum(len(s) for s in scans) == int(kept.sum())
