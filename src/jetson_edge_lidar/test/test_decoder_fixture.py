@@ -8,6 +8,7 @@ import pytest
 from jetson_edge_lidar.config import DecoderConfig
 from jetson_edge_lidar.decoder import VelodyneDecoder
 from jetson_edge_lidar.models import VLP16, ReturnMode
+from jetson_edge_lidar.packet import as_packet_array
 
 
 def _decode(packets, **config):
@@ -103,10 +104,7 @@ def test_device_and_host_stamps(fixture_packets):
     assert host_times[0] - 0.0014 < scan.stamp < host_times[0]
 
 
-
 def test_exactly_the_returns_within_the_range_limits_are_kept(fixture_packets):
-    from jetson_edge_lidar.packet import as_packet_array
-
     raw = as_packet_array([p for _, p in fixture_packets[:75]])['blocks']['returns']['distance']
     # Limits half a raw step (1 mm) beside raw distances that occur next to their
     # neighbours, so an off-by-one at either end changes the count; 0 means no return.

@@ -108,7 +108,6 @@ def test_decoder_defaults_are_the_nodes_parameter_defaults():
     assert defaults.max_range is None and schema['max_range'] == 0.0  # both: the rated range
 
 
-
 def _assert_same_scans(a, b):
     """The same scans, points and stamps. Azimuths and point times are float32 relative to
     the first packet decoded together, so another grouping rounds them differently: x, y
