@@ -7,7 +7,9 @@ the driver and handed in; the device outlives reconnects, so what it keeps (the 
 calibration save and its back-off) survives a link that comes and goes.
 
 - :class:`Bno055Device`: a BNO055 over UART or I2C. No FIFO and no data-ready flag
-  (``polled``): the driver keeps its reads just after the chip's update. Its status and
+  (``polled``): the driver keeps its reads just after the chip's update. Over UART a cycle
+  waits half a period for its answer; one that comes later is taken with the next cycle's,
+  whose request goes out on time meanwhile (``Bno055UartIO.read_pipelined``). Its status and
   calibration are read every ``status_period_s``; the calibration offsets are restored at
   start and saved once the chip is fully calibrated, retried with back-off when the save fails.
 - :class:`MpuDevice`: an MPU-6050/6500/9250 over I2C or SPI, FIFO or register reads; an
@@ -26,6 +28,7 @@ from jetson_edge_imu import ak8963_registers as ak_reg
 from jetson_edge_imu import bno055_registers as bno_reg
 from jetson_edge_imu.backoff import Backoff
 from jetson_edge_imu.bno055 import Bno055
+from jetson_edge_imu.bno055_uart import Bno055UartIO
 from jetson_edge_imu.calibration import CalibrationStatus, load_offsets, save_offsets
 from jetson_edge_imu.config import DriverConfig
 from jetson_edge_imu.errors import CalibrationFileError, CalibrationSaveError, ImuError
@@ -99,6 +102,7 @@ class Bno055Device(ImuDevice):
                                             max_s=CALIBRATION_RETRY_MAX_S)
         self._next_calibration_save_ns = 0
         self._next_status_ns = 0
+        self._answer_wait_s = 0.5 / config.rate_hz
 
     def start(self, io: RegisterIO) -> None:
         self.io = io
@@ -124,13 +128,23 @@ class Bno055Device(ImuDevice):
             return None
 
     def read(self, now_ns: int) -> list[DeviceSample]:
-        sample = self.sensor.read_sample()
+        if isinstance(self.io, Bno055UartIO):
+            samples = []
+            for requested_ns, block in self.io.read_pipelined(
+                    *self.sensor.sample_block, tag=now_ns, wait_s=self._answer_wait_s):
+                sample = self.sensor.decode(block)
+                if requested_ns != now_ns:
+                    sample.requested_ns = requested_ns
+                samples.append(sample)
+        else:
+            samples = [self.sensor.read_sample()]
         if now_ns >= self._next_status_ns:
             self._next_status_ns = now_ns + int(self.config.status_period_s * 1e9)
             self.temperature, self.calibration = self.sensor.read_status()
             self._maybe_save_calibration()
-        sample.temperature = self.temperature
-        return [sample]
+        for sample in samples:
+            sample.temperature = self.temperature
+        return samples
 
     def _maybe_save_calibration(self) -> None:
         c = self.config

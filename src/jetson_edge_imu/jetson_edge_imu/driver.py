@@ -17,7 +17,8 @@ just after the device's update: each read is planned a little less than a period
 (the schedule creeps earlier), until one comes just before the update and repeats the previous
 sample; that read is retried an eighth of a period later, which also moves the schedule to just
 after the update. A request held up on its way (a busy kernel worker, a late wake-up) then has
-nearly a whole period before it would reach the next sample and lose its own.
+nearly a whole period before it would reach the next sample and lose its own. Over UART the
+answer's way back does not hold up the next request (see ``Bno055UartIO.read_pipelined``).
 """
 
 from __future__ import annotations
@@ -216,7 +217,8 @@ class ImuDriver:
         self.last_read_repeated = False
         out = []
         for s in samples:
-            reading = self._process(s, now_ns, delay_ns, polled)
+            read_ns = now_ns if s.requested_ns is None else s.requested_ns
+            reading = self._process(s, read_ns, delay_ns, polled)
             if reading is not None:
                 out.append(reading)
         self.health.published += len(out)

@@ -123,16 +123,15 @@ def _held_up_driver(bno_rig, sim_clock, hold_s):
     assert driver.step(sim_clock.ns) == [] and driver.connected
     sim_clock.t = 2.0 + 0.25 * PERIOD_S
     driver._sleep = lambda seconds: setattr(sim_clock, 't', sim_clock.t + seconds)
-    io_read = driver.io.read
+    io_read = driver.io.read_pipelined  # every sample read goes through it
     requests = [0]
 
-    def held_up_read(register: int, length: int) -> bytes:
-        if register == reg.ACC_DATA_X_LSB:
-            requests[0] += 1
-            sim_clock.t += hold_s(requests[0])
-        return io_read(register, length)
+    def held_up_read(register: int, length: int, **kwargs) -> list:
+        requests[0] += 1
+        sim_clock.t += hold_s(requests[0])
+        return io_read(register, length, **kwargs)
 
-    driver.io.read = held_up_read
+    driver.io.read_pipelined = held_up_read
     return rig, driver, requests
 
 
