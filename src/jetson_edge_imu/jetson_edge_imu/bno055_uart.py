@@ -25,11 +25,11 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
-from collections import deque
 import select
 import sys
 import termios
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 

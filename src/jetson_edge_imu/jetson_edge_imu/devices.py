@@ -45,6 +45,10 @@ _BNO055_BANDWIDTHS = (62.5, 32.0)
 CALIBRATION_RETRY_INITIAL_S = 10.0
 CALIBRATION_RETRY_MAX_S = 600.0
 
+# How long a BNO055 UART read cycle waits for its answer, in periods; an answer that takes
+# longer is taken by the next cycle, whose request is not held up by it.
+ANSWER_WAIT_PERIODS = 0.5
+
 
 class ImuDevice(abc.ABC):
     """One IMU protocol. ``start`` and ``read`` raise :class:`ImuError` subclasses
@@ -102,7 +106,7 @@ class Bno055Device(ImuDevice):
                                             max_s=CALIBRATION_RETRY_MAX_S)
         self._next_calibration_save_ns = 0
         self._next_status_ns = 0
-        self._answer_wait_s = 0.5 / config.rate_hz
+        self._answer_wait_s = ANSWER_WAIT_PERIODS / config.rate_hz
 
     def start(self, io: RegisterIO) -> None:
         self.io = io
