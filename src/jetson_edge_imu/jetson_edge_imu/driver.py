@@ -119,6 +119,8 @@ class ImuDriver:
         self.repeated_reads = 0  # polled reads that returned the previous sample again
         self.phase_shifts = 0  # retries that moved the schedule onto the device's update
         self.last_read_repeated = False
+        # the cycle's own answer did not come within its wait (it comes with a later cycle's)
+        self.last_answer_late = False
         self._linked = False
 
     # -- link ------------------------------------------------------------------------------
@@ -215,6 +217,7 @@ class ImuDriver:
                   else self.period_ns // 2)
         delay_ns = age_ns - int(request_s * 1e9)
         self.last_read_repeated = False
+        self.last_answer_late = polled and all(s.requested_ns is not None for s in samples)
         out = []
         for s in samples:
             read_ns = now_ns if s.requested_ns is None else s.requested_ns
@@ -320,7 +323,8 @@ class ImuDriver:
         sample is read again ``period / 8`` later. Not so when the read before may have
         reached the device much later than this one (its thread woke late, or its exchange
         took well over the usual time: a request held up in the kernel): then that late read
-        took this sample early, and the phase is not at fault.
+        took this sample early, and the phase is not at fault; nor when the answer to the
+        read before came too late for its own cycle (its request may have been held up too).
         ``stamp_clock_ns`` is the clock stamps are taken on (the ROS clock in the node)."""
         stamp_clock_ns = stamp_clock_ns or clock_ns
         period = int(self.poll_period_s() * 1e9)
@@ -347,6 +351,9 @@ class ImuDriver:
                     usual_exchange = exchange
                 usual_exchange += (exchange - usual_exchange) >> 6
                 latest = late + max(0, exchange - usual_exchange)
+                if self.last_answer_late:
+                    # Its request may have been held up on its way as long as the answer was.
+                    latest = max(latest, period)
                 if self.last_read_repeated and previous_latest - late < period // 2:
                     # Just before the update: read again shortly, and keep that phase.
                     deadline += retry

@@ -187,3 +187,45 @@ def test_a_repeat_after_a_held_up_read_does_not_move_the_phase(bno_rig, sim_cloc
     assert requests[0] > 60
     assert driver.repeated_reads == before[0] + 1   # the read after the held-up one
     assert driver.phase_shifts == before[1]
+
+
+def test_a_repeat_after_a_late_answer_does_not_move_the_phase(bno_rig, sim_clock):
+    """Request 60 is held up in the kernel for 1.05 periods: its cycle gives up waiting for the
+    answer after half a period, the next request goes out on time and reaches the device
+    together with it, so both read the same sample. That repeat says nothing about the phase."""
+    rig, driver, _ = _held_up_driver(bno_rig, sim_clock, lambda n: 0.0)
+    real_read = type(driver.io).read_pipelined.__get__(driver.io)
+    calls = [0]
+    held = []
+
+    def late_answer(register: int, length: int, *, tag: int, wait_s: float) -> list:
+        calls[0] += 1
+        if calls[0] == 60:
+            held.append((tag, sim_clock.t))  # not at the device yet; its cycle waits in vain
+            sim_clock.t += wait_s
+            return []
+        if held:
+            held_tag, sent_at = held.pop()
+            sim_clock.t = sent_at + 1.05 * PERIOD_S  # both requests arrive now
+            first = real_read(register, length, tag=held_tag, wait_s=1.0)
+            return first + real_read(register, length, tag=tag, wait_s=1.0)
+        return real_read(register, length, tag=tag, wait_s=wait_s)
+
+    driver.io.read_pipelined = late_answer
+    published = []
+    stop = threading.Event()
+    before = None
+
+    def publish(reading) -> None:
+        nonlocal before
+        published.append(reading)
+        if len(published) == 50:
+            before = (driver.repeated_reads, driver.phase_shifts)
+        if len(published) >= 100:
+            stop.set()
+
+    driver.run(stop, publish, clock_ns=lambda: sim_clock.ns)
+    assert calls[0] > 61 and not held
+    assert driver.repeated_reads == before[0] + 1   # the two requests that arrived together
+    assert driver.phase_shifts == before[1]
+    assert rig.registers.read_counters.read_again >= 1
