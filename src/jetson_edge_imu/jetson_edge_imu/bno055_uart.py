@@ -196,9 +196,10 @@ class Bno055UartIO:
                             f'{self._retries + 1} attempts: {last_problem}')
 
     def read_pipelined(self, register: int, length: int, *, tag: int,
-                       wait_s: float) -> list[tuple[int, bytes]]:
+                       wait_s: float | None = None) -> list[tuple[int, bytes]]:
         """Send a read of ``length`` bytes at ``register`` now, without waiting for answers
-        still in flight, then wait up to ``wait_s`` for them all; returns the answers complete
+        still in flight, then wait up to ``wait_s`` (``None``: the read timeout) for them
+        all; returns the answers complete
         so far, oldest first, each with the ``tag`` of its request. An answer that comes
         later is returned by a later call. A framing error or a request unanswered for the
         read timeout drops every request in flight (counted in ``unanswered``) and raises
@@ -217,7 +218,7 @@ class Bno055UartIO:
         self.stats.requests += 1
         self._write(encode_read(register, length))
         self._in_flight.append(_InFlight(register, length, tag, time.monotonic()))
-        self._take_answers(wait_s=wait_s)
+        self._take_answers(wait_s=self._timeout_s if wait_s is None else wait_s)
         answered, self._answered = self._answered, []
         return answered
 
@@ -242,13 +243,16 @@ class Bno055UartIO:
         deadline = time.monotonic() + wait_s
         try:
             while self._in_flight:
-                remaining = deadline - time.monotonic()
+                now = time.monotonic()
+                remaining = deadline - now
                 oldest = self._in_flight[0]
-                overdue = time.monotonic() - oldest.sent_s - self._timeout_s
-                if overdue >= 0:
-                    self._drop_in_flight('partial', f'no complete answer to the read of '
-                                         f'0x{oldest.register:02x} within the read timeout')
-                if not select.select([self._fd], [], [], max(0.0, min(remaining, -overdue)))[0]:
+                timeout_in = oldest.sent_s + self._timeout_s - now
+                # Timed out only with nothing left to read: after a stall of this thread the
+                # answer may be waiting.
+                if not select.select([self._fd], [], [], max(0.0, min(remaining, timeout_in)))[0]:
+                    if timeout_in <= 0:
+                        self._drop_in_flight('partial', f'no complete answer to the read of '
+                                             f'0x{oldest.register:02x} within the read timeout')
                     if remaining <= 0:
                         return
                     continue

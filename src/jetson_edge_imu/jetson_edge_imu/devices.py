@@ -7,9 +7,9 @@ the driver and handed in; the device outlives reconnects, so what it keeps (the 
 calibration save and its back-off) survives a link that comes and goes.
 
 - :class:`Bno055Device`: a BNO055 over UART or I2C. No FIFO and no data-ready flag
-  (``polled``): the driver keeps its reads just after the chip's update. Over UART a cycle
-  waits half a period for its answer; one that comes later is taken with the next cycle's,
-  whose request goes out on time meanwhile (``Bno055UartIO.read_pipelined``). Its status and
+  (``polled``): the driver keeps its reads just after the chip's update. Over UART an answer
+  that comes after its cycle stopped waiting is taken with a later cycle's, whose request
+  goes out on time meanwhile (``Bno055UartIO.read_pipelined``). Its status and
   calibration are read every ``status_period_s``; the calibration offsets are restored at
   start and saved once the chip is fully calibrated, retried with back-off when the save fails.
 - :class:`MpuDevice`: an MPU-6050/6500/9250 over I2C or SPI, FIFO or register reads; an
@@ -45,10 +45,6 @@ _BNO055_BANDWIDTHS = (62.5, 32.0)
 CALIBRATION_RETRY_INITIAL_S = 10.0
 CALIBRATION_RETRY_MAX_S = 600.0
 
-# How long a BNO055 UART read cycle waits for its answer, in periods; an answer that takes
-# longer is taken by the next cycle, whose request is not held up by it.
-ANSWER_WAIT_PERIODS = 0.5
-
 
 class ImuDevice(abc.ABC):
     """One IMU protocol. ``start`` and ``read`` raise :class:`ImuError` subclasses
@@ -71,8 +67,10 @@ class ImuDevice(abc.ABC):
         """Probe and configure the chip on a freshly opened link."""
 
     @abc.abstractmethod
-    def read(self, now_ns: int) -> list[DeviceSample]:
-        """The samples of one read cycle (``now_ns``: the stamp clock, for status reads)."""
+    def read(self, now_ns: int, *, answer_wait_s: float | None = None) -> list[DeviceSample]:
+        """The samples of one read cycle (``now_ns``: the stamp clock, for status reads).
+        ``answer_wait_s``: how long a link whose answers may come with a later cycle waits
+        for this one's (``None``: up to its read timeout)."""
 
     @abc.abstractmethod
     def noise(self) -> tuple[NoiseSpec, tuple[float, float], float, float]:
@@ -106,7 +104,6 @@ class Bno055Device(ImuDevice):
                                             max_s=CALIBRATION_RETRY_MAX_S)
         self._next_calibration_save_ns = 0
         self._next_status_ns = 0
-        self._answer_wait_s = ANSWER_WAIT_PERIODS / config.rate_hz
 
     def start(self, io: RegisterIO) -> None:
         self.io = io
@@ -131,11 +128,11 @@ class Bno055Device(ImuDevice):
             self._warn(self.calibration_problem)
             return None
 
-    def read(self, now_ns: int) -> list[DeviceSample]:
+    def read(self, now_ns: int, *, answer_wait_s: float | None = None) -> list[DeviceSample]:
         if isinstance(self.io, Bno055UartIO):
             samples = []
             for requested_ns, block in self.io.read_pipelined(
-                    *self.sensor.sample_block, tag=now_ns, wait_s=self._answer_wait_s):
+                    *self.sensor.sample_block, tag=now_ns, wait_s=answer_wait_s):
                 sample = self.sensor.decode(block)
                 if requested_ns != now_ns:
                     sample.requested_ns = requested_ns
@@ -224,7 +221,7 @@ class MpuDevice(ImuDevice):
         self.sensor = sensor
         self._next_mag_ns = 0
 
-    def read(self, now_ns: int) -> list[DeviceSample]:
+    def read(self, now_ns: int, *, answer_wait_s: float | None = None) -> list[DeviceSample]:
         samples = self.sensor.read_samples()
         magnetometer = self.sensor.magnetometer
         if samples and magnetometer is not None and now_ns >= self._next_mag_ns:

@@ -68,6 +68,9 @@ def open_register_io(config: DriverConfig, *,
 PHASE_RETRY_DIVISOR = 8
 PHASE_SEARCH_DIVISOR = 16
 PHASE_CREEP_DIVISOR = 1024
+# How long ``run`` waits for the answer of a read, in poll periods; an answer that takes longer
+# is taken by the next cycle, whose request is not held up by it.
+ANSWER_WAIT_PERIODS = 0.5
 
 
 class ImuDriver:
@@ -185,14 +188,15 @@ class ImuDriver:
         self._linked = False
 
     # -- reading ---------------------------------------------------------------------------
-    def step(self, now_ns: int) -> list[ImuReading]:
-        """One read cycle at time ``now_ns`` (the receive time used for stamps)."""
+    def step(self, now_ns: int, *, answer_wait_s: float | None = None) -> list[ImuReading]:
+        """One read cycle at time ``now_ns`` (the receive time used for stamps); see
+        ``ImuDevice.read`` for ``answer_wait_s``."""
         if not self._linked:
             if now_ns >= self._next_connect_ns:
                 self.connect(now_ns)
             return []
         try:
-            samples = self.device.read(now_ns)
+            samples = self.device.read(now_ns, answer_wait_s=answer_wait_s)
             request_s = self.io.request_time_s()
         except ProtocolError as exc:
             self.frame_errors += 1
@@ -314,7 +318,8 @@ class ImuDriver:
 
     def run(self, stop: threading.Event, publish: Callable[[ImuReading], None], *,
             clock_ns: Callable[[], int] = time.monotonic_ns,
-            stamp_clock_ns: Callable[[], int] | None = None) -> None:
+            stamp_clock_ns: Callable[[], int] | None = None,
+            answer_wait_s: float | None = None) -> None:
         """Read at the poll period until ``stop`` is set. Deadlines are absolute, so a late
         cycle does not shift the ones after it; a cycle later than a whole period skips the
         periods it missed (keeping the phase). For a polled device the schedule tracks the
@@ -325,9 +330,13 @@ class ImuDriver:
         took well over the usual time: a request held up in the kernel): then that late read
         took this sample early, and the phase is not at fault; nor when the answer to the
         read before came too late for its own cycle (its request may have been held up too).
-        ``stamp_clock_ns`` is the clock stamps are taken on (the ROS clock in the node)."""
+        ``stamp_clock_ns`` is the clock stamps are taken on (the ROS clock in the node);
+        ``answer_wait_s`` defaults to ``ANSWER_WAIT_PERIODS`` poll periods (a test on a
+        simulated clock, which stands still while an answer is awaited, waits longer)."""
         stamp_clock_ns = stamp_clock_ns or clock_ns
         period = int(self.poll_period_s() * 1e9)
+        if answer_wait_s is None:
+            answer_wait_s = ANSWER_WAIT_PERIODS * period * 1e-9
         retry = period // PHASE_RETRY_DIVISOR
         deadline = clock_ns()
         usual_exchange: int | None = None
@@ -336,7 +345,7 @@ class ImuDriver:
             while not stop.is_set():
                 started = clock_ns()
                 late = started - deadline
-                readings = self.step(stamp_clock_ns())
+                readings = self.step(stamp_clock_ns(), answer_wait_s=answer_wait_s)
                 exchange = clock_ns() - started
                 for reading in readings:
                     publish(reading)

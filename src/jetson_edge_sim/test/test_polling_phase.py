@@ -14,6 +14,9 @@ from jetson_edge_sim.imu.sim_sensor import SimulatedSensor
 
 RATE_HZ = 100
 PERIOD_S = 1 / RATE_HZ
+# Simulated time stands still while an answer is awaited: wait in real time as long as the
+# emulator thread may take on a loaded machine.
+SIM_ANSWER_WAIT_S = 1.0
 
 
 def _registers(clock) -> Bno055Registers:
@@ -106,7 +109,7 @@ def test_poll_schedule_moves_off_the_devices_update_edge(bno_rig, sim_clock):
 
     counters = rig.registers.read_counters
     read_before, never_before = counters.reads, counters.never_read
-    driver.run(stop, publish, clock_ns=lambda: sim_clock.ns)
+    driver.run(stop, publish, clock_ns=lambda: sim_clock.ns, answer_wait_s=SIM_ANSWER_WAIT_S)
     assert driver.phase_shifts >= 1
     assert counters.never_read - never_before <= 1  # at most the one before the first shift
     assert driver.repeated_reads <= 2
@@ -156,7 +159,7 @@ def test_once_just_after_the_update_a_request_held_up_most_of_a_period_loses_not
         if len(published) >= 300:
             stop.set()
 
-    driver.run(stop, publish, clock_ns=lambda: sim_clock.ns)
+    driver.run(stop, publish, clock_ns=lambda: sim_clock.ns, answer_wait_s=SIM_ANSWER_WAIT_S)
     assert requests[0] // 7 >= 40
     assert never_read_settled <= 1            # at most one held-up read before it settled
     assert counters.never_read == never_read_settled
@@ -183,7 +186,7 @@ def test_a_repeat_after_a_held_up_read_does_not_move_the_phase(bno_rig, sim_cloc
         if len(published) >= 100:
             stop.set()
 
-    driver.run(stop, publish, clock_ns=lambda: sim_clock.ns)
+    driver.run(stop, publish, clock_ns=lambda: sim_clock.ns, answer_wait_s=SIM_ANSWER_WAIT_S)
     assert requests[0] > 60
     assert driver.repeated_reads == before[0] + 1   # the read after the held-up one
     assert driver.phase_shifts == before[1]
@@ -202,7 +205,7 @@ def test_a_repeat_after_a_late_answer_does_not_move_the_phase(bno_rig, sim_clock
         calls[0] += 1
         if calls[0] == 60:
             held.append((tag, sim_clock.t))  # not at the device yet; its cycle waits in vain
-            sim_clock.t += wait_s
+            sim_clock.t += 0.5 * PERIOD_S
             return []
         if held:
             held_tag, sent_at = held.pop()
@@ -224,7 +227,7 @@ def test_a_repeat_after_a_late_answer_does_not_move_the_phase(bno_rig, sim_clock
         if len(published) >= 100:
             stop.set()
 
-    driver.run(stop, publish, clock_ns=lambda: sim_clock.ns)
+    driver.run(stop, publish, clock_ns=lambda: sim_clock.ns, answer_wait_s=SIM_ANSWER_WAIT_S)
     assert calls[0] > 61 and not held
     assert driver.repeated_reads == before[0] + 1   # the two requests that arrived together
     assert driver.phase_shifts == before[1]
