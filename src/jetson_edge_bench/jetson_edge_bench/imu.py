@@ -13,9 +13,6 @@ Losses are reported where they happen, not lumped together:
   two periods late: the driver's own timing and the tty path. Runs of 3 or more are stretches
   of milliseconds without a read; a sleeper at SCHED_FIFO 99 in its own process
   (``jetson_edge_common.stall_monitor``) counts the host stalls of the same window beside them;
-- requests before an answer: sample requests the driver sent on schedule while the answer to
-  the one before had not reached it yet (the tty path back was late; see
-  ``jetson_edge_imu.bno055_uart``);
 - lost in DDS: what the driver published (its ``/diagnostics`` counter) but the subscriber did
   not receive; for the reference, gaps in a sequence number it puts in the message;
 - stamp gaps: header stamps more than 1.5 periods apart (what a consumer sees as a hole).
@@ -89,7 +86,6 @@ class _Subscriber:
         self.stamps: list[int] = []
         self.sequence: list[float] = []
         self.published: list[tuple[int, int]] = []  # (diagnostics stamp, driver's count)
-        self.overlapped: list[int] = []  # the driver's count of requests sent before an answer
         self.recording = False
         node.create_subscription(Imu, topic, self._on_message, qos)
         node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
@@ -112,15 +108,12 @@ class _Subscriber:
                 if 'published' in values:
                     stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
                     self.published.append((stamp, int(values['published'])))
-                if 'uart_overlapped' in values:
-                    self.overlapped.append(int(values['uart_overlapped']))
 
     def reset(self) -> None:
         self.arrivals = []
         self.stamps = []
         self.sequence = []
         self.published = []
-        self.overlapped = []
 
 
 def _lost_in_dds(sub: _Subscriber, *, reference: bool, period_ns: float) -> tuple[int, int]:
@@ -194,8 +187,6 @@ def _measure(sub: _Subscriber, proc, *, rate: float, seconds: float, warmup: flo
         'host_stall_ms': host.total_s * 1e3,
         'host_stall_longest_ms': host.longest_s * 1e3,
     }
-    if len(sub.overlapped) >= 2:
-        out['uart_overlapped'] = sub.overlapped[-1] - sub.overlapped[0]
     if dev0 is not None and dev1 is not None:
         reads, again, never = (dev1[i] - dev0[i] for i in range(3))
         due = dev1[3] - dev0[3]
@@ -430,7 +421,6 @@ def _print_table(res: dict) -> None:
             ('    in runs of 10+', 'device_never_read_run_10_up', '{:d}'),
             ('  alone or in pairs (%)', 'device_never_read_short_pct', '{:.3f}'),
             ('  read twice', 'device_read_again', '{:d}'),
-            ('  requests before an answer', 'uart_overlapped', '{:d}'),
             ('published (counted)', 'dds_sent', '{:d}'),
             ('  lost in DDS', 'dds_lost', '{:d}'),
             ('  lost in DDS (%)', 'dds_lost_pct', '{:.3f}'),

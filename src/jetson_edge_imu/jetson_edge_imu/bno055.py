@@ -37,9 +37,8 @@ class Bno055:
                              'an IMU driver needs one of amg, accgyro, imu, ndof_fmc_off, ndof')
         self._io = io
         self._sleep = sleep
-        # (register, length) of one sample's data
-        self.sample_block = reg.FUSION_BLOCK if self.mode.is_fusion else reg.RAW_BLOCK
-        self.read_length = self.sample_block[1]
+        self._block = reg.FUSION_BLOCK if self.mode.is_fusion else reg.RAW_BLOCK
+        self.read_length = self._block[1]
         self.software_revision = 0
 
     @property
@@ -80,7 +79,7 @@ class Bno055:
                     else reg.SWITCH_FROM_CONFIG_S)
 
     def read_sample(self) -> DeviceSample:
-        block = self._io.read(*self.sample_block)
+        block = self._io.read(*self._block)
         return self.decode(block)
 
     def decode(self, block: bytes) -> DeviceSample:

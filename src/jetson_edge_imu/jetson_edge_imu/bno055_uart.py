@@ -8,28 +8,16 @@ byte shifts the frame). Each of these drops the sample, is counted, and resynchr
 draining the line until it is quiet before the next request. A bit flip inside a payload that
 keeps the length intact is invisible to any BNO055 host; the plausibility checks in ``health``
 are the only defence against those.
-
-Sample reads may overlap (``read_pipelined``): the next request goes out on schedule while the
-answer to the last one has not reached the host yet. The device answered that request on the wire
-long ago; only the host's receive path (on Linux, the tty layer's kernel worker, which runs at
-normal priority) is late, and waiting for it would send the next request late too, so that it
-reached the device after another update and lost a sample. A request is never sent while the
-previous exchange could still be on the wire (its bytes at the baud rate), so the device sees
-what it sees from any host: one request at a time. Answers then arrive back to back; each is
-taken only once the header of the answer after it (or a quiet line after the last) confirms
-where it ended, the framing check the single exchange gets from the quiet line.
 """
 
 from __future__ import annotations
 
 import fcntl
-import functools
 import os
 import select
 import sys
 import termios
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
@@ -38,18 +26,6 @@ from jetson_edge_imu.errors import DeviceStatusError, ProtocolError, TransportEr
 from jetson_edge_imu.transport import SerialLike
 
 BITS_PER_CHAR = 10  # start + 8 data + stop
-
-
-# Sample requests in flight at once at most; one more waits for the oldest answer first.
-MAX_REQUESTS_IN_FLIGHT = 4
-
-
-@dataclass(slots=True)
-class _InFlight:
-    register: int
-    length: int
-    tag: int  # the caller's, returned with the answer (the read's stamp time)
-    sent_s: float  # time.monotonic() when the request was written
 
 
 @dataclass(slots=True)
@@ -66,8 +42,6 @@ class FrameStats:
     device_busy: int = 0
     status_errors: int = 0
     discarded_bytes: int = 0
-    overlapped: int = 0  # sample requests sent before the previous answer had arrived
-    unanswered: int = 0  # requests in flight dropped with a framing error or a timeout
 
     @property
     def corrupt_frames(self) -> int:
@@ -87,7 +61,6 @@ def is_pseudo_terminal(fd: int) -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=16)  # the same few requests, every cycle
 def encode_read(register: int, length: int) -> bytes:
     if not 1 <= length <= reg.UART_MAX_LENGTH:
         raise ValueError(f'BNO055 UART reads 1..{reg.UART_MAX_LENGTH} bytes, not {length}')
@@ -125,14 +98,10 @@ class Bno055UartIO:
         # True after a response that was checked to its end with nothing following it: the
         # line is known to be empty, and the next request can skip the stale-input check.
         self._line_clean = False
-        self._in_flight: deque[_InFlight] = deque()
-        self._rx = bytearray()  # received, not yet taken answers to requests in flight
-        self._answered: list[tuple[int, bytes]] = []  # (tag, payload) not yet returned
         self.stats = FrameStats()
 
     # -- RegisterIO --------------------------------------------------------------------------
     def read(self, register: int, length: int) -> bytes:
-        self._settle()
         request = encode_read(register, length)
         last_problem = 'no attempt'
         for _ in range(self._retries + 1):
@@ -172,7 +141,6 @@ class Bno055UartIO:
                             f'{self._retries + 1} attempts: {last_problem}')
 
     def write(self, register: int, data: bytes) -> None:
-        self._settle()
         request = encode_write(register, data)
         last_problem = 'no attempt'
         self._line_clean = False
@@ -195,33 +163,6 @@ class Bno055UartIO:
         raise ProtocolError(f'BNO055 write of 0x{register:02x} failed after '
                             f'{self._retries + 1} attempts: {last_problem}')
 
-    def read_pipelined(self, register: int, length: int, *, tag: int,
-                       wait_s: float | None = None) -> list[tuple[int, bytes]]:
-        """Send a read of ``length`` bytes at ``register`` now, without waiting for answers
-        still in flight, then wait up to ``wait_s`` (``None``: the read timeout) for them
-        all; returns the answers complete
-        so far, oldest first, each with the ``tag`` of its request. An answer that comes
-        later is returned by a later call. A framing error or a request unanswered for the
-        read timeout drops every request in flight (counted in ``unanswered``) and raises
-        :class:`ProtocolError` after resynchronizing; answers taken before it are kept."""
-        if self._in_flight:
-            # The device takes the next request only once its last answer has left the wire.
-            wire_s = (4 + 2 + self._in_flight[-1].length) * self._char_s
-            if (len(self._in_flight) >= MAX_REQUESTS_IN_FLIGHT
-                    or time.monotonic() - self._in_flight[-1].sent_s < wire_s):
-                self._take_answers(wait_s=self._timeout_s)
-        if self._in_flight:
-            self.stats.overlapped += 1
-        elif not self._line_clean:
-            self._drop_stale_input()
-        self._line_clean = False
-        self.stats.requests += 1
-        self._write(encode_read(register, length))
-        self._in_flight.append(_InFlight(register, length, tag, time.monotonic()))
-        self._take_answers(wait_s=self._timeout_s if wait_s is None else wait_s)
-        answered, self._answered = self._answered, []
-        return answered
-
     def request_time_s(self) -> float:
         # the 4-byte read request (0xAA, 0x01, register, length) must arrive before the answer
         return 4 * self._char_s
@@ -231,87 +172,6 @@ class Bno055UartIO:
         self._port.close()
 
     # -- internals ---------------------------------------------------------------------------
-    def _settle(self) -> None:
-        """Wait for the answers still in flight (kept for ``read_pipelined`` to return), so
-        that a single exchange starts on a quiet line."""
-        if self._in_flight:
-            self._take_answers(wait_s=self._timeout_s)
-
-    def _take_answers(self, *, wait_s: float) -> None:
-        """Receive and take answers to the requests in flight, waiting up to ``wait_s`` for
-        them all (and no longer than the read timeout of the oldest)."""
-        deadline = time.monotonic() + wait_s
-        try:
-            while self._in_flight:
-                now = time.monotonic()
-                remaining = deadline - now
-                oldest = self._in_flight[0]
-                timeout_in = oldest.sent_s + self._timeout_s - now
-                # Timed out only with nothing left to read: after a stall of this thread the
-                # answer may be waiting.
-                if not select.select([self._fd], [], [], max(0.0, min(remaining, timeout_in)))[0]:
-                    if timeout_in <= 0:
-                        self._drop_in_flight('partial', f'no complete answer to the read of '
-                                             f'0x{oldest.register:02x} within the read timeout')
-                    if remaining <= 0:
-                        return
-                    continue
-                try:
-                    chunk = os.read(self._fd, 4096)
-                except BlockingIOError:
-                    continue
-                if not chunk:
-                    raise TransportError('serial port closed (end of file)')
-                self._rx += chunk
-                self._parse_answers()
-        except OSError as exc:
-            raise TransportError(f'serial read failed (port disconnected?): {exc}') from exc
-
-    def _parse_answers(self) -> None:
-        rx = self._rx
-        while self._in_flight and len(rx) >= 2:
-            request = self._in_flight[0]
-            what = f'read of 0x{request.register:02x}'
-            if rx[0] == reg.UART_STATUS:
-                end = 2
-            elif rx[0] != reg.UART_READ_OK:
-                self._drop_in_flight('bad_header', f'response starts with 0x{rx[0]:02x}, '
-                                     'expected 0xBB or 0xEE')
-            elif rx[1] != request.length:
-                self._drop_in_flight('bad_length', f'{what} of {request.length} bytes answered '
-                                     f'with length {rx[1]}')
-            else:
-                end = 2 + request.length
-            if len(rx) < end:
-                return
-            if len(self._in_flight) > 1:
-                if len(rx) < end + 2:
-                    return  # where this answer ends is known once the next one starts
-                if rx[end] not in (reg.UART_READ_OK, reg.UART_STATUS):
-                    self._drop_in_flight('trailing_bytes', 'an answer not followed by the '
-                                         'next (inserted byte?)')
-            elif len(rx) > end or self._has_trailing_bytes():
-                self._drop_in_flight('trailing_bytes', 'bytes after the end of a frame '
-                                     '(inserted byte?)')
-            frame = bytes(rx[:end])
-            del rx[:end]
-            self._in_flight.popleft()
-            if frame[0] == reg.UART_STATUS:
-                self._status(frame[1], what)  # a busy device: this sample is dropped, counted
-                continue
-            self.stats.good_frames += 1
-            self._answered.append((request.tag, frame[2:]))
-        if not self._in_flight:
-            self._line_clean = True  # the last answer was checked to its end, nothing after it
-
-    def _drop_in_flight(self, counter: str, message: str) -> None:
-        self.stats.unanswered += len(self._in_flight)
-        self._in_flight.clear()
-        self._rx.clear()
-        self._line_clean = False
-        raise ProtocolError(f'BNO055 pipelined read failed: '
-                            f'{self._framing_error(counter, message)}')
-
     def _status(self, status: int, what: str) -> str:
         try:
             name = reg.UartStatus(status).name

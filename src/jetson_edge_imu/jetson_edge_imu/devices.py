@@ -7,9 +7,7 @@ the driver and handed in; the device outlives reconnects, so what it keeps (the 
 calibration save and its back-off) survives a link that comes and goes.
 
 - :class:`Bno055Device`: a BNO055 over UART or I2C. No FIFO and no data-ready flag
-  (``polled``): the driver keeps its reads just after the chip's update. Over UART an answer
-  that comes after its cycle stopped waiting is taken with a later cycle's, whose request
-  goes out on time meanwhile (``Bno055UartIO.read_pipelined``). Its status and
+  (``polled``): the driver keeps its reads just after the chip's update. Its status and
   calibration are read every ``status_period_s``; the calibration offsets are restored at
   start and saved once the chip is fully calibrated, retried with back-off when the save fails.
 - :class:`MpuDevice`: an MPU-6050/6500/9250 over I2C or SPI, FIFO or register reads; an
@@ -28,7 +26,6 @@ from jetson_edge_imu import ak8963_registers as ak_reg
 from jetson_edge_imu import bno055_registers as bno_reg
 from jetson_edge_imu.backoff import Backoff
 from jetson_edge_imu.bno055 import Bno055
-from jetson_edge_imu.bno055_uart import Bno055UartIO
 from jetson_edge_imu.calibration import CalibrationStatus, load_offsets, save_offsets
 from jetson_edge_imu.config import DriverConfig
 from jetson_edge_imu.errors import CalibrationFileError, CalibrationSaveError, ImuError
@@ -67,10 +64,8 @@ class ImuDevice(abc.ABC):
         """Probe and configure the chip on a freshly opened link."""
 
     @abc.abstractmethod
-    def read(self, now_ns: int, *, answer_wait_s: float | None = None) -> list[DeviceSample]:
-        """The samples of one read cycle (``now_ns``: the stamp clock, for status reads).
-        ``answer_wait_s``: how long a link whose answers may come with a later cycle waits
-        for this one's (``None``: up to its read timeout)."""
+    def read(self, now_ns: int) -> list[DeviceSample]:
+        """The samples of one read cycle (``now_ns``: the stamp clock, for status reads)."""
 
     @abc.abstractmethod
     def noise(self) -> tuple[NoiseSpec, tuple[float, float], float, float]:
@@ -128,24 +123,14 @@ class Bno055Device(ImuDevice):
             self._warn(self.calibration_problem)
             return None
 
-    def read(self, now_ns: int, *, answer_wait_s: float | None = None) -> list[DeviceSample]:
-        if isinstance(self.io, Bno055UartIO):
-            samples = []
-            for requested_ns, block in self.io.read_pipelined(
-                    *self.sensor.sample_block, tag=now_ns, wait_s=answer_wait_s):
-                sample = self.sensor.decode(block)
-                if requested_ns != now_ns:
-                    sample.requested_ns = requested_ns
-                samples.append(sample)
-        else:
-            samples = [self.sensor.read_sample()]
+    def read(self, now_ns: int) -> list[DeviceSample]:
+        sample = self.sensor.read_sample()
         if now_ns >= self._next_status_ns:
             self._next_status_ns = now_ns + int(self.config.status_period_s * 1e9)
             self.temperature, self.calibration = self.sensor.read_status()
             self._maybe_save_calibration()
-        for sample in samples:
-            sample.temperature = self.temperature
-        return samples
+        sample.temperature = self.temperature
+        return [sample]
 
     def _maybe_save_calibration(self) -> None:
         c = self.config
@@ -221,7 +206,7 @@ class MpuDevice(ImuDevice):
         self.sensor = sensor
         self._next_mag_ns = 0
 
-    def read(self, now_ns: int, *, answer_wait_s: float | None = None) -> list[DeviceSample]:
+    def read(self, now_ns: int) -> list[DeviceSample]:
         samples = self.sensor.read_samples()
         magnetometer = self.sensor.magnetometer
         if samples and magnetometer is not None and now_ns >= self._next_mag_ns:

@@ -17,8 +17,7 @@ just after the device's update: each read is planned a little less than a period
 (the schedule creeps earlier), until one comes just before the update and repeats the previous
 sample; that read is retried an eighth of a period later, which also moves the schedule to just
 after the update. A request held up on its way (a busy kernel worker, a late wake-up) then has
-nearly a whole period before it would reach the next sample and lose its own. Over UART the
-answer's way back does not hold up the next request (see ``Bno055UartIO.read_pipelined``).
+nearly a whole period before it would reach the next sample and lose its own.
 """
 
 from __future__ import annotations
@@ -68,9 +67,6 @@ def open_register_io(config: DriverConfig, *,
 PHASE_RETRY_DIVISOR = 8
 PHASE_SEARCH_DIVISOR = 16
 PHASE_CREEP_DIVISOR = 1024
-# How long ``run`` waits for the answer of a read, in poll periods; an answer that takes longer
-# is taken by the next cycle, whose request is not held up by it.
-ANSWER_WAIT_PERIODS = 0.5
 
 
 class ImuDriver:
@@ -122,8 +118,6 @@ class ImuDriver:
         self.repeated_reads = 0  # polled reads that returned the previous sample again
         self.phase_shifts = 0  # retries that moved the schedule onto the device's update
         self.last_read_repeated = False
-        # the cycle's own answer did not come within its wait (it comes with a later cycle's)
-        self.last_answer_late = False
         self._linked = False
 
     # -- link ------------------------------------------------------------------------------
@@ -188,15 +182,14 @@ class ImuDriver:
         self._linked = False
 
     # -- reading ---------------------------------------------------------------------------
-    def step(self, now_ns: int, *, answer_wait_s: float | None = None) -> list[ImuReading]:
-        """One read cycle at time ``now_ns`` (the receive time used for stamps); see
-        ``ImuDevice.read`` for ``answer_wait_s``."""
+    def step(self, now_ns: int) -> list[ImuReading]:
+        """One read cycle at time ``now_ns`` (the receive time used for stamps)."""
         if not self._linked:
             if now_ns >= self._next_connect_ns:
                 self.connect(now_ns)
             return []
         try:
-            samples = self.device.read(now_ns, answer_wait_s=answer_wait_s)
+            samples = self.device.read(now_ns)
             request_s = self.io.request_time_s()
         except ProtocolError as exc:
             self.frame_errors += 1
@@ -221,11 +214,9 @@ class ImuDriver:
                   else self.period_ns // 2)
         delay_ns = age_ns - int(request_s * 1e9)
         self.last_read_repeated = False
-        self.last_answer_late = polled and all(s.requested_ns is not None for s in samples)
         out = []
         for s in samples:
-            read_ns = now_ns if s.requested_ns is None else s.requested_ns
-            reading = self._process(s, read_ns, delay_ns, polled)
+            reading = self._process(s, now_ns, delay_ns, polled)
             if reading is not None:
                 out.append(reading)
         self.health.published += len(out)
@@ -318,8 +309,7 @@ class ImuDriver:
 
     def run(self, stop: threading.Event, publish: Callable[[ImuReading], None], *,
             clock_ns: Callable[[], int] = time.monotonic_ns,
-            stamp_clock_ns: Callable[[], int] | None = None,
-            answer_wait_s: float | None = None) -> None:
+            stamp_clock_ns: Callable[[], int] | None = None) -> None:
         """Read at the poll period until ``stop`` is set. Deadlines are absolute, so a late
         cycle does not shift the ones after it; a cycle later than a whole period skips the
         periods it missed (keeping the phase). For a polled device the schedule tracks the
@@ -328,15 +318,10 @@ class ImuDriver:
         sample is read again ``period / 8`` later. Not so when the read before may have
         reached the device much later than this one (its thread woke late, or its exchange
         took well over the usual time: a request held up in the kernel): then that late read
-        took this sample early, and the phase is not at fault; nor when the answer to the
-        read before came too late for its own cycle (its request may have been held up too).
-        ``stamp_clock_ns`` is the clock stamps are taken on (the ROS clock in the node);
-        ``answer_wait_s`` defaults to ``ANSWER_WAIT_PERIODS`` poll periods (a test on a
-        simulated clock, which stands still while an answer is awaited, waits longer)."""
+        took this sample early, and the phase is not at fault.
+        ``stamp_clock_ns`` is the clock stamps are taken on (the ROS clock in the node)."""
         stamp_clock_ns = stamp_clock_ns or clock_ns
         period = int(self.poll_period_s() * 1e9)
-        if answer_wait_s is None:
-            answer_wait_s = ANSWER_WAIT_PERIODS * period * 1e-9
         retry = period // PHASE_RETRY_DIVISOR
         deadline = clock_ns()
         usual_exchange: int | None = None
@@ -345,7 +330,7 @@ class ImuDriver:
             while not stop.is_set():
                 started = clock_ns()
                 late = started - deadline
-                readings = self.step(stamp_clock_ns(), answer_wait_s=answer_wait_s)
+                readings = self.step(stamp_clock_ns())
                 exchange = clock_ns() - started
                 for reading in readings:
                     publish(reading)
@@ -360,9 +345,6 @@ class ImuDriver:
                     usual_exchange = exchange
                 usual_exchange += (exchange - usual_exchange) >> 6
                 latest = late + max(0, exchange - usual_exchange)
-                if self.last_answer_late:
-                    # Its request may have been held up on its way as long as the answer was.
-                    latest = max(latest, period)
                 if self.last_read_repeated and previous_latest - late < period // 2:
                     # Just before the update: read again shortly, and keep that phase.
                     deadline += retry

@@ -23,9 +23,6 @@ class DeviceSample:
     temperature: float | None = None
     samples_before: int = 0  # how many newer samples were read in the same batch (FIFO)
     mag: Vec3 | None = None  # magnetic field (T) when a magnetometer reading came with it
-    # stamp-clock time of the read that requested it, when that was an earlier cycle's (an
-    # answer that arrived after its cycle gave up waiting for it)
-    requested_ns: int | None = None
 
 
 @dataclass(slots=True)
