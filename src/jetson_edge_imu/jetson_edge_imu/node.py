@@ -49,9 +49,14 @@ class ImuNode(Node):
         self._pub_mag = self.create_publisher(MagneticField, v['mag_topic'], qos.SENSOR_STREAM)
         self._raw = Imu()
         self._data = Imu()
+        # Both messages carry the same stamp and vectors: they share those fields' objects,
+        # so each reading fills them once.
+        self._data.header = self._raw.header
+        self._data.linear_acceleration = self._raw.linear_acceleration
+        self._data.angular_velocity = self._raw.angular_velocity
         self._temp = Temperature()
         self._mag = MagneticField()  # covariance all zero: unknown (the AK8963 states none)
-        for msg in (self._raw, self._data, self._temp, self._mag):
+        for msg in (self._raw, self._temp, self._mag):
             msg.header.frame_id = v['frame_id']
         self._raw.orientation_covariance[0] = -1.0  # REP 145: no orientation estimate
         self._temp.variance = 1.0  # data sheets state +-1 C
@@ -127,12 +132,13 @@ class ImuNode(Node):
         if not self._covariance_set:
             self._set_covariances()
         sec, nsec = divmod(r.stamp_ns, 1_000_000_000)
-        for msg in (self._raw, self._data):
-            msg.header.stamp.sec = sec
-            msg.header.stamp.nanosec = nsec
-            a, w = msg.linear_acceleration, msg.angular_velocity
-            a.x, a.y, a.z = r.accel
-            w.x, w.y, w.z = r.gyro
+        msg = self._raw  # and self._data, which shares these fields
+        stamp = msg.header.stamp
+        stamp.sec = sec
+        stamp.nanosec = nsec
+        a, w = msg.linear_acceleration, msg.angular_velocity
+        a.x, a.y, a.z = r.accel
+        w.x, w.y, w.z = r.gyro
         if self._pub_raw is not None:
             self._pub_raw.publish(self._raw)
         if r.orientation is not None:
