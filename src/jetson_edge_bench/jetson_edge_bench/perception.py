@@ -24,6 +24,8 @@ core: the model runs faster, and the fixed cost of moving a 1.3 MB frame through
 `--tasks` measures instead the three models the profile's perception node runs (detection,
 segmentation, depth) side by side on one backend (the profile's first, or `--backends`), interleaved
 on the same photo, each as model alone and full pipeline, with each one's ratio to detection.
+
+`--memory` measures instead the resident memory of the profile's perception node (perception_memory).
 """
 
 from __future__ import annotations
@@ -199,9 +201,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument('--profile', default='sim', help='profile whose perception intra_op_threads is the default')
     parser.add_argument('--tasks', action='store_true',
                         help="the profile's detection, segmentation and depth models side by side on one backend")
+    parser.add_argument('--memory', action='store_true',
+                        help="the resident memory of the profile's perception node, and where it goes")
+    parser.add_argument('--memory-seconds', type=float, default=20.0,
+                        help='with --memory: how long to sample once every model ran')
     args = parser.parse_args(argv or [])
     from jetson_edge_common.profiles import load_profile
-    perception = load_profile(args.profile).nodes.get('perception', {}).get('parameters', {})
+    nodes = load_profile(args.profile).nodes
+    perception = nodes.get('perception', {}).get('parameters', {})
+    if args.memory:
+        from jetson_edge_bench.perception_memory import main_memory
+        return main_memory(args.profile, perception, nodes.get('camera', {}).get('parameters', {}),
+                           _inputs(args)[1], seconds=args.memory_seconds)
     if args.threads is None:
         args.threads = int(perception.get('intra_op_threads', 0))
     if args.tasks:
