@@ -58,7 +58,9 @@ def processes(tmp_path):
 
 
 def _status(diagnostics: dict, name: str) -> dict:
-    return [s for m in diagnostics['messages'] for s in m['status'] if s['name'] == name][-1]
+    found = [s for m in diagnostics['messages'] for s in m['status'] if s['name'] == name]
+    assert found, (name, sorted({s['name'] for m in diagnostics['messages'] for s in m['status']}))
+    return found[-1]
 
 
 def _detections(result: dict) -> list[list[tuple]]:
@@ -73,7 +75,7 @@ def test_detections_from_the_ring_match_the_image_path(tmp_path, processes):
     processes(_perception(tmp_path, 'image_perception', frame_ring=False))
     ring = probe('ring_perception/detections', DETECTIONS, seconds=2)
     image = probe('image_perception/detections', DETECTIONS, seconds=1)
-    diagnostics = probe('/diagnostics', DIAGNOSTICS, seconds=1.5, keep=6)
+    diagnostics = probe('/diagnostics', DIAGNOSTICS, seconds=3, keep=10)
     assert camera.poll() is None
     ring_frames, image_frames = _detections(ring), _detections(image)
     assert {label for label, _, _ in ring_frames[0]} == {'dog', 'horse', 'person'}

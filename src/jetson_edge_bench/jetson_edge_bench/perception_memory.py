@@ -130,7 +130,7 @@ def _stages(image_path: str, perception_yaml: str) -> None:
     from sensor_msgs.msg import Image  # noqa: F401
     from vision_msgs.msg import Detection2DArray  # noqa: F401
     step('import rclpy and messages')
-    from jetson_edge_perception import node  # noqa: F401
+    from jetson_edge_perception import node as perception_node
     from jetson_edge_perception.memory import return_large_blocks_to_system
     from jetson_edge_perception.model_card import find_card, load_card
     from jetson_edge_perception.params import PERCEPTION
@@ -139,7 +139,7 @@ def _stages(image_path: str, perception_yaml: str) -> None:
     step('import the perception node')
     return_large_blocks_to_system()
     perception = {**{spec.name: spec.default for spec in PERCEPTION}, **yaml.safe_load(perception_yaml)}
-    options = node.worker_config(perception, node.cameras_of(perception)).options
+    options = perception_node.worker_config(perception, perception_node.cameras_of(perception)).options
     image = cv2.imread(image_path)
     pipelines = []  # held, as the node holds its models: a dropped one would give its memory back
     for role in ('detection', 'segmentation', 'depth'):
