@@ -111,3 +111,15 @@ def test_a_ring_on_another_host_falls_back_to_the_image_topic(tmp_path, processe
     assert status['level'] == 1 and 'jetson_edge_camera_elsewhere.1' in status['message']
     assert status['values']['frame_input'] == 'image (ring missing)'
     assert int(status['values']['dropped_ring_missing']) >= 1
+
+
+def test_with_a_ring_and_no_image_subscriber_the_camera_sends_no_image(tmp_path, processes):
+    camera = processes(_start(tmp_path, 'jetson_edge_perception.camera_node', 'camera_source', {
+        'source': str(committed_fixture('images/person.jpg')), 'rate_hz': 5.0, 'frame_ring_slots': 2}))
+    slots = probe('camera/image_raw/shm', 'jetson_edge_msgs/msg/FrameSlot', seconds=1, qos='sensor')
+    diagnostics = probe('/diagnostics', DIAGNOSTICS, seconds=1.5, keep=3)
+    assert camera.poll() is None
+    assert 3 <= slots['rate_hz'] <= 8
+    assert "ring='jetson_edge_camera_source_" in slots['messages'][0]['repr']
+    values = _status(diagnostics, 'camera_source: source')['values']
+    assert int(values['frames']) >= 5 and values['image_subscribers'] == '0' and values['images_sent'] == '0'

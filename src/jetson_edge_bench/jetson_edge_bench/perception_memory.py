@@ -163,15 +163,15 @@ def print_memory(profile: str, result: dict, stages: list[tuple[str, float]]) ->
     print(f'perception memory, profile {profile}: {", ".join(result["roles"])} '
           f'({", ".join(sorted(set(result["backends"].values())))}); input: {result["frame_input"]}; '
           f'{result["frames_processed"]} frames, {result["depth_frames"]} with depth')
-    print(f'{"node process":<40} {"VmRSS":>7} {"anon":>7} {"file":>7} {"x target":>9}')
+    print(f'{"node process":<62} {"VmRSS":>7} {"anon":>7} {"file":>7} {"x target":>9}')
     for name, sample in (('peak', peak), ('last', last)):
-        print(f'{name:<40} {sample["VmRSS"]:7.1f} {sample.get("RssAnon", 0):7.1f} {sample.get("RssFile", 0):7.1f} '
+        print(f'{name:<62} {sample["VmRSS"]:7.1f} {sample.get("RssAnon", 0):7.1f} {sample.get("RssFile", 0):7.1f} '
               f'{sample["VmRSS"] / TARGET_MB:9.3f}')
     print(f'MB; target: peak VmRSS <= {TARGET_MB:.0f} MB')
-    print(f'{"in one process, step by step":<40} {"RSS":>7} {"+":>7}')
+    print(f'{"in one process, step by step":<62} {"RSS":>7} {"+":>7}')
     previous = 0.0
     for name, mb in stages:
-        print(f'{name:<40} {mb:7.1f} {mb - previous:+7.1f}')
+        print(f'{name:<62} {mb:7.1f} {mb - previous:+7.1f}')
         previous = mb
 
 
