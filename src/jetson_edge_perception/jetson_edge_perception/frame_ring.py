@@ -7,7 +7,8 @@ sequence. The 1.3 MB frame then never goes through DDS: only ~100 bytes do.
 
 Layout (little endian): a 64-byte ring header (magic, slot count, slot capacity), then the slots,
 each a 64-byte slot header (sequence, height, width, step, data length, encoding) and the pixels.
-Slots are sized from the first frame; a larger frame makes a new ring under a new name.
+Slots are sized from the first frame; a larger frame makes a new ring under a new name, and the
+previous ring stays until the one after (or the end), so a FrameSlot still in flight finds it.
 
 Sequence numbers are a seqlock per slot: the writer stores an odd number before it touches the
 slot and the even number `2 * (frame + 1)` after it, and the message carries the even one. A
@@ -100,6 +101,7 @@ class FrameRingWriter:
         self._frames = 0
         self._map: mmap.mmap | None = None
         self._capacity = 0
+        self._previous: tuple[str, mmap.mmap] | None = None
 
     def write(self, image: np.ndarray, encoding: str) -> SlotRef:
         """Copy `image` ((H, W) or (H, W, C) uint8) into the next slot; the reference to publish."""
@@ -123,7 +125,10 @@ class FrameRingWriter:
         return SlotRef(self.name, slot, sequence)
 
     def _create(self, frame_bytes: int) -> None:
-        self.close()
+        self._drop_previous()
+        if self._map is not None:
+            self._seq = self._pixels = None
+            self._previous = (self.name, self._map)
         self._generation += 1
         self.name = f'{self.prefix}.{self._generation}'
         self._capacity = frame_bytes
@@ -145,17 +150,25 @@ class FrameRingWriter:
         self._pixels = np.ndarray((self.slots, frame_bytes), np.uint8, buffer=self._map, offset=2 * HEADER_BYTES,
                                   strides=(self._stride, 1))
 
-    def close(self) -> None:
-        """Unmap and remove the ring; readers that still map it keep their mapping until they let go."""
-        if self._map is None:
-            return
-        self._seq = self._pixels = None
-        self._map.close()
-        self._map = None
+    def _drop_previous(self) -> None:
+        if self._previous is not None:
+            self._remove(*self._previous)
+            self._previous = None
+
+    def _remove(self, name: str, buffer: mmap.mmap) -> None:
+        buffer.close()
         try:
-            (self.directory / self.name).unlink()
+            (self.directory / name).unlink()
         except FileNotFoundError:
             pass
+
+    def close(self) -> None:
+        """Unmap and remove the rings; readers that still map one keep their mapping until they let go."""
+        self._drop_previous()
+        if self._map is not None:
+            self._seq = self._pixels = None
+            self._remove(self.name, self._map)
+            self._map = None
 
 
 class FrameRingReader:
@@ -172,6 +185,7 @@ class FrameRingReader:
         self.max_bytes = max_bytes
         self._name = ''
         self._map: mmap.mmap | None = None
+        self.frames_read = 0  # a ring missing after frames were read was replaced, not elsewhere
 
     def read(self, ref: SlotRef, *, stamp: object = None, frame_id: str = '') -> RingFrame:
         self._open(ref.ring)
@@ -190,6 +204,7 @@ class FrameRingReader:
             raise FrameError('ring_torn', f'slot {ref.slot} of {ref.ring} was rewritten while it was read '
                                           f'(sequence {before} -> {after})')
         encoding = encoded.rstrip(b'\0').decode('ascii', errors='replace')
+        self.frames_read += 1
         return RingFrame(RingHeader(stamp if stamp is not None else _Stamp(), frame_id), encoding, height, width,
                          step, data)
 

@@ -175,7 +175,7 @@ class PerceptionNode(Node):
         except FrameError as exc:
             self.worker.reject(camera, exc)
             self._warn_bad_frame(f'dropped frame of {self.cameras[camera].label} ({exc.reason}): {exc}')
-            if exc.reason == 'ring_missing':
+            if exc.reason == 'ring_missing' and not self._rings[camera].frames_read:  # else: replaced, not elsewhere
                 self._fall_back(camera, str(exc))
             return
         self._offer(camera, frame)

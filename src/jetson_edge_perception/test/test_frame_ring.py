@@ -144,18 +144,27 @@ def test_a_short_slot_header_is_caught_by_the_image_checks(writer, reader):
 
 
 def test_a_larger_frame_makes_a_new_ring_and_the_reader_follows(writer, reader, tmp_path):
-    small = writer.write(frame(1), 'bgr8')
+    small_image = frame(1)
+    small = writer.write(small_image, 'bgr8')
     big_image = frame(2, (96, 128, 3))
     big = writer.write(big_image, 'bgr8')
     assert big.ring != small.ring
-    assert not (tmp_path / small.ring).exists()
+    # a FrameSlot of the old ring still in flight finds it, until the ring after
+    np.testing.assert_array_equal(read_frame(reader.read(small))[1], small_image)
     np.testing.assert_array_equal(read_frame(reader.read(big))[1], big_image)
+    bigger = writer.write(frame(3, (120, 160, 3)), 'bgr8')
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([big.ring, bigger.ring])
+    with pytest.raises(FrameError) as caught:
+        reader.read(small)
+    assert caught.value.reason == 'ring_missing'
+    assert reader.frames_read == 2
 
 
-def test_close_removes_the_ring(tmp_path):
+def test_close_removes_the_rings(tmp_path):
     ring = FrameRingWriter('gone', slots=2, directory=tmp_path)
-    ref = ring.write(frame(1), 'rgb8')
-    assert (tmp_path / ref.ring).exists()
+    ring.write(frame(1), 'rgb8')
+    ref = ring.write(frame(2, (64, 64, 3)), 'rgb8')
+    assert (tmp_path / ref.ring).exists() and len(list(tmp_path.iterdir())) == 2
     ring.close()
     assert list(tmp_path.iterdir()) == []
 
