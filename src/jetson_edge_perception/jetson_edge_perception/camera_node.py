@@ -95,8 +95,15 @@ class CameraSourceNode(Node):
         image = resize_frame(frame.image, width=self.params['width'], height=self.params['height'])
         header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.params['frame_id'])
         if self._ring is not None:
-            ref = self._ring.write(image, frame.encoding)
-            self._slot_pub.publish(FrameSlot(header=header, ring=ref.ring, slot=ref.slot, sequence=ref.sequence))
+            try:
+                ref = self._ring.write(image, frame.encoding)
+            except OSError as exc:  # /dev/shm full or missing: Image messages carry on alone
+                self._problem = f'frame ring given up, publishing Image only: {exc}'
+                self.get_logger().error(self._problem)
+                self._ring.close()
+                self._ring = None
+            else:
+                self._slot_pub.publish(FrameSlot(header=header, ring=ref.ring, slot=ref.slot, sequence=ref.sequence))
         if self._ring is None or self._image_pub.get_subscription_count() > 0:
             self._image_pub.publish(ndarray_to_image(image, frame.encoding, header=header))
             self._images_sent += 1

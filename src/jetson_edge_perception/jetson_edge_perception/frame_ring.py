@@ -91,8 +91,8 @@ class FrameRingWriter:
     """The camera's side. Thread contract: one writer thread; `write` never blocks on readers."""
 
     def __init__(self, prefix: str, *, slots: int, directory: Path = RING_DIR) -> None:
-        if not 2 <= slots <= MAX_SLOTS:
-            raise ValueError(f'a frame ring needs 2 to {MAX_SLOTS} slots, not {slots}')
+        if not 1 <= slots <= MAX_SLOTS:
+            raise ValueError(f'a frame ring needs 1 to {MAX_SLOTS} slots, not {slots}')
         if not _NAME.fullmatch(prefix):
             raise ValueError(f'ring name prefix {prefix!r} may hold only letters, digits, _ . -')
         self.prefix, self.slots, self.directory = prefix, slots, directory
@@ -242,7 +242,7 @@ class FrameRingReader:
             os.close(fd)
         magic, slots, capacity = _RING_HEADER.unpack_from(buffer, 0)
         stride = _slot_stride(capacity)
-        if magic != MAGIC or not 2 <= slots <= MAX_SLOTS or HEADER_BYTES + slots * stride > size:
+        if magic != MAGIC or not 1 <= slots <= MAX_SLOTS or HEADER_BYTES + slots * stride > size:
             buffer.close()
             raise FrameError('ring_bad', f'{name} is not a frame ring of this version, or is cut short '
                                          f'({slots} slots of {capacity} bytes in {size})')

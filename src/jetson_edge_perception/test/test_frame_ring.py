@@ -119,6 +119,7 @@ def test_slot_out_of_range_and_an_older_sequence_are_bad(writer, reader):
 
 @pytest.mark.parametrize('content', [b'', b'x' * 10, b'NOTARING' + bytes(200),
                                      struct.pack('<8sII', b'JEFRING1', 1000, 100) + bytes(200),
+                                     struct.pack('<8sII', b'JEFRING1', 0, 100) + bytes(200),
                                      struct.pack('<8sII', b'JEFRING1', 2, 1 << 20) + bytes(200)])
 def test_a_file_that_is_no_ring_is_refused(tmp_path, reader, content):
     (tmp_path / 'junk.1').write_bytes(content)
@@ -178,7 +179,7 @@ def test_the_writer_refuses_what_is_no_frame(writer, image, encoding):
         writer.write(image, encoding)
 
 
-@pytest.mark.parametrize('slots, prefix', [(1, 'ok'), (65, 'ok'), (4, 'a/b')])
+@pytest.mark.parametrize('slots, prefix', [(0, 'ok'), (65, 'ok'), (4, 'a/b')])
 def test_the_writer_refuses_a_bad_ring(tmp_path, slots, prefix):
     with pytest.raises(ValueError):
         FrameRingWriter(prefix, slots=slots, directory=tmp_path)
