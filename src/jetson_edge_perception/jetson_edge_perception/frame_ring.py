@@ -141,7 +141,8 @@ class FrameRingWriter:
             pass
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.ftruncate(fd, size)
+            # reserved now: a sparse file on a full tmpfs would fail later as SIGBUS on a pixel write
+            os.posix_fallocate(fd, 0, size)
             self._map = mmap.mmap(fd, size)
         finally:
             os.close(fd)
