@@ -129,27 +129,28 @@ class FrameRingWriter:
         if self._map is not None:
             self._seq = self._pixels = None
             self._previous = (self.name, self._map)
+            self._map, self._capacity = None, 0
         self._generation += 1
         self.name = f'{self.prefix}.{self._generation}'
-        self._capacity = frame_bytes
-        self._stride = _slot_stride(frame_bytes)
-        size = HEADER_BYTES + self.slots * self._stride
+        stride = _slot_stride(frame_bytes)
+        size = HEADER_BYTES + self.slots * stride
         path = self.directory / self.name
-        try:  # left by a killed process that had this pid
-            path.unlink()
-        except FileNotFoundError:
-            pass
+        path.unlink(missing_ok=True)  # left by a killed process that had this pid
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             # reserved now: a sparse file on a full tmpfs would fail later as SIGBUS on a pixel write
             os.posix_fallocate(fd, 0, size)
-            self._map = mmap.mmap(fd, size)
+            buffer = mmap.mmap(fd, size)
+        except OSError:
+            path.unlink(missing_ok=True)
+            raise
         finally:
             os.close(fd)
-        _RING_HEADER.pack_into(self._map, 0, MAGIC, self.slots, frame_bytes)
-        self._seq = _sequences(self._map, self.slots, self._stride)
-        self._pixels = np.ndarray((self.slots, frame_bytes), np.uint8, buffer=self._map, offset=2 * HEADER_BYTES,
-                                  strides=(self._stride, 1))
+        _RING_HEADER.pack_into(buffer, 0, MAGIC, self.slots, frame_bytes)
+        self._map, self._capacity, self._stride = buffer, frame_bytes, stride
+        self._seq = _sequences(buffer, self.slots, stride)
+        self._pixels = np.ndarray((self.slots, frame_bytes), np.uint8, buffer=buffer, offset=2 * HEADER_BYTES,
+                                  strides=(stride, 1))
 
     def _drop_previous(self) -> None:
         if self._previous is not None:

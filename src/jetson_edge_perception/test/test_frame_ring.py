@@ -188,3 +188,19 @@ def test_the_writer_refuses_a_bad_ring(tmp_path, slots, prefix):
 def test_slot_topic_is_a_sub_topic_of_the_image_topic():
     assert slot_topic('camera/image_raw') == 'camera/image_raw/shm'
     assert slot_topic('/front/image/') == '/front/image/shm'
+
+
+def test_a_ring_that_cannot_be_made_raises_and_leaves_no_file(tmp_path, monkeypatch):
+    ring = FrameRingWriter('full', slots=2, directory=tmp_path)
+
+    def no_space(fd, offset, length):
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr('os.posix_fallocate', no_space)
+    with pytest.raises(OSError):
+        ring.write(frame(1), 'bgr8')
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    ref = ring.write(frame(2), 'bgr8')  # space again: the next frame makes the ring
+    np.testing.assert_array_equal(read_frame(FrameRingReader(directory=tmp_path).read(ref))[1], frame(2))
+    ring.close()
