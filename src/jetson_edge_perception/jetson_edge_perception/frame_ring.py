@@ -14,7 +14,10 @@ Sequence numbers are a seqlock per slot: the writer stores an odd number before 
 slot and the even number `2 * (frame + 1)` after it, and the message carries the even one. A
 reader that finds another number before or after its copy knows the slot was overwritten (the
 ring lapped it) or was being written (torn), and drops the frame as such; it never uses
-pixels it has not verified.
+pixels it has not verified. Python puts no memory barrier between the stores: x86 makes them
+visible in order; on ARM the announced frame is ordered by the DDS send and receive (system calls)
+between the writer's last store and the reader's first load, and a slot rewritten during a copy
+still shows a sequence other than the announced one by the time the copy ends.
 """
 
 from __future__ import annotations
