@@ -41,13 +41,13 @@ class CameraSourceNode(Node):
     def __init__(self) -> None:
         super().__init__('camera_source')
         p = self.params = declare_parameters(self, CAMERA_SOURCE)
+        self._ring: FrameRingWriter | None = None
+        if p['frame_ring_slots']:  # announced before Image: perception takes Image without FrameSlot as no ring
+            self._ring = FrameRingWriter(f'jetson_edge_{self.get_name()}_{os.getpid()}', slots=p['frame_ring_slots'])
+            self._slot_pub = self.create_publisher(FrameSlot, slot_topic(p['image_topic']), qos.SENSOR_STREAM)
         self._image_pub = self.create_publisher(Image, p['image_topic'], qos.SENSOR_STREAM)
         self._info_pub = self.create_publisher(CameraInfo, p['camera_info_topic'], qos.SENSOR_STREAM)
         self._rate = RateMeter(5.0)
-        self._ring: FrameRingWriter | None = None
-        if p['frame_ring_slots']:
-            self._ring = FrameRingWriter(f'jetson_edge_{self.get_name()}_{os.getpid()}', slots=p['frame_ring_slots'])
-            self._slot_pub = self.create_publisher(FrameSlot, slot_topic(p['image_topic']), qos.SENSOR_STREAM)
         self._images_sent = 0
         self._source: FrameSource | None = None
         self._calibration: CameraCalibration | None = None

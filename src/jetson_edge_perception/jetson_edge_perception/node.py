@@ -41,6 +41,8 @@ from .memory import return_large_blocks_to_system
 from .params import PERCEPTION
 from .worker import FrameJob, FrameResult, PerceptionWorker, WorkerConfig
 
+RING_CHECK_PERIOD_S = 1.0  # how often a camera read through its ring is checked for having one
+
 
 def cameras_of(p: dict) -> list[CameraSpec]:
     return camera_specs(p['camera_names'], p['camera_topics'], image_topic=p['image_topic'],
@@ -121,6 +123,9 @@ class PerceptionNode(Node):
             else:
                 self._rings.append(None)
                 self._subscribe_images(index)
+        if self._slot_subscriptions:
+            self._no_slot_publisher: set[int] = set()
+            self._ring_check = self.create_timer(RING_CHECK_PERIOD_S, self._check_ring_publishers)
         self._diagnostics = DiagnosticsPublisher(self, hardware_id='perception', period_s=p['diagnostics_period_s'])
         self._diagnostics.add('inference', self._status)
         if len(self.cameras) > 1:
@@ -179,6 +184,18 @@ class PerceptionNode(Node):
                 self._fall_back(camera, str(exc))
             return
         self._offer(camera, frame)
+
+    def _check_ring_publishers(self) -> None:
+        """A camera whose image topic has publishers but whose FrameSlot topic has none, at two checks
+        in a row, has no ring (a camera source without one, a bag being played): read its Image topic."""
+        for camera in list(self._slot_subscriptions):
+            image_topic = self.cameras[camera].image_topic
+            if self.count_publishers(slot_topic(image_topic)) or not self.count_publishers(image_topic):
+                self._no_slot_publisher.discard(camera)
+            elif camera in self._no_slot_publisher:
+                self._fall_back(camera, f'{image_topic} has publishers, {slot_topic(image_topic)} none')
+            else:
+                self._no_slot_publisher.add(camera)
 
     def _fall_back(self, camera: int, why: str) -> None:
         self._fallbacks[camera] = why

@@ -104,7 +104,8 @@ PERCEPTION = [
               'Read each camera\'s frames from its camera source\'s shared-memory ring (same host; the camera\'s '
               'frame_ring_slots > 0), announced on <image topic>/shm, instead of Image messages; torn or '
               'overwritten slots are counted drops. Where the ring cannot be opened (the camera runs on another '
-              'host) that camera falls back to its Image topic, with a WARN.', read_only=True),
+              'host), or the image topic has publishers and the FrameSlot topic none (a bag being played), that '
+              'camera falls back to its Image topic, with a WARN.', read_only=True),
     ParamSpec('raw_image_intake', True,
               'Receive images serialized and read their pixels in place (skips rclpy\'s deserialization, ~1 ms '
               'per megapixel frame); false lets rclpy deserialize (for an RMW whose representation is not CDR).',
