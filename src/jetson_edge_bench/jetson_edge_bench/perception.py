@@ -6,7 +6,9 @@ For each backend that can run the model card here it measures, on one real photo
 - pipeline: preprocess + backend + decode/NMS (`ModelPipeline.process`);
 - e2e: an image published by one process, run by the perception node in a second, detections
   received in a third (this one); latency = receive time - the image header stamp (the node copies
-  the header), frames paced so that they do not queue.
+  the header), frames paced so that they do not queue. Two paths, alternated run by run: `image`,
+  the frame as a sensor_msgs/Image through DDS, and `ring`, the frame in a shared-memory frame ring
+  with only its FrameSlot through DDS (the sim profile's way; `--paths` picks).
 
 It prints p50/p99 in ms and the ratios pipeline/model and e2e/model (the claim is the ratio,
 measured in one run, never a bare number), with e2e's model being the backend call as the node
@@ -22,6 +24,8 @@ core: the model runs faster, and the fixed cost of moving a 1.3 MB frame through
 `--tasks` measures instead the three models the profile's perception node runs (detection,
 segmentation, depth) side by side on one backend (the profile's first, or `--backends`), interleaved
 on the same photo, each as model alone and full pipeline, with each one's ratio to detection.
+
+`--memory` measures instead the resident memory of the profile's perception node (perception_memory).
 """
 
 from __future__ import annotations
@@ -193,12 +197,22 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument('--threads', type=int, default=None,
                         help='ONNX Runtime intra-op threads (0: one per core; default: what --profile gives '
                              'the perception node)')
+    parser.add_argument('--paths', default='image,ring', help='end-to-end frame paths: image, ring or both')
     parser.add_argument('--profile', default='sim', help='profile whose perception intra_op_threads is the default')
     parser.add_argument('--tasks', action='store_true',
                         help="the profile's detection, segmentation and depth models side by side on one backend")
+    parser.add_argument('--memory', action='store_true',
+                        help="the resident memory of the profile's perception node, and where it goes")
+    parser.add_argument('--memory-seconds', type=float, default=20.0,
+                        help='with --memory: how long to sample once every model ran')
     args = parser.parse_args(argv or [])
     from jetson_edge_common.profiles import load_profile
-    perception = load_profile(args.profile).nodes.get('perception', {}).get('parameters', {})
+    nodes = load_profile(args.profile).nodes
+    perception = nodes.get('perception', {}).get('parameters', {})
+    if args.memory:
+        from jetson_edge_bench.perception_memory import main_memory
+        return main_memory(args.profile, perception, nodes.get('camera', {}).get('parameters', {}),
+                           _inputs(args)[1], seconds=args.memory_seconds)
     if args.threads is None:
         args.threads = int(perception.get('intra_op_threads', 0))
     if args.tasks:
@@ -221,10 +235,14 @@ def main(argv: list[str] | None = None) -> dict:
                                         warmup=args.warmup))
         except PerceptionError as exc:
             skipped[name] = str(exc)
+    paths = [p for p in args.paths.split(',') if p]
+    if any(p not in ('image', 'ring') for p in paths):
+        raise SystemExit(f'--paths takes image and/or ring, not {args.paths!r}')
     for row in rows:
-        row['e2e'], row['e2e_runs'] = {}, []
         row['pipeline_over_model'] = _ratio(row['pipeline'], row['model'])
-        if args.e2e_frames > 0:
+        row['e2e'] = {path: {} for path in paths}
+        row['e2e_runs'] = {path: [] for path in paths}
+        if args.e2e_frames > 0 and paths:
             try:
                 from jetson_edge_bench.perception_ros import end_to_end
             except ImportError as exc:
@@ -232,42 +250,51 @@ def main(argv: list[str] | None = None) -> dict:
                 continue
             period = max(0.05, 3.0 * row['pipeline']['p50_ms'] / 1e3)
             for _ in range(max(1, args.e2e_runs)):
-                run = end_to_end(card_path=card_path, backend=row['backend'], image_path=image_path,
-                                 model_path=model_path, frames=args.e2e_frames, period_s=period, threads=args.threads)
-                # The claim: e2e over the model alone as the node itself timed the backend call, on the
-                # same frames, in the same process, threads and pacing (a model-alone run elsewhere on a
-                # shared 2-core machine drifts with the load, and runs hot back to back).
-                run['e2e_over_model'] = _ratio(run, {'p50_ms': run['node_inference_p50_ms']})
-                row['e2e_runs'].append(run)
-            ordered = sorted(row['e2e_runs'], key=lambda r: r['e2e_over_model'])
-            row['e2e'] = ordered[(len(ordered) - 1) // 2]
-        row['e2e_over_model'] = row['e2e'].get('e2e_over_model', float('nan'))
+                for path in paths:  # alternated, so that load drift hits both paths alike
+                    run = end_to_end(card_path=card_path, backend=row['backend'], image_path=image_path,
+                                     model_path=model_path, frames=args.e2e_frames, period_s=period,
+                                     threads=args.threads, ring=path == 'ring')
+                    # The claim: e2e over the model alone as the node itself timed the backend call, on the
+                    # same frames, in the same process, threads and pacing (a model-alone run elsewhere on a
+                    # shared 2-core machine drifts with the load, and runs hot back to back).
+                    run['e2e_over_model'] = _ratio(run, {'p50_ms': run['node_inference_p50_ms']})
+                    row['e2e_runs'][path].append(run)
+            for path, runs in row['e2e_runs'].items():
+                ordered = sorted(runs, key=lambda r: r['e2e_over_model'])
+                row['e2e'][path] = ordered[(len(ordered) - 1) // 2]
 
     print(f'perception benchmark: {card.name} on {image_path.name} {image.shape[1]}x{image.shape[0]}, '
           f'{args.iterations} iterations, ONNX Runtime intra-op threads: '
           f'{args.threads or "one per core"}')
     header = (f'{"backend":<12} {"model p50":>9} {"p99":>7} {"pipe p50":>9} {"p99":>7} {"pipe/model":>10} | '
-              f'{"e2e p50":>8} {"p99":>7} {"node model":>10} {"e2e/model":>9} {"recv":>6}')
+              f'{"path":<5} {"e2e p50":>8} {"p99":>7} {"node model":>10} {"e2e/model":>9} {"recv":>6}')
     print(header)
     print('-' * len(header))
     for row in rows:
-        e2e = row['e2e'] or {}
-        print(f'{row["backend"]:<12} {row["model"]["p50_ms"]:9.2f} {row["model"]["p99_ms"]:7.2f} '
-              f'{row["pipeline"]["p50_ms"]:9.2f} {row["pipeline"]["p99_ms"]:7.2f} {row["pipeline_over_model"]:10.3f} | '
-              f'{e2e.get("p50_ms", float("nan")):8.2f} {e2e.get("p99_ms", float("nan")):7.2f} '
-              f'{e2e.get("node_inference_p50_ms", float("nan")):10.2f} {row["e2e_over_model"]:9.3f} '
-              f'{str(e2e.get("received", "-")) + "/" + str(e2e.get("sent", "-")):>6}')
+        first = True
+        for path, e2e in (row['e2e'] or {'-': {}}).items():
+            left = (f'{row["backend"]:<12} {row["model"]["p50_ms"]:9.2f} {row["model"]["p99_ms"]:7.2f} '
+                    f'{row["pipeline"]["p50_ms"]:9.2f} {row["pipeline"]["p99_ms"]:7.2f} '
+                    f'{row["pipeline_over_model"]:10.3f}') if first else ' ' * 59
+            first = False
+            print(f'{left} | {path:<5} {e2e.get("p50_ms", float("nan")):8.2f} {e2e.get("p99_ms", float("nan")):7.2f} '
+                  f'{e2e.get("node_inference_p50_ms", float("nan")):10.2f} '
+                  f'{e2e.get("e2e_over_model", float("nan")):9.3f} '
+                  f'{str(e2e.get("received", "-")) + "/" + str(e2e.get("sent", "-")):>6}')
     print('model/pipe: this process, interleaved; e2e: publisher process -> node process -> this process, '
-          'p50/p99 ms; node model: the backend call as the node timed it on the same frames')
+          'p50/p99 ms; node model: the backend call as the node timed it on the same frames; path image: the '
+          'frame through DDS, ring: through the shared-memory frame ring')
     for row in rows:
-        print(f'  {row["backend"]}: {row["description"]}; preprocess p50 {row["preprocess"]["p50_ms"]:.2f} ms; '
-              f'DDS {row["e2e"]["dds_profile"] if row["e2e"] else "-"}')
-        if row['e2e']:
-            print('    ' + breakdown(row['e2e']))
-        if len(row['e2e_runs']) > 1:
-            ratios = sorted(run['e2e_over_model'] for run in row['e2e_runs'])
-            print(f'    e2e/model over {len(ratios)} runs: ' + ' '.join(f'{r:.3f}' for r in ratios)
-                  + f' (median {float(np.median(ratios)):.3f})')
+        print(f'  {row["backend"]}: {row["description"]}; preprocess p50 {row["preprocess"]["p50_ms"]:.2f} ms')
+        for path, e2e in row['e2e'].items():
+            if not e2e:
+                continue
+            print(f'    {path} (node input: {e2e["node_frame_input"]}; DDS {e2e["dds_profile"]}): {breakdown(e2e)}')
+            runs = row['e2e_runs'][path]
+            if len(runs) > 1:
+                ratios = sorted(run['e2e_over_model'] for run in runs)
+                print(f'      e2e/model over {len(ratios)} runs: ' + ' '.join(f'{r:.3f}' for r in ratios)
+                      + f' (median {float(np.median(ratios)):.3f})')
     for name, why in skipped.items():
         print(f'  skipped {name}: {why}')
     return {'model': card.name, 'image': image_path.name, 'rows': rows, 'skipped': skipped}

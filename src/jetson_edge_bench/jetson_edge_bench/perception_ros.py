@@ -3,7 +3,9 @@
 `end_to_end` starts the perception node (the real executable's code, `python -m
 jetson_edge_perception.node`) and a publisher process (`python -m jetson_edge_bench.perception_ros
 publish ...`), then receives Detection2DArray messages here. Latency is the receive wall-clock time
-minus the image header stamp, which the node copies (same host, same clock).
+minus the image header stamp, which the node copies (same host, same clock). With `ring`, the
+publisher writes each frame into a shared-memory frame ring and publishes its FrameSlot, as the
+camera source does, and the node reads the ring (`frame_ring`).
 """
 
 from __future__ import annotations
@@ -23,18 +25,23 @@ import yaml
 from jetson_edge_common.dds import use_large_data_transport
 
 WARMUP_RESULTS = 5
+RING_SLOTS = 4
+
+
 def _params_file(directory: Path, *, card_path: Path, backend: str, model_path: Sequence[str], topic: str,
-                 threads: int) -> Path:
+                 threads: int, ring: bool) -> Path:
     params = {'detection_model': str(card_path), 'segmentation_model': '', 'backends': [backend],
               'model_path': list(model_path), 'image_topic': topic, 'detections_topic': f'{topic}_detections',
-              'score_threshold': 0.5, 'intra_op_threads': threads, 'diagnostics_period_s': 0.5}
+              'score_threshold': 0.5, 'intra_op_threads': threads, 'diagnostics_period_s': 0.5,
+              'frame_ring': ring}
     path = directory / 'perception.yaml'
     path.write_text(yaml.safe_dump({'/bench_perception': {'ros__parameters': params}}))
     return path
 
 
 def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: Sequence[str], frames: int,
-               period_s: float, threads: int = 0, startup_timeout_s: float = 60.0) -> dict[str, object]:
+               period_s: float, threads: int = 0, ring: bool = False,
+               startup_timeout_s: float = 60.0) -> dict[str, object]:
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.executors import SingleThreadedExecutor
@@ -49,7 +56,7 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
     node_values: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix='jetson_edge_bench_') as tmp:
         params = _params_file(Path(tmp), card_path=card_path, backend=backend, model_path=model_path, topic=topic,
-                              threads=threads)
+                              threads=threads, ring=ring)
         node_log = open(Path(tmp) / 'node.log', 'wb')
         node = subprocess.Popen([sys.executable, '-m', 'jetson_edge_perception.node', '--ros-args', '-r',
                                  '__node:=bench_perception', '--params-file', str(params)],
@@ -75,7 +82,8 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
         executor.add_node(receiver)
         publisher = subprocess.Popen([sys.executable, '-m', 'jetson_edge_bench.perception_ros', 'publish',
                                       '--topic', topic, '--image', str(image_path), '--period', str(period_s),
-                                      '--count', str(frames + WARMUP_RESULTS), '--startup', str(startup_timeout_s)])
+                                      '--count', str(frames + WARMUP_RESULTS), '--startup', str(startup_timeout_s),
+                                      '--ring', str(RING_SLOTS if ring else 0)])
         try:
             deadline = time.monotonic() + startup_timeout_s + (frames + WARMUP_RESULTS) * period_s + 10
             while publisher.poll() is None and time.monotonic() < deadline:
@@ -105,7 +113,8 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
                for stage in ('preprocess', 'inference', 'postprocess')},
             **{f'node_{name}_p50_ms': float(node_values.get(f'{name}_p50_ms', 'nan'))
                for name in ('input_age', 'handoff', 'latency', 'publish')},
-            'node_dropped': int(node_values.get('dropped_total', 0))}
+            'node_dropped': int(node_values.get('dropped_total', 0)),
+            'node_frame_input': node_values.get('frame_input', '?')}
 
 
 def publish(argv: Sequence[str]) -> int:
@@ -116,18 +125,27 @@ def publish(argv: Sequence[str]) -> int:
     parser.add_argument('--period', type=float, required=True)
     parser.add_argument('--count', type=int, required=True)
     parser.add_argument('--startup', type=float, default=60.0)
+    parser.add_argument('--ring', type=int, default=0, help='frame ring slots (0: publish Image messages)')
     args = parser.parse_args(argv)
 
     import cv2
     import rclpy
     from jetson_edge_common import qos
     from jetson_edge_common.image import ndarray_to_image
+    from jetson_edge_msgs.msg import FrameSlot
+    from jetson_edge_perception.frame_ring import FrameRingWriter, slot_topic
     from sensor_msgs.msg import Image
 
     rclpy.init()
     node = rclpy.create_node('bench_publisher')
-    pub = node.create_publisher(Image, args.topic, qos.SENSOR_STREAM)
-    msg = ndarray_to_image(cv2.imread(args.image), 'bgr8')
+    pixels = cv2.imread(args.image)
+    ring = FrameRingWriter(f'jetson_edge_bench_{os.getpid()}', slots=args.ring) if args.ring else None
+    if ring is None:
+        pub = node.create_publisher(Image, args.topic, qos.SENSOR_STREAM)
+        msg = ndarray_to_image(pixels, 'bgr8')
+    else:
+        pub = node.create_publisher(FrameSlot, slot_topic(args.topic), qos.SENSOR_STREAM)
+        msg = FrameSlot()
     msg.header.frame_id = 'camera_optical_frame'
     deadline = time.monotonic() + args.startup
     while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
@@ -138,9 +156,14 @@ def publish(argv: Sequence[str]) -> int:
         now = time.time()
         msg.header.stamp.sec = int(now)
         msg.header.stamp.nanosec = int((now - int(now)) * 1e9)
+        if ring is not None:  # as the camera source does: the pixels into the ring, their place over DDS
+            ref = ring.write(pixels, 'bgr8')
+            msg.ring, msg.slot, msg.sequence = ref.ring, ref.slot, ref.sequence
         pub.publish(msg)
         next_tick += args.period
         time.sleep(max(0.0, next_tick - time.monotonic()))
+    if ring is not None:
+        ring.close()
     node.destroy_node()
     rclpy.try_shutdown()
     return 0

@@ -4,7 +4,9 @@ mask, depth and optional overlay out.
 Thin: parameters from `params.PERCEPTION`, the cameras' topics from `camera_topics`, QoS presets
 from jetson_edge_common, and the `worker.PerceptionWorker` doing the work (batched across cameras)
 in its own thread. Each subscription keeps only the newest image (sensor-data QoS, depth 1) and the
-worker drops what it cannot keep up with, counting it.
+worker drops what it cannot keep up with, counting it. With `frame_ring`, a camera's frames come
+from its camera source's shared-memory ring (FrameSlot messages on `<image topic>/shm`); a camera
+whose ring cannot be opened here falls back to its Image topic.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from jetson_edge_common.params import declare_parameters, on_parameter_change
 from jetson_edge_common.staleness import PeriodicInput
 from jetson_edge_common.throttle import Throttled
 from builtin_interfaces.msg import Time
+from jetson_edge_msgs.msg import FrameSlot
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
@@ -30,11 +33,15 @@ from vision_msgs.msg import (BoundingBox2D, Detection2D, Detection2DArray, Objec
 from .backends import BackendOptions
 from .camera_topics import CameraSpec, camera_specs
 from .labelled_boxes import LabelledBox, labelled_boxes
+from .errors import FrameError
+from .frame_ring import FrameRingReader, SlotRef, slot_topic
 from .frames import FrameLimits
 from .input_health import with_input_staleness
 from .memory import return_large_blocks_to_system
 from .params import PERCEPTION
 from .worker import FrameJob, FrameResult, PerceptionWorker, WorkerConfig
+
+RING_CHECK_PERIOD_S = 1.0  # how often a camera read through its ring is checked for having one
 
 
 def cameras_of(p: dict) -> list[CameraSpec]:
@@ -100,11 +107,25 @@ class PerceptionNode(Node):
             'depth': self.create_publisher(Image, camera.outputs['depth'], qos.SENSOR_STREAM),
             'overlay': self.create_publisher(Image, camera.outputs['overlay'], qos.SENSOR_STREAM),
         } for camera in self.cameras]
-        self._inputs = [PeriodicInput(f'image on {camera.image_topic}', stale_after_periods=p['stale_after_periods'])
-                        for camera in self.cameras]
+        self._raw_intake = p['raw_image_intake']
+        self._stale_after = p['stale_after_periods']
+        self._inputs: list[PeriodicInput] = []
+        self._rings: list[FrameRingReader | None] = []
+        self._slot_subscriptions: dict[int, object] = {}
+        self._fallbacks: dict[int, str] = {}  # camera -> why it reads Image instead of its ring
         for index, camera in enumerate(self.cameras):
-            self.create_subscription(Image, camera.image_topic, partial(self._on_image, index), qos.SENSOR_LATEST,
-                                     raw=p['raw_image_intake'])
+            if p['frame_ring']:
+                topic = slot_topic(camera.image_topic)
+                self._inputs.append(PeriodicInput(f'frame slots on {topic}', stale_after_periods=self._stale_after))
+                self._rings.append(FrameRingReader(max_bytes=p['max_frame_bytes']))
+                self._slot_subscriptions[index] = self.create_subscription(
+                    FrameSlot, topic, partial(self._on_slot, index), qos.SENSOR_LATEST)
+            else:
+                self._rings.append(None)
+                self._subscribe_images(index)
+        if self._slot_subscriptions:
+            self._no_slot_publisher: set[int] = set()
+            self._ring_check = self.create_timer(RING_CHECK_PERIOD_S, self._check_ring_publishers)
         self._diagnostics = DiagnosticsPublisher(self, hardware_id='perception', period_s=p['diagnostics_period_s'])
         self._diagnostics.add('inference', self._status)
         if len(self.cameras) > 1:
@@ -140,8 +161,55 @@ class PerceptionNode(Node):
         if problem:
             self.get_logger().warning(problem)
 
+    def _subscribe_images(self, camera: int) -> None:
+        topic = self.cameras[camera].image_topic
+        if camera < len(self._inputs):
+            self._inputs[camera] = PeriodicInput(f'image on {topic}', stale_after_periods=self._stale_after)
+        else:
+            self._inputs.append(PeriodicInput(f'image on {topic}', stale_after_periods=self._stale_after))
+        self.create_subscription(Image, topic, partial(self._on_image, camera), qos.SENSOR_LATEST,
+                                 raw=self._raw_intake)
+
+    def _on_slot(self, camera: int, msg: FrameSlot) -> None:
+        if camera in self._fallbacks:  # a slot message already in flight when the camera fell back
+            return
+        self._inputs[camera].arrived()
+        try:
+            frame = self._rings[camera].read(SlotRef(msg.ring, msg.slot, msg.sequence), stamp=msg.header.stamp,
+                                             frame_id=msg.header.frame_id)
+        except FrameError as exc:
+            self.worker.reject(camera, exc)
+            self._warn_bad_frame(f'dropped frame of {self.cameras[camera].label} ({exc.reason}): {exc}')
+            if exc.reason == 'ring_missing' and not self._rings[camera].frames_read:  # else: replaced, not elsewhere
+                self._fall_back(camera, str(exc))
+            return
+        self._offer(camera, frame)
+
+    def _check_ring_publishers(self) -> None:
+        """A camera whose image topic has publishers but whose FrameSlot topic has none, at two checks
+        in a row, has no ring (a camera source without one, a bag being played): read its Image topic."""
+        for camera in list(self._slot_subscriptions):
+            image_topic = self.cameras[camera].image_topic
+            if self.count_publishers(slot_topic(image_topic)) or not self.count_publishers(image_topic):
+                self._no_slot_publisher.discard(camera)
+            elif camera in self._no_slot_publisher:
+                self._fall_back(camera, f'{image_topic} has publishers, {slot_topic(image_topic)} none')
+            else:
+                self._no_slot_publisher.add(camera)
+
+    def _fall_back(self, camera: int, why: str) -> None:
+        self._fallbacks[camera] = why
+        self.destroy_subscription(self._slot_subscriptions.pop(camera))
+        self._rings[camera].close()
+        self._subscribe_images(camera)
+        self.get_logger().warning(f'{self.cameras[camera].label}: {why}; reading {self.cameras[camera].image_topic} '
+                                  'instead')
+
     def _on_image(self, camera: int, msg: Image | bytes) -> None:
         self._inputs[camera].arrived()
+        self._offer(camera, msg)
+
+    def _offer(self, camera: int, msg: object) -> None:
         bad = self.worker.offer(msg, now_ns=self.get_clock().now().nanoseconds, camera=camera)
         if bad is not None:
             self._warn_bad_frame(f'dropped image of {self.cameras[camera].label} ({bad.reason}): {bad}')
@@ -167,7 +235,17 @@ class PerceptionNode(Node):
 
     def _status(self) -> Status:
         level, message, values = self.worker.status()
-        return with_input_staleness(Status(level, message, values), self._inputs)
+        values['frame_input'] = ', '.join(self._input_kind(i) for i in range(len(self.cameras)))
+        status = with_input_staleness(Status(level, message, values), self._inputs)
+        if self._fallbacks and status.level < Level.WARN:
+            return Status(Level.WARN, '; '.join(f'{self.cameras[i].label} reads Image, no frame ring: {why}'
+                                                for i, why in self._fallbacks.items()), status.values)
+        return status
+
+    def _input_kind(self, camera: int) -> str:
+        if self._rings[camera] is None:
+            return 'image'
+        return 'image (ring missing)' if camera in self._fallbacks else 'frame ring'
 
     def _camera_status(self, camera: int) -> Status:
         values = self.worker.camera_status(camera)
@@ -176,6 +254,9 @@ class PerceptionNode(Node):
 
     def close(self) -> None:
         self.worker.close()
+        for ring in self._rings:
+            if ring is not None:
+                ring.close()
 
 
 def main(args: list[str] | None = None) -> int:

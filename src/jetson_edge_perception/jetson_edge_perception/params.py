@@ -24,6 +24,10 @@ CAMERA_SOURCE = [
               'camera_info is published with every image.', read_only=True),
     ParamSpec('image_topic', 'camera/image_raw', 'Topic of the published images.', read_only=True),
     ParamSpec('camera_info_topic', 'camera/camera_info', 'Topic of the published camera_info.', read_only=True),
+    ParamSpec('frame_ring_slots', 0, 'Also put each frame into a shared-memory ring of this many slots (under '
+              '/dev/shm) and publish a jetson_edge_msgs/FrameSlot naming it on <image_topic>/shm, for a perception '
+              'node on this host (its frame_ring); Image messages then go out only while image_topic has '
+              'subscribers. 0: no ring, Image always.', min_value=0, max_value=64, read_only=True),
     ParamSpec('diagnostics_period_s', 1.0, 'Period of the /diagnostics status.', min_value=0.1, max_value=60.0,
               read_only=True),
 ]
@@ -96,6 +100,12 @@ PERCEPTION = [
     ParamSpec('stale_after_periods', 10, 'Report ERROR when no image arrived for this many '
               'input periods (the median gap between recent images); such a camera is not waited for '
               'when a batch forms.', min_value=1, max_value=1000, read_only=True),
+    ParamSpec('frame_ring', False,
+              'Read each camera\'s frames from its camera source\'s shared-memory ring (same host; the camera\'s '
+              'frame_ring_slots > 0), announced on <image topic>/shm, instead of Image messages; torn or '
+              'overwritten slots are counted drops. Where the ring cannot be opened (the camera runs on another '
+              'host), or the image topic has publishers and the FrameSlot topic none (a bag being played), that '
+              'camera falls back to its Image topic, with a WARN.', read_only=True),
     ParamSpec('raw_image_intake', True,
               'Receive images serialized and read their pixels in place (skips rclpy\'s deserialization, ~1 ms '
               'per megapixel frame); false lets rclpy deserialize (for an RMW whose representation is not CDR).',

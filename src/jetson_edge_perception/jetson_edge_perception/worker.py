@@ -179,6 +179,13 @@ class PerceptionWorker:
             self._drop(cam, 'stale')
         return None
 
+    def reject(self, camera: int, error: FrameError) -> None:
+        """Count a frame of `camera` that could not even be read (a torn or missing ring slot) as received and dropped."""
+        cam = self.cameras[camera]
+        self.received.tick()
+        cam.received.tick()
+        self._drop(cam, error.reason)
+
     def _drop(self, cam: CameraStats, reason: str) -> None:
         self.drops.add(reason)
         cam.drops.add(reason)
