@@ -33,8 +33,8 @@ def camera_info(calibration: CameraCalibration, header: object) -> CameraInfo:
 
 
 class CameraSourceNode(Node):
-    def __init__(self) -> None:
-        super().__init__('camera_source')
+    def __init__(self, **node_options) -> None:
+        super().__init__('camera_source', **node_options)
         p = self.params = declare_parameters(self, CAMERA_SOURCE)
         self._image_pub = self.create_publisher(Image, p['image_topic'], qos.SENSOR_STREAM)
         self._info_pub = self.create_publisher(CameraInfo, p['camera_info_topic'], qos.SENSOR_STREAM)
