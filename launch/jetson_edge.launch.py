@@ -12,7 +12,7 @@ import shlex
 import tempfile
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, ExecuteProcess, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -32,16 +32,10 @@ def _nodes_from_plan(context):
     actions.append(LogInfo(msg=f'profile {plan.profile!r}: parameter files in {params_dir}'))
     for process in plan.processes():
         command = process_command(process)
-        if process.composed:  # no name, parameters or remappings: they would reach every member
-            actions.append(Node(
-                package='jetson_edge_bringup',
-                executable=command.executable.name,
-                exec_name=process.key,
-                arguments=command.arguments,
-                prefix=shlex.join(command.prefix),
-                respawn=False,
-                output='screen',
-            ))
+        if process.composed:
+            # A process, not a node: launch_ros's Node would add --ros-args that reach every
+            # member; each member's own are in the members file.
+            actions.append(ExecuteProcess(cmd=command.argv, name=process.key, output='screen'))
             continue
         node = process.members[0]
         actions.append(Node(

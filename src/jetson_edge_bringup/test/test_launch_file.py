@@ -87,7 +87,7 @@ def test_the_jetson_profiles_schedule_the_lidar_above_the_rest(tmp_path):
 def _launch_commands(profile: str) -> dict[str, list[str]]:
     """The command launch_ros builds for each process of the installed launch file (not started)."""
     from launch import LaunchContext
-    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
 
     spec = importlib.util.spec_from_file_location('jetson_edge_launch', installed_launch_file())
     module = importlib.util.module_from_spec(spec)
@@ -99,7 +99,7 @@ def _launch_commands(profile: str) -> dict[str, list[str]]:
             context.launch_configurations[entity.name] = entity.default_value[0].perform(context)
     context.launch_configurations.update({'profile': profile, 'root': '/nonexistent-root'})
     opaque = [e for e in description.entities if isinstance(e, OpaqueFunction)][0]
-    nodes = [a for a in opaque.execute(context) if hasattr(a, 'node_executable')]
+    nodes = [a for a in opaque.execute(context) if isinstance(a, ExecuteProcess)]   # Node is one
     context._set_is_shutdown(True)  # execute() prepares the command, then starts nothing
     commands = {}
     for node in nodes:
@@ -115,7 +115,7 @@ def test_launch_ros_builds_the_supervisors_command_for_every_node(profile, tmp_p
         pytest.skip('launch_ros is not importable (PyPI has none); this comparison runs on a '
                     'ROS 2 install, the GitHub Humble and Jazzy jobs')
     launched = _launch_commands(profile)
-    some = next(iter(launched.values()))
+    some = next(argv for argv in launched.values() if '--params-file' in argv)
     params_dir = Path(some[some.index('--params-file') + 1]).parent
     supervised = commands_for(_plan(profile, params_dir))
     assert list(launched) == list(supervised)
