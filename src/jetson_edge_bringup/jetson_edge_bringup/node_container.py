@@ -53,9 +53,10 @@ class Container:
             before = set(threading.enumerate())
             try:
                 self.nodes[member.key] = classes[member.key](cli_args=member.ros_arguments)
-            except BaseException as exc:
-                say(f'ERROR: member {member.label} failed to start: {type(exc).__name__}: '
-                    f'{exc}; the container of {self._everyone} exits')
+            except BaseException as exc:   # a Ctrl-C while starting is no failure, but cleans up
+                if isinstance(exc, Exception):
+                    say(f'ERROR: member {member.label} failed to start: {type(exc).__name__}: '
+                        f'{exc}; the container of {self._everyone} exits')
                 for node in reversed(list(self.nodes.values())):
                     close_node(node)
                 raise
