@@ -3,10 +3,11 @@
 
 One child process per process of the plan (a node alone, or a process group's container), each
 the ``plan.process_command``: ``node_runner``, which applies the plan's scheduling and environment
-and restarts the process by its respawn policy, exactly as under ``ros2 launch``. Each child has its own session (a terminal's Ctrl-C reaches only the
-supervisor, which stops the children in order) and each output line is prefixed with the node's
-key. A runner that ends (its node given up, or a one-shot node done) is not started again: a
-non-zero end stops the whole run with a non-zero exit.
+and restarts the process by its respawn policy, exactly as under ``ros2 launch``. Each child has
+its own session (a terminal's Ctrl-C reaches only the supervisor, which stops the children in
+order) and each output line is prefixed with the node's or group's key. A runner that ends (its
+process given up, or a one-shot node done) is not started again: a non-zero end stops the whole
+run with a non-zero exit.
 """
 
 from __future__ import annotations
