@@ -14,7 +14,7 @@ from suite_helpers import (current_pids, load_plan, monitored_topics, node_statu
 
 STARTUP_S = 180.0
 RESTART_S = 90.0
-LIGHT = ['camera', 'thermal_model', 'power_manager', 'imu_emulator', 'viewer']
+LIGHT = ['camera', 'thermal_model', 'power_manager', 'viewer']
 
 
 def _free_tcp_port() -> int:
