@@ -1,21 +1,22 @@
 """Starts the suite: ``ros2 launch jetson_edge_bringup jetson_edge.launch.py profile:=orin_nano``.
 
-Thin on purpose: the node list comes from the plan that ``jetson-edge up`` supervises
-(jetson_edge_bringup.plan.prepare_plan), and each node runs the same command line as there
-(plan.node_command): ``node_runner`` as the launch prefix applies the plan's nice, CPU affinity,
-environment and respawn policy (so launch's own respawn stays off), then the node with its name,
-namespace, remappings and a standard ROS 2 parameter file keyed to the node's name.
+Thin on purpose: the process list comes from the plan that ``jetson-edge up`` supervises
+(jetson_edge_bringup.plan.prepare_plan), and each process runs the same command line as there
+(plan.process_command): ``node_runner`` as the launch prefix applies the plan's nice, CPU
+affinity, environment and respawn policy (so launch's own respawn stays off), then the node with
+its name, namespace, remappings and a standard ROS 2 parameter file keyed to the node's name, or,
+for a process group, ``node_container`` with the members file that holds each member's own.
 """
 
 import shlex
 import tempfile
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, ExecuteProcess, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from jetson_edge_bringup.plan import node_command, prepare_plan, write_parameter_files
+from jetson_edge_bringup.plan import prepare_plan, process_command, write_parameter_files
 
 
 def _nodes_from_plan(context):
@@ -29,8 +30,14 @@ def _nodes_from_plan(context):
     write_parameter_files(plan, params_dir)
     actions = [LogInfo(msg=note) for note in notes]
     actions.append(LogInfo(msg=f'profile {plan.profile!r}: parameter files in {params_dir}'))
-    for node in plan.nodes:
-        command = node_command(node)
+    for process in plan.processes():
+        command = process_command(process)
+        if process.composed:
+            # A process, not a node: launch_ros's Node would add --ros-args that reach every
+            # member; each member's own are in the members file.
+            actions.append(ExecuteProcess(cmd=command.argv, name=process.key, output='screen'))
+            continue
+        node = process.members[0]
         actions.append(Node(
             package=node.package,
             executable=node.executable,

@@ -81,8 +81,9 @@ def _rss_over(suite, seconds: float, pick) -> dict[str, float]:
 class Attack:
     """The running suite, its watcher and the table of measured times."""
 
-    def __init__(self, watcher: AggregateWatcher, keys: list[str]) -> None:
-        self.suite, self.watcher, self.keys = None, watcher, keys
+    def __init__(self, watcher: AggregateWatcher, processes: dict[str, list[str]]) -> None:
+        self.suite, self.watcher, self.processes = None, watcher, processes
+        self.keys = [key for members in processes.values() for key in members]   # the nodes
         self.rows: list[tuple[str, str, str, str]] = []
 
     def alive(self) -> bool:
@@ -219,87 +220,94 @@ def _image_attacks(attack: Attack) -> None:
 
 
 def _freeze_each(attack: Attack) -> None:
-    for key in attack.keys:
+    for process, members in attack.processes.items():
         attack.settled()
-        pid = current_pids(attack.suite.output())[key]
+        pid = current_pids(attack.suite.output())[process]
         stopped = time.monotonic()
         os.kill(pid, signal.SIGSTOP)
+        reports = {}
         try:
-            if key == 'monitor':
-                # Nothing watches the watcher: a frozen monitor is a silent /diagnostics_agg,
-                # which rqt_robot_monitor shows as stale. Only the recovery is checked.
-                time.sleep(2.0)
-                report = None
-            else:
-                report = attack.wait(lambda: attack.watcher.first(
+            for key in members:   # a frozen process group: each of its nodes named
+                if key == 'monitor':
+                    # Nothing watches the watcher: a frozen monitor is a silent
+                    # /diagnostics_agg, which rqt_robot_monitor shows as stale. Only the
+                    # recovery is checked.
+                    time.sleep(2.0)
+                    continue
+                reports[key] = attack.wait(lambda: attack.watcher.first(
                     f'/jetson_edge/{key}', since=stopped, level=ERROR), SETTLE_S,
-                    f'{key} named ERROR on {AGG} while stopped')
-                assert 'hung, stopped or dead' in report[4], report
-            if key in STALENESS_OF:  # the driver's own staleness bound on a frozen input
-                stale = attack.wait(lambda: attack.watcher.first(
-                    STALENESS_OF[key], topic=DIAG, since=stopped, level=ERROR), SETTLE_S,
-                    f'{STALENESS_OF[key]} ERROR while {key} is stopped')
-                attack.row(f'SIGSTOP {key}: its driver\'s input stalls',
-                           f'{DIAG} {STALENESS_OF[key]} ERROR "{stale[4][:40]}"',
-                           stale[0] - stopped)
+                    f'{key} named ERROR on {AGG} while {process} is stopped')
+                assert 'hung, stopped or dead' in reports[key][4], reports[key]
+            for key in members:
+                if key in STALENESS_OF:  # the driver's own staleness bound on a frozen input
+                    stale = attack.wait(lambda: attack.watcher.first(
+                        STALENESS_OF[key], topic=DIAG, since=stopped, level=ERROR), SETTLE_S,
+                        f'{STALENESS_OF[key]} ERROR while {key} is stopped')
+                    attack.row(f'SIGSTOP {key}: its driver\'s input stalls',
+                               f'{DIAG} {STALENESS_OF[key]} ERROR "{stale[4][:40]}"',
+                               stale[0] - stopped)
         finally:
             os.kill(pid, signal.SIGCONT)
         resumed = time.monotonic()
-        back = attack.wait(lambda: attack.watcher.first(f'/jetson_edge/{key}' if key != 'monitor'
-                                                        else '/jetson_edge', since=resumed,
-                                                        level=NOT_ERROR), SETTLE_S,
-                           f'{key} out of ERROR on {AGG} after SIGCONT')
-        attack.row(f'SIGSTOP {key}', 'not reported (the monitor itself)' if report is None
-                   else f'{AGG} ERROR "{report[4][:40]}"',
-                   None if report is None else report[0] - stopped, back[0] - resumed)
+        for key in members:
+            back = attack.wait(lambda: attack.watcher.first(
+                f'/jetson_edge/{key}' if key != 'monitor' else '/jetson_edge', since=resumed,
+                level=NOT_ERROR), SETTLE_S, f'{key} out of ERROR on {AGG} after SIGCONT')
+            report = reports.get(key)
+            attack.row(f'SIGSTOP {process}: {key}', 'not reported (the monitor itself)'
+                       if report is None else f'{AGG} ERROR "{report[4][:40]}"',
+                       None if report is None else report[0] - stopped, back[0] - resumed)
 
 
 def _kill_each(attack: Attack) -> None:
-    for key in attack.keys:
+    for process, members in attack.processes.items():
         attack.settled()
-        old = current_pids(attack.suite.output())[key]
+        old = current_pids(attack.suite.output())[process]
         killed = time.monotonic()
         os.kill(old, signal.SIGKILL)
-        new = attack.wait(lambda: current_pids(attack.suite.output())[key] != old
-                          and current_pids(attack.suite.output())[key], RESTART_S,
-                          f'the supervisor to restart {key}')
+        new = attack.wait(lambda: current_pids(attack.suite.output())[process] != old
+                          and current_pids(attack.suite.output())[process], RESTART_S,
+                          f'the supervisor to restart {process}')
         restarted = time.monotonic()
-        if key == 'monitor':
-            report = None
-            back = attack.wait(lambda: attack.watcher.first('/jetson_edge', since=restarted),
-                               RESTART_S, f'{AGG} from the restarted monitor')
-        else:
-            # the runner's report, relayed by the monitor: "exited with signal 9 (SIGKILL)"
-            # while it waits out the back-off, "last exit signal 9 (SIGKILL)" once restarted
-            report = attack.wait(lambda: attack.watcher.first(
-                f'node_runner: {key}', topic=DIAG, since=killed, contains='signal 9 (SIGKILL)'),
-                RESTART_S, f'the kill of {key} reported on {DIAG}')
-            back = attack.wait(lambda: attack.watcher.first(
-                f'/jetson_edge/{key}', since=killed, level=NOT_ERROR,
-                values=lambda v: v.get('restarts') == '1'), RESTART_S,
-                f'{key} back, restarted once, out of ERROR on {AGG}')
-        attack.row(f'SIGKILL {key} (pid {old} -> {new})',
-                   'the restarted monitor publishes' if report is None
-                   else f'{DIAG} node_runner: {key} "{report[4][:40]}"',
-                   None if report is None else report[0] - killed, back[0] - killed)
+        for key in members:
+            if key == 'monitor':
+                report = None
+                back = attack.wait(lambda: attack.watcher.first('/jetson_edge', since=restarted),
+                                   RESTART_S, f'{AGG} from the restarted monitor')
+            else:
+                # the runner's report, relayed by the monitor: "exited with signal 9 (SIGKILL)"
+                # while it waits out the back-off, "last exit signal 9 (SIGKILL)" once
+                # restarted (a group's members share their runner's report)
+                report = attack.wait(lambda: attack.watcher.first(
+                    f'node_runner: {key}', topic=DIAG, since=killed,
+                    contains='signal 9 (SIGKILL)'), RESTART_S,
+                    f'the kill of {process} reported on {DIAG} for {key}')
+                back = attack.wait(lambda: attack.watcher.first(
+                    f'/jetson_edge/{key}', since=killed, level=NOT_ERROR,
+                    values=lambda v: v.get('restarts') == '1'), RESTART_S,
+                    f'{key} back, restarted once, out of ERROR on {AGG}')
+            attack.row(f'SIGKILL {process}: {key} (pid {old} -> {new})',
+                       'the restarted monitor publishes' if report is None
+                       else f'{DIAG} node_runner: {key} "{report[4][:40]}"',
+                       None if report is None else report[0] - killed, back[0] - killed)
 
 
 def _terminate_all(attack: Attack) -> None:
-    """SIGTERM to every node at once (what systemd or docker stop send): each ends cleanly,
+    """SIGTERM to every process at once (what systemd or docker stop send): each ends cleanly,
     exit 0, and its runner starts it again."""
     attack.settled()
     pids = current_pids(attack.suite.output())
     sent = time.monotonic()
-    for key in attack.keys:
+    for key in attack.processes:
         os.kill(pids[key], signal.SIGTERM)
-    for key in attack.keys:
+    for key in attack.processes:
         attack.wait(lambda: current_pids(attack.suite.output())[key] != pids[key], RESTART_S,
                     f'{key} ended by SIGTERM and started again')
     exits = dict(re.findall(r'\[node_runner\] (\S+) exited with (code \d+|signal \d+ \(\w+\))',
                             attack.suite.output()))
-    assert exits == {key: 'code 0' for key in attack.keys}, exits
+    assert exits == {key: 'code 0' for key in attack.processes}, exits
     attack.settled()
-    attack.row('SIGTERM every node at once', 'each runner: "exited with code 0"', None,
+    attack.row('SIGTERM every process at once', 'each runner: "exited with code 0"', None,
                time.monotonic() - sent)
 
 
@@ -314,7 +322,8 @@ def test_attack_on_the_sim_every_fault_reported_every_node_back(start_suite, tmp
     watched = {topic.lstrip('/'): spec for topic, spec in monitored_topics(plan).items()
                if topic.lstrip('/') in FLOWING}
     watcher = AggregateWatcher(watched)
-    attack = Attack(watcher, [node.key for node in plan.nodes])
+    attack = Attack(watcher, {process.key: [node.key for node in process.members]
+                              for process in plan.processes()})
     try:
         started = time.monotonic()
         attack.suite = start_suite(str(profile))
@@ -357,10 +366,10 @@ def test_attack_on_the_sim_every_fault_reported_every_node_back(start_suite, tmp
                  if role in after and after[role] - baseline[role] > MEMORY_SLACK_MB}
         assert not grown, grown
         exits = node_exits(attack.suite.output())  # nothing died but what was killed
-        assert len(exits) == 2 * len(attack.keys), exits
+        assert len(exits) == 2 * len(attack.processes), exits
         assert sum('exited with signal 9 (SIGKILL)' in line for line in exits) == len(
-            attack.keys), exits
-        assert sum('exited with code 0' in line for line in exits) == len(attack.keys), exits
+            attack.processes), exits
+        assert sum('exited with code 0' in line for line in exits) == len(attack.processes), exits
         assert not calibration.exists()
         print(f'the attack took {time.monotonic() - started:.0f} s')
 
@@ -368,7 +377,7 @@ def test_attack_on_the_sim_every_fault_reported_every_node_back(start_suite, tmp
         assert attack.suite.stop(timeout=60) == 0, attack.suite.output()[-3000:]
         stopped = dict(re.findall(r'\[node_runner\] (\S+) stopped with exit (\S+)',
                                   attack.suite.output()))
-        assert stopped == {key: '0' for key in attack.keys}, stopped
+        assert stopped == {key: '0' for key in attack.processes}, stopped
         assert 'Traceback' not in attack.suite.output()
     finally:
         if attack.rows:

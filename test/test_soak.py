@@ -49,11 +49,16 @@ def test_soak_of_the_sim_profile(tmp_path):
     assert report.rstrip().endswith('soak passed')
 
     processes = _table(report, 'process')
-    assert set(processes) == {node.key for node in plan.nodes}
-    for key, (rss_start, rss_end, growth, restarts, ok) in processes.items():
+    assert set(processes) == {process.key for process in plan.processes()}
+    for key, (rss_start, rss_end, growth, restarts, ok, floors, members) in processes.items():
         assert float(rss_start) > 10 and float(rss_end) > 10, (key, rss_start, rss_end)
         assert float(growth.rstrip('%')) < MEMORY_GROWTH_LIMIT * 100, (key, growth)
         assert restarts == '0' and ok == 'yes', (key, restarts)
+        assert float(floors) > 0.5, (key, floors)   # no process is far below a bare rclpy node
+    # every node runs, in exactly one process
+    in_processes = [m for *_, members in processes.values() for m in members.split(',')]
+    assert sorted(in_processes) == sorted(node.key for node in plan.nodes)
+    assert 'total RSS end' in report
 
     topics = _table(report, 'topic')
     expects = expected_topics(plan)

@@ -51,28 +51,29 @@ def _arrived_since(monitor, since: float, count: int = 1) -> list[str]:
             if sum(t > since for t in stamps) < count]
 
 
-# --- (a) every node killed in turn -------------------------------------------------------------
+# --- (a) every process killed in turn ----------------------------------------------------------
 
-@pytest.mark.long  # every node killed in turn: about a minute, more on a loaded machine
-def test_each_node_killed_is_restarted_and_its_topics_resume(start_suite, topic_monitor,
-                                                            tmp_path):
+@pytest.mark.long  # every process killed in turn: about a minute, more on a loaded machine
+def test_each_process_killed_is_restarted_and_its_topics_resume(start_suite, topic_monitor,
+                                                               tmp_path):
     plan, monitor, suite = _up(start_suite, topic_monitor, write_profile(tmp_path))
-    for node in plan.nodes:
-        old_pid = current_pids(suite.output())[node.key]
+    for process in plan.processes():   # a node alone, or a process group's container
+        old_pid = current_pids(suite.output())[process.key]
         os.kill(old_pid, signal.SIGKILL)
-        new_pid = wait_for(lambda: current_pids(suite.output())[node.key] != old_pid
-                           and current_pids(suite.output())[node.key], RESTART_S,
-                           f'the supervisor to restart {node.key}')
+        new_pid = wait_for(lambda: current_pids(suite.output())[process.key] != old_pid
+                           and current_pids(suite.output())[process.key], RESTART_S,
+                           f'the supervisor to restart {process.key}')
         restarted_at = time.monotonic()
         # the whole suite recovers, not only the killed node's own topics: its consumers too
         # (the IMU driver reconnects to a restarted emulator, the LiDAR driver hears its sensor)
         wait_for(lambda: not _arrived_since(monitor, restarted_at, count=3), RESTART_S,
-                 lambda: f'every topic to resume after {node.key} restarted '
+                 lambda: f'every topic to resume after {process.key} restarted '
                          f'(missing: {_arrived_since(monitor, restarted_at, count=3)})')
-        wait_for(lambda: any(when > restarted_at for _, _, when, _ in
-                             node_statuses(monitor.latest_diagnostics(), node.name).values()),
-                 RESTART_S, f'diagnostics from the restarted {node.key}')
-        print(f'{node.key}: pid {old_pid} killed, restarted as pid {new_pid}, topics back '
+        for node in process.members:
+            wait_for(lambda: any(when > restarted_at for _, _, when, _ in
+                                 node_statuses(monitor.latest_diagnostics(), node.name).values()),
+                     RESTART_S, f'diagnostics from the restarted {node.key}')
+        print(f'{process.key}: pid {old_pid} killed, restarted as pid {new_pid}, topics back '
               f'{time.monotonic() - restarted_at:.1f} s after the restart')
         assert suite.alive(), suite.output()[-3000:]
 
@@ -88,10 +89,10 @@ def test_each_node_killed_is_restarted_and_its_topics_resume(start_suite, topic_
          if not healthy(n, level)}))
 
     runs = started(suite.output())
-    for node in plan.nodes:
-        assert [key for key, _ in runs].count(node.key) == 2, node.key
+    for process in plan.processes():
+        assert [key for key, _ in runs].count(process.key) == 2, process.key
     exits = node_exits(suite.output())
-    assert len(exits) == len(plan.nodes), exits
+    assert len(exits) == len(plan.processes()), exits
     assert all('exited with signal 9 (SIGKILL)' in line for line in exits), exits
 
 

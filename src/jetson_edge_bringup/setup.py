@@ -39,9 +39,13 @@ setup(
         'jetson_edge.parameter_schemas': [
             'suite_monitor = jetson_edge_bringup.params:SUITE_MONITOR',
         ],
+        'jetson_edge.nodes': [
+            'suite_monitor = jetson_edge_bringup.suite_monitor_node:SuiteMonitorNode',
+        ],
         'console_scripts': [
             'jetson-edge = jetson_edge_bringup.cli:main',
             'node_runner = jetson_edge_bringup.node_runner:main',
+            'node_container = jetson_edge_bringup.node_container:main',
             'suite_monitor = jetson_edge_bringup.suite_monitor_node:main',
         ],
     },

@@ -21,6 +21,9 @@ setup(
         'jetson_edge.parameter_schemas': [
             'imu_node = jetson_edge_imu.params:IMU_NODE',
         ],
+        'jetson_edge.nodes': [
+            'imu_node = jetson_edge_imu.node:ImuNode',
+        ],
         'console_scripts': [
             'imu_node = jetson_edge_imu.node:main',
         ],

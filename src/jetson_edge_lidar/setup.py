@@ -21,6 +21,9 @@ setup(
         'jetson_edge.parameter_schemas': [
             'velodyne_node = jetson_edge_lidar.params:VELODYNE_NODE',
         ],
+        'jetson_edge.nodes': [
+            'velodyne_node = jetson_edge_lidar.node:VelodyneNode',
+        ],
         'console_scripts': [
             'velodyne_node = jetson_edge_lidar.node:main',
         ],

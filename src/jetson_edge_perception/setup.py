@@ -27,6 +27,9 @@ setup(
             'camera_source_node = jetson_edge_perception.params:CAMERA_SOURCE',
             'perception_node = jetson_edge_perception.params:PERCEPTION',
         ],
+        'jetson_edge.nodes': [
+            'camera_source_node = jetson_edge_perception.camera_node:CameraSourceNode',
+        ],
         'console_scripts': [
             'perception_node = jetson_edge_perception.node:main',
             'camera_source_node = jetson_edge_perception.camera_node:main',

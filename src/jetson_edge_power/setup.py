@@ -21,6 +21,9 @@ setup(
         'jetson_edge.parameter_schemas': [
             'power_manager_node = jetson_edge_power.params:MANAGER_SPECS',
         ],
+        'jetson_edge.nodes': [
+            'power_manager_node = jetson_edge_power.node:PowerManagerNode',
+        ],
         'console_scripts': [
             'power_manager_node = jetson_edge_power.node:main',
         ],

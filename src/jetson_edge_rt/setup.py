@@ -21,6 +21,9 @@ setup(
         'jetson_edge.parameter_schemas': [
             'rt_executor_node = jetson_edge_rt.params:NODE_SPECS',
         ],
+        'jetson_edge.nodes': [
+            'rt_executor_node = jetson_edge_rt.node:RtExecutorNode',
+        ],
         'console_scripts': [
             'rt_executor_node = jetson_edge_rt.node:main',
         ],

@@ -24,6 +24,11 @@ setup(
             'imu_emulator = jetson_edge_sim.params:IMU_EMULATOR',
             'thermal_model_node = jetson_edge_sim.params:THERMAL_MODEL',
         ],
+        'jetson_edge.nodes': [
+            'virtual_velodyne = jetson_edge_sim.lidar.virtual_node:VirtualVelodyneNode',
+            'imu_emulator = jetson_edge_sim.imu.emulator_main:ImuEmulatorNode',
+            'thermal_model_node = jetson_edge_sim.power.thermal_model_node:ThermalModelNode',
+        ],
         'console_scripts': [
             'virtual_velodyne = jetson_edge_sim.lidar.virtual_node:main',
             'imu_emulator = jetson_edge_sim.imu.emulator_main:main',

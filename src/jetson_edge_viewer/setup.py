@@ -24,6 +24,9 @@ setup(
         'jetson_edge.parameter_schemas': [
             'viewer_node = jetson_edge_viewer.params:VIEWER',
         ],
+        'jetson_edge.nodes': [
+            'viewer_node = jetson_edge_viewer.node:ViewerNode',
+        ],
         'console_scripts': [
             'viewer_node = jetson_edge_viewer.node:main',
         ],

@@ -5,10 +5,10 @@ Two runs of the sim under ``jetson-edge up``, measured over the same window afte
 warm-up: the reference without the viewer (``--only`` every other node), then the whole sim
 with one Foxglove client subscribed to every channel (:class:`jetson_edge_viewer.testing.FoxgloveClient`,
 written from the protocol spec). CPU time is read with psutil for every process of the suite;
-the viewer's share is that of its own process. Then, in the second run, a second client
-subscribes to everything and never reads: the first client's rates during that stall are
-compared with its rates before it, and the viewer's own counters (from its /diagnostics, as the
-first client receives them) say what it dropped.
+the viewer's share is that of its own process (it runs alone here, out of any process group).
+Then, in the second run, a second client subscribes to everything and never reads: the first
+client's rates during that stall are compared with its rates before it, and the viewer's own
+counters (from its /diagnostics, as the first client receives them) say what it dropped.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ import time
 from pathlib import Path
 
 import psutil
+import yaml
 
 from jetson_edge_bringup.plan import VIEWER_PACKAGE, build_plan, viewer_addresses
-from jetson_edge_common.profiles import load_profile
+from jetson_edge_common.profiles import Profile, load_profile
 from jetson_edge_viewer.testing import FoxgloveClient
 
 STARTUP_S = 180.0
@@ -95,6 +96,18 @@ def _viewer_values(client: FoxgloveClient) -> dict[str, str]:
     return {}
 
 
+def _viewer_alone(profile: Profile, work: Path) -> str:
+    """A profile extending ``profile`` in which the viewer runs in a process of its own: its CPU
+    is what this bench measures, and in a process group it would be the group's."""
+    nodes = {key: {'process': ''} for key, spec in profile.nodes.items()
+             if spec.get('package') == VIEWER_PACKAGE}
+    path = work / f'{profile.name}_viewer_alone.yaml'
+    path.write_text(yaml.safe_dump({'extends': str(profile.path),
+                                    'description': f'{profile.name}, the viewer alone',
+                                    'nodes': nodes}, sort_keys=False))
+    return str(path)
+
+
 def main(argv: list[str]) -> dict:
     parser = argparse.ArgumentParser(prog='jetson-edge bench viewer', description=__doc__)
     parser.add_argument('--profile', default='sim')
@@ -103,15 +116,16 @@ def main(argv: list[str]) -> dict:
     parser.add_argument('--stall', type=float, default=15.0, help='seconds the second client does not read')
     args = parser.parse_args(argv)
 
-    plan = build_plan(load_profile(args.profile))
+    work = Path(tempfile.mkdtemp(prefix='jetson-edge-bench-viewer-'))
+    profile = _viewer_alone(load_profile(args.profile), work)
+    plan = build_plan(load_profile(profile))
     others = [n.key for n in plan.nodes if n.package != VIEWER_PACKAGE]
     addresses = viewer_addresses(plan)
     if not addresses:
         raise SystemExit(f'profile {args.profile!r} does not enable the viewer')
     url = addresses[0]
-    work = Path(tempfile.mkdtemp(prefix='jetson-edge-bench-viewer-'))
 
-    reference = _suite(args.profile, others, work / 'reference.log')
+    reference = _suite(profile, others, work / 'reference.log')
     try:
         time.sleep(args.warmup)
         before = _cpu_seconds(reference.pid)
@@ -120,7 +134,7 @@ def main(argv: list[str]) -> dict:
     finally:
         _stop(reference)
 
-    suite = _suite(args.profile, None, work / 'suite.log')
+    suite = _suite(profile, None, work / 'suite.log')
     try:
         started = time.monotonic()
         client = _connect(url, started + STARTUP_S)

@@ -154,6 +154,10 @@ def cmd_plan(args) -> int:
               f'{", nice " + str(node.nice) if node.nice else ""})')
         if node.params_file:
             print(f'    params: {node.params_file}')
+    for process in plan.processes():
+        if process.composed:
+            print(f'process {process.key}: {", ".join(m.key for m in process.members)} '
+                  f'(one node_container)')
     return 0
 
 

@@ -1,8 +1,8 @@
 """``node_runner``: starts one node of the plan the way the plan says, under either runner.
 
 ``ros2 launch`` names it as each node's launch prefix and ``jetson-edge up`` runs the very same
-command line (both get it from ``plan.node_command``), so nice, CPU affinity, environment and
-respawn reach the node identically::
+command line (both get it from ``plan.process_command``; for a process group, the node is its
+``node_container``), so nice, CPU affinity, environment and respawn reach the node identically::
 
     node_runner --key lidar --nice -5 --cpus 2,3 --env K=V --respawn-delay 1.0 \\
         --max-restarts 5 -- /ws/install/.../velodyne_node --ros-args ...

@@ -1,9 +1,15 @@
 """From a profile to a launch plan: the nodes to start and how.
 
 Both ``launch/jetson_edge.launch.py`` (launch_ros) and the supervisor (``jetson-edge up``)
-consume the same :class:`Plan` through :func:`prepare_plan`, and start each node with the command
-of :func:`node_command` (``node_runner`` with the node's scheduling, environment and respawn
-policy, then the node), so what runs on a robot and what runs here cannot drift apart.
+consume the same :class:`Plan` through :func:`prepare_plan`, and start each of its processes
+(:meth:`Plan.processes`) with the command of :func:`process_command` (``node_runner`` with the
+process's scheduling, environment and respawn policy, then the node, or the ``node_container``
+of a process group), so what runs on a robot and what runs here cannot drift apart.
+
+A node's ``process`` value in the profile names the process group it runs in: the enabled nodes
+of one group share one process (several rclpy nodes on one executor, ROS 2 composition), which
+saves the interpreter, rclpy and DDS participant that each process costs. A node without one
+runs alone.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from jetson_edge_common.profiles import (Profile, ProfileError, detect_profile, 
                                          read_device_tree_model)
 
 RUNNER = 'node_runner'
+CONTAINER = 'node_container'
 SIM_PACKAGE = 'jetson_edge_sim'   # its nodes stand in for hardware
 
 
@@ -41,6 +48,7 @@ class NodePlan:
     env: dict[str, str] = field(default_factory=dict)
     expects: dict[str, dict] = field(default_factory=dict)   # topic -> {type, rate_hz, qos}
     companions: list[str] = field(default_factory=list)      # keys started along with this one
+    process: str = ''           # its process group ('': a process of its own)
     params_file: Path | None = None
     status_file: Path | None = None   # where its node_runner keeps its state (runner_status)
 
@@ -82,10 +90,61 @@ class NodePlan:
 
 
 @dataclass
+class ProcessPlan:
+    """One process of the plan: a node alone, or the members of a process group composed in one
+    ``node_container``. A group's scheduling and environment are its members' (which must
+    agree); it respawns with the longest delay and the fewest restarts any member asks for."""
+
+    key: str                    # the node's key, or the group's name
+    members: list[NodePlan]
+    members_file: Path | None = None   # a group's members, for its container
+
+    @property
+    def composed(self) -> bool:
+        return len(self.members) > 1
+
+    def runner_options(self) -> RunnerOptions:
+        if not self.composed:
+            return self.members[0].runner_options()
+        first = self.members[0]
+        return RunnerOptions(
+            key=self.key, nice=first.nice, cpus=tuple(first.cpu_affinity), env=dict(first.env),
+            policy=RespawnPolicy(respawn=first.respawn,
+                                 delay_s=max(m.respawn_delay_s for m in self.members),
+                                 max_restarts=min(m.max_restarts for m in self.members)),
+            status_file=str(first.status_file or ''))
+
+
+def group_processes(nodes: list[NodePlan]) -> list[ProcessPlan]:
+    """The processes that run ``nodes``: one per process group present (in the order of its
+    first member) and one per node without a group; a group with a single member present runs
+    it alone, as its own executable. Members that disagree on how their process runs (nice, CPU
+    affinity, environment, respawn on or off) are refused, naming the setting."""
+    groups: dict[str, list[NodePlan]] = {}
+    for node in nodes:
+        groups.setdefault(node.process or node.key, []).append(node)
+    clash = {n.process for n in nodes if n.process} & {n.key for n in nodes}
+    if clash:
+        raise ProfileError(f'process group {sorted(clash)[0]!r} has the name of a node; '
+                           f'give the group another name')
+    for name, members in groups.items():
+        for setting in ('nice', 'cpu_affinity', 'env', 'respawn'):
+            values = {m.key: getattr(m, setting) for m in members}
+            if len({repr(v) for v in values.values()}) > 1:
+                raise ProfileError(
+                    f'process group {name!r}: its members share one process, so they must '
+                    f'agree on {setting}, and they do not ({values}); set it alike or move a '
+                    f'node to another process')
+    return [ProcessPlan(name if len(members) > 1 else members[0].key, members)
+            for name, members in groups.items()]
+
+
+@dataclass
 class Plan:
     profile: str
     nodes: list[NodePlan]
     hardware: dict = field(default_factory=dict)   # the profile's hardware section
+    _processes: list[ProcessPlan] | None = field(default=None, repr=False, compare=False)
 
     def select(self, only: list[str] | None) -> 'Plan':
         """The named nodes and, transitively, their companions, in the plan's order; a node
@@ -106,6 +165,13 @@ class Plan:
             todo.extend(by_key[key].companions)
         wanted |= {n.key for n in self.nodes if watches_plan(n)}
         return Plan(self.profile, [n for n in self.nodes if n.key in wanted], self.hardware)
+
+    def processes(self) -> list[ProcessPlan]:
+        """The processes that run the plan's nodes (:func:`group_processes`); after
+        :func:`write_parameter_files`, with their status and members files."""
+        if self._processes is None:
+            self._processes = group_processes(self.nodes)
+        return self._processes
 
 
 def build_plan(profile: Profile) -> Plan:
@@ -131,6 +197,7 @@ def build_plan(profile: Profile) -> Plan:
             env=dict(spec.get('env', {}) or {}),
             expects=dict(spec.get('expects', {}) or {}),
             companions=list(spec.get('companions', [])),
+            process=str(spec.get('process', '') or ''),
         ))
     return Plan(profile.name, nodes, dict(profile.hardware))
 
@@ -198,9 +265,11 @@ def write_parameter_files(plan: Plan, directory: str | os.PathLike) -> Plan:
     directory.mkdir(parents=True, exist_ok=True)
     layout_file = directory / f'{plan.profile}.hardware.yaml'
     layout_file.write_text(yaml.safe_dump(plan.hardware, sort_keys=False))
-    for node in plan.nodes:
-        node.status_file = directory / f'{plan.profile}.{node.key}.runner.json'
-        node.status_file.unlink(missing_ok=True)   # a previous run's state is not this run's
+    for process in plan.processes():
+        status_file = directory / f'{plan.profile}.{process.key}.runner.json'
+        status_file.unlink(missing_ok=True)   # a previous run's state is not this run's
+        for node in process.members:          # a group's members share its runner
+            node.status_file = status_file
     for node in plan.nodes:
         declared = declared_parameters(node)
         if 'layout_file' in declared and not node.parameters.get('layout_file'):
@@ -213,29 +282,60 @@ def write_parameter_files(plan: Plan, directory: str | os.PathLike) -> Plan:
         path = directory / f'{plan.profile}.{node.key}.params.yaml'
         path.write_text(yaml.safe_dump(parameters_document(node), sort_keys=False))
         node.params_file = path
+    for process in plan.processes():
+        if process.composed:
+            process.members_file = directory / f'{plan.profile}.{process.key}.members.yaml'
+            process.members_file.write_text(yaml.safe_dump(members_document(process),
+                                                           sort_keys=False))
     return plan
+
+
+def members_document(process: ProcessPlan) -> list[dict]:
+    """What a group's ``node_container`` creates: each member's key, node class (by package and
+    executable) and its own ``--ros-args`` (name, namespace, parameter file, remappings)."""
+    return [{'key': node.key, 'package': node.package, 'executable': node.executable,
+             'ros_arguments': node.ros_arguments()} for node in process.members]
 
 
 @dataclass(frozen=True)
 class NodeCommand:
-    """How one node is started: ``prefix`` (``node_runner`` and its options, ending ``--``),
-    then the node's executable and its ``--ros-args``. ``ros2 launch`` gives ``prefix`` to
-    launch_ros's ``Node`` as its launch prefix; ``jetson-edge up`` runs ``argv``."""
+    """How one process is started: ``prefix`` (``node_runner`` and its options, ending ``--``),
+    then the executable and its ``arguments`` (a node's ``--ros-args``, or a container's
+    ``--members FILE``). ``ros2 launch`` gives ``prefix`` to launch_ros's ``Node`` as its launch
+    prefix; ``jetson-edge up`` runs ``argv``."""
 
     prefix: list[str]
     executable: Path
-    ros_arguments: list[str]
+    arguments: list[str]
 
     @property
     def argv(self) -> list[str]:
-        return [*self.prefix, str(self.executable), *self.ros_arguments]
+        return [*self.prefix, str(self.executable), *self.arguments]
 
 
-def node_command(node: NodePlan) -> NodeCommand:
-    """The one command line of ``node`` that both runners use."""
-    runner = _installed(node.key, 'jetson_edge_bringup', RUNNER)
-    return NodeCommand(prefix=[str(runner), *node.runner_options().to_argv()],
-                       executable=executable_path(node), ros_arguments=node.ros_arguments())
+def process_command(process: ProcessPlan) -> NodeCommand:
+    """The one command line of ``process`` that both runners use: a node alone runs its own
+    executable with its ``--ros-args``; a group runs ``node_container`` on its members file
+    (each member's ``--ros-args`` are in there, none is global to the process)."""
+    runner = _installed(process.key, 'jetson_edge_bringup', RUNNER)
+    prefix = [str(runner), *process.runner_options().to_argv()]
+    if not process.composed:
+        node = process.members[0]
+        return NodeCommand(prefix=prefix, executable=executable_path(node),
+                           arguments=node.ros_arguments())
+    from jetson_edge_bringup.composition import NotComposable, node_class
+
+    for node in process.members:
+        try:
+            node_class(node.package, node.executable)
+        except NotComposable as exc:
+            raise ProfileError(f'nodes.{node.key}: process {node.process!r}: {exc}') from None
+    if process.members_file is None:
+        raise ProfileError(f'process group {process.key!r}: no members file; call '
+                           f'write_parameter_files first')
+    return NodeCommand(prefix=prefix,
+                       executable=_installed(process.key, 'jetson_edge_bringup', CONTAINER),
+                       arguments=['--members', str(process.members_file)])
 
 
 def executable_path(node: NodePlan) -> Path:

@@ -1,8 +1,13 @@
 """``jetson-edge soak``: the suite run for minutes, with every process's memory, every expected
-topic's rate and every node's restarts and diagnostics recorded, and a report table at the end."""
+topic's rate and every node's restarts and diagnostics recorded, and a report table at the end.
+
+Beside the suite runs a bare rclpy node (init, one node, spin: the floor any process of the
+suite pays), so each process's memory is also reported as a multiple of it, measured in the
+same run on the same machine."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 import threading
@@ -17,6 +22,19 @@ from jetson_edge_bringup.supervisor import Supervisor, commands_for
 from jetson_edge_bringup.topic_monitor import TopicMonitor
 
 SAMPLE_PERIOD_S = 2.0
+FLOOR = 'floor'    # the bare rclpy node's key among the samples
+
+_BARE_NODE = """
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from jetson_edge_common.dds import use_large_data_transport
+use_large_data_transport()
+rclpy.init()
+try:
+    rclpy.spin(rclpy.create_node('soak_floor'))
+except (KeyboardInterrupt, ExternalShutdownException):
+    pass
+"""
 
 
 def expected_topics(plan: Plan) -> dict[str, dict]:
@@ -27,18 +45,19 @@ def expected_topics(plan: Plan) -> dict[str, dict]:
     return topics
 
 
-def _sample_memory(supervisor: Supervisor, samples: dict[str, list], start: float,
-                   stop: threading.Event) -> None:
+def _sample_memory(supervisor: Supervisor, floor: subprocess.Popen, samples: dict[str, list],
+                   start: float, stop: threading.Event) -> None:
     while not stop.wait(SAMPLE_PERIOD_S):
         now = time.monotonic() - start
-        for child in supervisor.children:
-            if child.process is None or child.node_pid is None:
-                continue
-            try:  # the node's memory, not its runner's
-                rss = psutil.Process(child.node_pid).memory_info().rss
+        pids = {child.node.key: child.node_pid for child in supervisor.children
+                if child.process is not None and child.node_pid is not None}
+        pids[FLOOR] = floor.pid
+        for key, pid in pids.items():
+            try:  # the node's (or container's) memory, not its runner's
+                rss = psutil.Process(pid).memory_info().rss
             except psutil.Error:
                 continue
-            samples.setdefault(child.node.key, []).append((now, float(rss)))
+            samples.setdefault(key, []).append((now, float(rss)))
 
 
 def run_soak(plan: Plan, *, minutes: float, warmup_s: float | None = None,
@@ -54,8 +73,9 @@ def run_soak(plan: Plan, *, minutes: float, warmup_s: float | None = None,
     samples: dict[str, list] = {}
     stop = threading.Event()
     start = time.monotonic()
-    sampler = threading.Thread(target=_sample_memory, args=(supervisor, samples, start, stop),
-                               daemon=True)
+    floor = subprocess.Popen([sys.executable, '-c', _BARE_NODE], stdin=subprocess.DEVNULL)
+    sampler = threading.Thread(target=_sample_memory,
+                               args=(supervisor, floor, samples, start, stop), daemon=True)
     ended: dict = {}
 
     def record_end() -> None:
@@ -74,13 +94,22 @@ def run_soak(plan: Plan, *, minutes: float, warmup_s: float | None = None,
         stop.set()
         sampler.join()
         monitor.close()
+        floor.terminate()
+        try:
+            floor.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            floor.kill()
+            floor.wait()
     end, stamps, diagnostics = ended['at'], ended['stamps'], ended['diagnostics']
     processes = [memory_result(c.node.key, samples.get(c.node.key, []), warmup_s=warmup,
-                               restarts=c.restarts) for c in supervisor.children]
+                               restarts=c.restarts, members=tuple(m.key for m in c.node.members))
+                 for c in supervisor.children]
+    floor_mb = memory_result(FLOOR, samples.get(FLOOR, []), warmup_s=warmup,
+                             restarts=0).rss_end_mb
     results = [topic_result(t, stamps[t], expected_hz=float(s['rate_hz']),
                             start=start + warmup, end=end) for t, s in topics.items()]
     out.write(f'soak of profile {plan.profile!r}: {minutes:g} min, warm-up {warmup:.0f} s\n')
-    out.write(format_report(processes, results, diagnostics) + '\n')
+    out.write(format_report(processes, results, diagnostics, floor_mb=floor_mb) + '\n')
     failed = ([p.key for p in processes if not p.ok] + [t.topic for t in results if not t.ok]
               + [n for n, (level, _) in diagnostics.items() if level >= 2])
     if code != 0:

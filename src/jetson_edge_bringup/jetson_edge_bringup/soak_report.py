@@ -13,6 +13,7 @@ RATE_FLOOR = 0.9             # a topic must average at least 90 % of its expecte
 GAP_PERIODS = 10             # and never go silent for longer than 10 expected periods
 MIN_GAP_S = 0.5              # or half a second, whichever is longer: a shorter pause of a fast
                              # topic is the host's scheduler (a loaded laptop), not a stalled node
+SUITE_MEMORY_TARGET_MB = 1024.0   # issue 17: the whole sim suite in 1.0 GiB of resident memory
 
 
 @dataclass
@@ -33,6 +34,7 @@ class ProcessResult:
     growth: float
     restarts: int
     ok: bool
+    members: tuple[str, ...] = ()   # the nodes it runs (a process group's members)
 
 
 def _settled(values: list[float]) -> float:
@@ -41,7 +43,7 @@ def _settled(values: list[float]) -> float:
 
 
 def memory_result(key: str, samples: list[tuple[float, float]], *, warmup_s: float,
-                  restarts: int) -> ProcessResult:
+                  restarts: int, members: tuple[str, ...] = ()) -> ProcessResult:
     """``samples`` are (seconds since start, RSS bytes)."""
     after = [rss for t, rss in samples if t >= warmup_s]
     if len(after) < 2:
@@ -50,7 +52,8 @@ def memory_result(key: str, samples: list[tuple[float, float]], *, warmup_s: flo
     start, end = _settled(after[:window]), _settled(after[-window:])
     growth = (end - start) / start if start else float('nan')
     ok = restarts == 0 and not (growth > MEMORY_GROWTH_LIMIT)
-    return ProcessResult(key, start / 2**20, end / 2**20, growth, restarts, ok)
+    return ProcessResult(key, start / 2**20, end / 2**20, growth, restarts, ok,
+                         members or (key,))
 
 
 def topic_result(topic: str, stamps: list[float], *, expected_hz: float, start: float,
@@ -65,12 +68,34 @@ def topic_result(topic: str, stamps: list[float], *, expected_hz: float, start: 
     return TopicResult(topic, expected_hz, len(inside), mean, max_gap, ok)
 
 
+def memory_total(processes: list[ProcessResult], *, floor_mb: float | None = None) -> str:
+    """One line: the suite's resident memory at the end, against the target and against as
+    many bare rclpy processes (``floor_mb``, measured in the same run)."""
+    total = sum(p.rss_end_mb for p in processes)
+    verdict = 'met' if total <= SUITE_MEMORY_TARGET_MB else 'NOT met'
+    line = (f'total RSS end {total:.1f} MB in {len(processes)} processes, '
+            f'{total / SUITE_MEMORY_TARGET_MB:.2f} x the target of {SUITE_MEMORY_TARGET_MB:.0f} MB '
+            f'({verdict})')
+    if floor_mb:
+        line += (f'; a bare rclpy node {floor_mb:.1f} MB, the processes '
+                 f'{total / (floor_mb * len(processes)):.2f} x as many bare ones')
+    return line
+
+
 def format_report(processes: list[ProcessResult], topics: list[TopicResult],
-                  diagnostics: dict[str, tuple[int, str]]) -> str:
-    lines = ['process            RSS start MB   RSS end MB   growth   restarts   ok']
+                  diagnostics: dict[str, tuple[int, str]], *,
+                  floor_mb: float | None = None) -> str:
+    """The report; with ``floor_mb`` (a bare rclpy node's RSS) each process's RSS as a multiple
+    of it."""
+    lines = ['process            RSS start MB   RSS end MB   growth   restarts   ok   x floor   '
+             'members']
     for p in processes:
+        ratio = f'{p.rss_end_mb / floor_mb:>7.2f}' if floor_mb else f'{"-":>7}'
         lines.append(f'{p.key:<18} {p.rss_start_mb:>12.1f} {p.rss_end_mb:>12.1f} '
-                     f'{p.growth * 100:>7.2f}% {p.restarts:>10}   {"yes" if p.ok else "NO"}')
+                     f'{p.growth * 100:>7.2f}% {p.restarts:>10}   {"yes" if p.ok else "NO ":<3}'
+                     f'  {ratio}   {",".join(p.members)}')
+    lines.append('')
+    lines.append(memory_total(processes, floor_mb=floor_mb))
     lines.append('')
     lines.append('topic                          expected Hz   mean Hz   received   max gap s   ok')
     for t in topics:

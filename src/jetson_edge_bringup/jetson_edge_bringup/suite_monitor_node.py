@@ -44,8 +44,8 @@ def _status(name: str, level: Level, message: str, values: dict) -> DiagnosticSt
 
 
 class SuiteMonitorNode(Node):
-    def __init__(self) -> None:
-        super().__init__('suite_monitor')
+    def __init__(self, **node_options) -> None:
+        super().__init__('suite_monitor', **node_options)
         p = declare_parameters(self, SUITE_MONITOR)
         if not p['plan_file']:
             raise MonitorSetupError('suite_monitor: parameter plan_file is empty; start it from '

@@ -1,12 +1,13 @@
 """The process supervisor behind ``jetson-edge up``: what ``ros2 launch`` does, where PyPI has no
 ``launch``.
 
-One child process per node, each the node's ``plan.node_command``: ``node_runner``, which applies
-the plan's scheduling and environment and restarts the node by its respawn policy, exactly as
-under ``ros2 launch``. Each child has its own session (a terminal's Ctrl-C reaches only the
-supervisor, which stops the children in order) and each output line is prefixed with the node's
-key. A runner that ends (its node given up, or a one-shot node done) is not started again: a
-non-zero end stops the whole run with a non-zero exit.
+One child process per process of the plan (a node alone, or a process group's container), each
+the ``plan.process_command``: ``node_runner``, which applies the plan's scheduling and environment
+and restarts the process by its respawn policy, exactly as under ``ros2 launch``. Each child has
+its own session (a terminal's Ctrl-C reaches only the supervisor, which stops the children in
+order) and each output line is prefixed with the node's or group's key. A runner that ends (its
+process given up, or a one-shot node done) is not started again: a non-zero end stops the whole
+run with a non-zero exit.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
 from jetson_edge_bringup.node_runner import STARTED
-from jetson_edge_bringup.plan import NodePlan, Plan, node_command
+from jetson_edge_bringup.plan import Plan, ProcessPlan, process_command
 
 STOP_GRACE_S = 10.0       # SIGINT first, SIGKILL after this long
 
@@ -38,14 +39,21 @@ def _die_with_parent() -> None:
 
 
 def commands_for(plan: Plan) -> dict[str, list[str]]:
-    """Each node's command line, by key: ``plan.node_command``, the one ``ros2 launch`` runs too."""
-    return {node.key: node_command(node).argv for node in plan.nodes}
+    """Each process's command line, by key: ``plan.process_command``, the one ``ros2 launch``
+    runs too."""
+    return {process.key: process_command(process).argv for process in plan.processes()}
+
+
+def _described(process: ProcessPlan) -> str:
+    if not process.composed:
+        return process.key
+    return f'{process.key} ({" + ".join(m.key for m in process.members)})'
 
 
 @dataclass
 class Child:
-    node: NodePlan
-    process: subprocess.Popen | None = None    # the node's runner
+    node: ProcessPlan                          # a node alone, or a group's members
+    process: subprocess.Popen | None = None    # its runner
     node_pid: int | None = None                # the node itself, as its runner last reported
     starts: int = 0                            # of the node, as its runner reported them
     finished: bool = False                     # its runner has ended
@@ -58,7 +66,7 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, plan: Plan, command_for: Callable[[NodePlan], list[str]], *,
+    def __init__(self, plan: Plan, command_for: Callable[[ProcessPlan], list[str]], *,
                  out: TextIO = sys.stdout, clock: Callable[[], float] = time.monotonic,
                  base_env: dict[str, str] | None = None) -> None:
         self._plan = plan
@@ -69,8 +77,8 @@ class Supervisor:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._failure: str | None = None
-        self.children = [Child(node) for node in plan.nodes]
-        width = max((len(n.key) for n in plan.nodes), default=0)
+        self.children = [Child(process) for process in plan.processes()]
+        width = max((len(c.node.key) for c in self.children), default=0)
         self._width = width
 
     # --- output ---------------------------------------------------------------------------
@@ -179,8 +187,8 @@ class Supervisor:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, lambda *_: self._stop.set())
         try:
-            self.say(f'profile {self._plan.profile!r}: starting {len(self.children)} node(s): '
-                     f'{", ".join(c.node.key for c in self.children)}')
+            self.say(f'profile {self._plan.profile!r}: starting {len(self.children)} '
+                     f'process(es): {", ".join(_described(c.node) for c in self.children)}')
             for child in self.children:
                 self._start(child)
             end = None if duration_s is None else self._clock() + duration_s

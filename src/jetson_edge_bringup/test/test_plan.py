@@ -166,3 +166,74 @@ def test_auto_picks_the_jetsons_profile_and_says_so(tmp_path):
     assert notes == ["device-tree model 'NVIDIA Jetson Orin Nano Developer Kit' -> profile 'orin_nano'"]
     plan, notes = prepare_plan('auto', root=tmp_path / 'laptop')
     assert plan.profile == 'sim' and 'not a Jetson' in notes[0]
+
+
+GROUPED = """
+nodes:
+  lidar:
+    package: jetson_edge_lidar
+    executable: velodyne_node
+  power_manager:
+    package: jetson_edge_power
+    executable: power_manager_node
+    process: light
+    respawn_delay_s: 2
+  thermal_model:
+    package: jetson_edge_sim
+    executable: thermal_model_node
+    process: light
+    max_restarts: 3
+  viewer:
+    package: jetson_edge_viewer
+    executable: viewer_node
+    process: light
+"""
+
+
+def grouped_plan(tmp_path, text=GROUPED):
+    (tmp_path / 'g.yaml').write_text(text)
+    return build_plan(load_profile('g', directory=tmp_path))
+
+
+def test_a_process_group_is_one_process_in_the_order_of_its_first_member(tmp_path):
+    processes = grouped_plan(tmp_path).processes()
+    assert [(p.key, [m.key for m in p.members]) for p in processes] == [
+        ('lidar', ['lidar']), ('light', ['power_manager', 'thermal_model', 'viewer'])]
+    assert [p.composed for p in processes] == [False, True]
+
+
+def test_a_group_respawns_with_its_longest_delay_and_fewest_restarts(tmp_path):
+    light = grouped_plan(tmp_path).processes()[1]
+    options = light.runner_options()
+    assert options.key == 'light'
+    assert (options.policy.delay_s, options.policy.max_restarts) == (2.0, 3)
+
+
+def test_a_group_with_one_member_selected_runs_it_alone(tmp_path):
+    plan = grouped_plan(tmp_path).select(['lidar', 'viewer'])
+    assert [(p.key, p.composed) for p in plan.processes()] == [('lidar', False), ('viewer', False)]
+
+
+def test_members_that_disagree_on_their_process_are_refused_naming_the_setting(tmp_path):
+    text = GROUPED.replace('    process: light\n    max_restarts: 3',
+                           '    process: light\n    scheduling: {nice: 10}')
+    with pytest.raises(ProfileError, match=r"group 'light'.*agree on nice"):
+        grouped_plan(tmp_path, text).processes()
+
+
+def test_a_group_named_like_a_node_is_refused(tmp_path):
+    with pytest.raises(ProfileError, match="group 'lidar' has the name of a node"):
+        grouped_plan(tmp_path, GROUPED.replace('process: light', 'process: lidar')).processes()
+
+
+def test_a_groups_members_share_its_status_file_and_keep_their_own_arguments(tmp_path):
+    plan = write_parameter_files(grouped_plan(tmp_path), tmp_path / 'params')
+    light = plan.processes()[1]
+    assert {m.status_file for m in light.members} == {tmp_path / 'params' / 'g.light.runner.json'}
+    members = yaml.safe_load(light.members_file.read_text())
+    assert [m['key'] for m in members] == ['power_manager', 'thermal_model', 'viewer']
+    for member, node in zip(members, light.members):
+        assert (member['package'], member['executable']) == (node.package, node.executable)
+        assert member['ros_arguments'] == node.ros_arguments()
+        assert f'__node:={node.name}' in member['ros_arguments']
+    assert plan.processes()[0].members_file is None

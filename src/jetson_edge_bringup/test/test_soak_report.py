@@ -1,4 +1,5 @@
-from jetson_edge_bringup.soak_report import format_report, memory_result, topic_result
+from jetson_edge_bringup.soak_report import (format_report, memory_result, memory_total,
+                                             topic_result)
 
 
 def test_memory_growth_is_measured_after_warmup():
@@ -37,3 +38,18 @@ def test_report_lists_everything():
                          [topic_result('/t', [0.5], expected_hz=1, start=0, end=1)],
                          {'a: link': (2, 'no packets')})
     assert 'a ' in text and '/t' in text and 'ERROR a: link: no packets' in text
+
+
+def test_report_names_each_process_members_and_compares_with_the_floor_and_the_target():
+    light = memory_result('light', [(0, 200 * 2**20), (1, 200 * 2**20)], warmup_s=0, restarts=0,
+                          members=('power_manager', 'viewer'))
+    imu = memory_result('imu', [(0, 100 * 2**20), (1, 100 * 2**20)], warmup_s=0, restarts=0)
+    text = format_report([light, imu], [], {}, floor_mb=100.0)
+    rows = {line.split()[0]: line.split() for line in text.splitlines()[1:3]}
+    assert rows['light'][-2:] == ['2.00', 'power_manager,viewer']
+    assert rows['imu'][-2:] == ['1.00', 'imu']   # a node alone is its own member
+    assert ('total RSS end 300.0 MB in 2 processes, 0.29 x the target of 1024 MB (met); a bare '
+            'rclpy node 100.0 MB, the processes 1.50 x as many bare ones') in text
+    big = memory_result('perception', [(0, 900 * 2**20), (1, 900 * 2**20)], warmup_s=0,
+                        restarts=0)
+    assert '(NOT met)' in memory_total([light, big])

@@ -25,7 +25,15 @@ def _raise_interrupt(*_args) -> None:
 
 def run(node_factory: Callable[[], Node], args: list[str] | None = None, *,
         threads: int = 1) -> int:
-    """Create the node, spin it until Ctrl-C or SIGTERM, clean up, destroy it.
+    """Create the node, spin it until Ctrl-C or SIGTERM, clean up, destroy it
+    (:func:`run_nodes` with one node)."""
+    return run_nodes(lambda: [node_factory()], args, threads=threads)
+
+
+def run_nodes(create: Callable[[], list[Node]], args: list[str] | None = None, *,
+              threads: int = 1) -> int:
+    """Create the nodes, spin them on one executor until Ctrl-C or SIGTERM, clean up each,
+    destroy each. ``create`` cleans up what it made before it raises.
 
     rclpy's own signal handlers would shut the context down first, leaving the node unable
     to publish on its way out (a controller could not send its safe command). Here SIGINT and
@@ -38,26 +46,32 @@ def run(node_factory: Callable[[], Node], args: list[str] | None = None, *,
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    node = None
+    nodes: list[Node] = []
     code = 0
     try:
-        node = node_factory()
+        nodes = create()
         executor = (MultiThreadedExecutor(num_threads=threads) if threads > 1
                     else SingleThreadedExecutor())
-        executor.add_node(node)
+        for node in nodes:
+            executor.add_node(node)
         code = spin_until_shutdown(executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not cut clean-up
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if node is not None:
-            close = getattr(node, 'close', None)
-            if callable(close):
-                close()
-            node.destroy_node()
+        for node in nodes:
+            close_node(node)
         rclpy.try_shutdown()
     return code
+
+
+def close_node(node: Node) -> None:
+    """The node's own ``close()`` (where it has one), then ``destroy_node``."""
+    close = getattr(node, 'close', None)
+    if callable(close):
+        close()
+    node.destroy_node()
 
 
 def spin_until_shutdown(executor) -> int:

@@ -115,6 +115,9 @@ NODE = {
     # Nodes started along with this one whenever it is selected (`--only`): in the sim, the
     # virtual sensor that feeds a driver.
     'companions': _f(list, items=_f(str)),
+    # The process group the node runs in: the enabled nodes of one group share one process
+    # (jetson_edge_bringup.plan); '' or none: a process of its own.
+    'process': _f(str),
     'parameters': _f(dict, values=_f((str, int, float, bool, list))),
     # What the node publishes when healthy (topic relative to the node's namespace): the
     # whole-suite tests and `jetson-edge soak` check these rates.

@@ -33,8 +33,8 @@ from jetson_edge_imu.samples import ImuReading
 
 
 class ImuNode(Node):
-    def __init__(self) -> None:
-        super().__init__('imu_node')
+    def __init__(self, **node_options) -> None:
+        super().__init__('imu_node', **node_options)
         self.values = declare_parameters(self, IMU_NODE)
         config = driver_config(self.values)
         self._warn = Throttled(self.get_logger().warning, self.values['warn_period_s'])

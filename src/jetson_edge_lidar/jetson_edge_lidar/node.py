@@ -40,8 +40,8 @@ _POLL_S = 0.1
 
 
 class VelodyneNode(Node):
-    def __init__(self) -> None:
-        super().__init__('velodyne')
+    def __init__(self, **node_options) -> None:
+        super().__init__('velodyne', **node_options)
         p = declare_parameters(self, VELODYNE_NODE)
         on_parameter_change(self, VELODYNE_NODE, lambda name, value: None)
         self._frame_id = p['frame_id']

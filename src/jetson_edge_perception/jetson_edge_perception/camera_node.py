@@ -38,8 +38,8 @@ def camera_info(calibration: CameraCalibration, header: object) -> CameraInfo:
 
 
 class CameraSourceNode(Node):
-    def __init__(self) -> None:
-        super().__init__('camera_source')
+    def __init__(self, **node_options) -> None:
+        super().__init__('camera_source', **node_options)
         p = self.params = declare_parameters(self, CAMERA_SOURCE)
         self._ring: FrameRingWriter | None = None
         if p['frame_ring_slots']:  # announced before Image: perception takes Image without FrameSlot as no ring

@@ -54,8 +54,8 @@ class _RosLogHandler(logging.Handler):
 
 
 class PowerManagerNode(Node):
-    def __init__(self) -> None:
-        super().__init__('power_manager')
+    def __init__(self, **node_options) -> None:
+        super().__init__('power_manager', **node_options)
         self._core_log = logging.getLogger('jetson_edge_power')
         self._log_handler = _RosLogHandler(self)
         self._core_log.addHandler(self._log_handler)

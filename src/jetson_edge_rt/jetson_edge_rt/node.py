@@ -31,8 +31,8 @@ _NS = 1e-9
 
 
 class RtExecutorNode(Node):
-    def __init__(self) -> None:
-        super().__init__('rt_executor')
+    def __init__(self, **node_options) -> None:
+        super().__init__('rt_executor', **node_options)
         self._specs = NODE_SPECS
         p = declare_parameters(self, self._specs)
         self._p = p

@@ -51,8 +51,8 @@ def _deserialized(cls, raw: bytes):
 
 
 class ViewerNode(Node):
-    def __init__(self) -> None:
-        super().__init__('viewer')
+    def __init__(self, **node_options) -> None:
+        super().__init__('viewer', **node_options)
         p = declare_parameters(self, VIEWER)
         self._server = ViewerServer(name='jetson_edge', host=p['host'], port=p['port'],
                                     backlog=p['client_backlog'])

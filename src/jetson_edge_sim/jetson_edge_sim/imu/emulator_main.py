@@ -19,8 +19,8 @@ from jetson_edge_sim.params import IMU_EMULATOR
 
 
 class ImuEmulatorNode(Node):
-    def __init__(self) -> None:
-        super().__init__('imu_emulator')
+    def __init__(self, **node_options) -> None:
+        super().__init__('imu_emulator', **node_options)
         v = declare_parameters(self, IMU_EMULATOR)
         faults = UartFaults(garbage_before=v['fault_garbage'], bad_header=v['fault_bad_header'],
                             truncate=v['fault_truncate'], insert_byte=v['fault_insert'],

@@ -24,8 +24,8 @@ from jetson_edge_sim.params import VIRTUAL_VELODYNE
 
 
 class VirtualVelodyneNode(Node):
-    def __init__(self) -> None:
-        super().__init__('virtual_velodyne')
+    def __init__(self, **node_options) -> None:
+        super().__init__('virtual_velodyne', **node_options)
         p = declare_parameters(self, VIRTUAL_VELODYNE)
         on_parameter_change(self, VIRTUAL_VELODYNE, lambda name, value: None)
         sensor = SimulatedVelodyne(model_by_name(p['model']),

@@ -25,8 +25,8 @@ from jetson_edge_sim.power.thermal_model import ThermalModel, ThermalModelParams
 
 
 class ThermalModelNode(Node):
-    def __init__(self) -> None:
-        super().__init__('thermal_model')
+    def __init__(self, **node_options) -> None:
+        super().__init__('thermal_model', **node_options)
         p = declare_parameters(self, THERMAL_MODEL)
         self._p = p
         layout, _ = load_layout(p)  # its logger takes %-style arguments, a ROS logger does not
