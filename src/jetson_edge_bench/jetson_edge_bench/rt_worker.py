@@ -4,7 +4,8 @@
         [--spin-us 100] [--cpus 0]
 
 Both loops run the same work: the balance controller on IMU samples written at 200 Hz by a
-non-real-time thread (as a ROS subscription would), and a hand-off of each command to a publisher
+non-real-time thread (as a ROS subscription would; for `ours` it is the thread that started the
+executor, as in the node), and a hand-off of each command to a publisher
 thread. `ours` is the executor with its full set-up and absolute deadlines; `naive` is what a
 first Python attempt looks like: no set-up, `time.sleep(period - work)` relative sleeps.
 The output file holds per-cycle wake-up latency and execution time in nanoseconds.
@@ -44,16 +45,15 @@ def run_ours(*, rate: float, priority: int, cpu: int | None, duration: float, sp
                                    cpus=() if cpu is None else (cpu,), window_s=duration + 5,
                                    spin_us=spin_us),
                         controller, output=PublishHandoff(len(controller.command_names), _sink))
-    stop = threading.Event()
-    feeder = threading.Thread(target=_feed_imu, args=(imu, stop), daemon=True)
-    feeder.start()
     executor = RtExecutor(ProcessConfig(cpu_dma_latency_us=0), [runner])
     setup = executor.start()
     start = time.monotonic()
-    time.sleep(duration)
+    stop = threading.Event()
+    # The thread that started the executor feeds the IMU, as the node's ROS executor thread does.
+    threading.Timer(duration, stop.set).start()
+    _feed_imu(imu, stop)
     executor.stop()
     elapsed = time.monotonic() - start
-    stop.set()
     latency, exec_ns, _ = runner.recorder.samples()
     return {'latency_ns': latency, 'exec_ns': exec_ns, 'overruns': runner.recorder.overruns_total,
             'cycles': runner.recorder.cycles, 'elapsed_s': elapsed,

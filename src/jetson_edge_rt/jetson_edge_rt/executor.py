@@ -87,6 +87,16 @@ class ProcessConfig:
     `cpu_dma_latency_us` 0 keeps the CPUs out of idle states while the executor runs (what
     cyclictest does by default; it halved wake-up latency on our test VM), at a power cost;
     negative leaves idle states alone.
+
+    `companion_priority` is the SCHED_FIFO priority of the threads besides the loops that take
+    the GIL: the one that calls `RtExecutor.start` (the node's ROS executor) and the loops'
+    publisher threads. A woken loop must take the GIL before it can run a line of Python; if
+    its holder is an ordinary thread that another process (inference) has preempted, the loop
+    waits until the scheduler gives the holder the CPU back, milliseconds on a busy machine.
+    Real-time below the loops, the holder runs and drops the GIL at once. 0 leaves them
+    SCHED_OTHER. Where loops are pinned, the companions keep off the loops' cores, as isolcpus=
+    would keep them: a companion that ran there would be preempted by the loop it holds the GIL
+    for.
     """
 
     mlock: bool = _D['mlock']
@@ -94,6 +104,7 @@ class ProcessConfig:
     gc_freeze: bool = _D['gc_freeze']
     switch_interval_us: float = _D['switch_interval_us']
     cpu_dma_latency_us: int = _D['cpu_dma_latency_us']
+    companion_priority: int = _D['companion_priority']
 
 
 class LoopRunner:
@@ -161,16 +172,24 @@ class LoopRunner:
                     self.final_publish_error = f'{type(exc).__name__}: {exc}'
             self.controller.deactivate()
 
-    def start(self, *, setup_timeout_s: float = 5.0, lock_stack_bytes: int = 0) -> None:
-        """Start the loop thread and wait until it has applied its set-up (and locked its stack, if asked)."""
+    def start(self, *, setup_timeout_s: float = 5.0, lock_stack_bytes: int = 0, output_priority: int = 0,
+              output_cpus: Sequence[int] = ()) -> None:
+        """Start the loop thread and wait until it has applied its set-up (and locked its stack, if asked).
+
+        The output's publisher thread runs at SCHED_FIFO `output_priority` (0: SCHED_OTHER) on
+        `output_cpus` (empty: any).
+        """
         if self._thread is not None:
             return
+        output_setup = None
         if self._output is not None:
-            self._output.start()
+            output_setup = self._output.start(priority=output_priority, cpus=output_cpus, timeout_s=setup_timeout_s)
         self._thread = threading.Thread(target=self.run, kwargs={'lock_stack_bytes': lock_stack_bytes},
                                         name=f'rt-{self.config.name}', daemon=True)
         self._thread.start()
         self._setup_done.wait(setup_timeout_s)
+        if output_setup is not None:
+            self.setup.append(CapabilityCheck(f'{self.config.name} publisher thread', *output_setup))
 
     def stop(self, *, timeout_s: float = 2.0) -> None:
         self._loop.stop()
@@ -199,17 +218,28 @@ class LoopRunner:
 
 
 class RtExecutor:
-    """Applies the process set-up and runs the loops; `start` returns every step's (name, ok, message)."""
+    """Applies the process set-up and runs the loops; `start` returns every step's (name, ok, message).
+
+    Thread contract: `start` and `stop` from the thread that feeds the loops their inputs (the
+    node's ROS executor); from `start` to `stop` it runs at the companion priority, off the loops' cores.
+    """
 
     def __init__(self, process: ProcessConfig, loops: Sequence[LoopRunner]) -> None:
         names = [r.config.name for r in loops]
         if len(set(names)) != len(names):
             raise ConfigError(f'loop names must be unique, got {names}')
+        companion = process.companion_priority
+        above = [r.config.name for r in loops if 0 < r.config.priority <= companion]
+        if above:
+            raise ConfigError(f'companion priority {companion} must be below every real-time loop\'s priority '
+                              f'(loops {above} are not above it): a companion thread would delay their wake-up')
         self.process = process
         self.loops = list(loops)
         self.setup: list[CapabilityCheck] = []
         self._dma_fd: int | None = None
         self._gc_was_enabled = gc.isenabled()
+        self._caller_scheduling: tuple[int, os.sched_param] | None = None
+        self._caller_cpus: set[int] | None = None
 
     def start(self) -> list[CapabilityCheck]:
         p = self.process
@@ -224,15 +254,36 @@ class RtExecutor:
             # milliseconds while they run. What the threads allocate afterwards is freed by
             # reference counting.
             results.append(CapabilityCheck('garbage collector', *freeze_gc(disable=True)))
+        allowed = os.sched_getaffinity(0)
+        loop_cpus = {cpu for runner in self.loops for cpu in runner.config.cpus}
+        companion_cpus = sorted(allowed - loop_cpus) if loop_cpus and allowed - loop_cpus else []
         for runner in self.loops:
-            runner.start(lock_stack_bytes=LOOP_STACK_BYTES if p.mlock else 0)
+            runner.start(lock_stack_bytes=LOOP_STACK_BYTES if p.mlock else 0, output_priority=p.companion_priority,
+                         output_cpus=companion_cpus)
             results.extend(runner.setup)
+        # After the loop threads exist, so they do not inherit these before setting their own.
+        previous = os.sched_getscheduler(0), os.sched_getparam(0)
+        caller = set_realtime_priority(p.companion_priority)
+        if caller.ok and p.companion_priority:
+            self._caller_scheduling = previous
+        results.append(CapabilityCheck('executor thread priority', *caller))
+        pinned = set_cpu_affinity(companion_cpus)
+        if pinned.ok and companion_cpus:
+            self._caller_cpus = allowed
+        results.append(CapabilityCheck('executor thread cpu affinity', *pinned))
         self.setup = results
         return results
 
     def stop(self) -> None:
+        """Stop the loops; called from the thread that called `start`, whose scheduling it restores."""
         for runner in self.loops:
             runner.stop()
+        if self._caller_scheduling is not None:
+            os.sched_setscheduler(0, *self._caller_scheduling)
+            self._caller_scheduling = None
+        if self._caller_cpus is not None:
+            os.sched_setaffinity(0, self._caller_cpus)
+            self._caller_cpus = None
         if self._dma_fd is not None:
             os.close(self._dma_fd)
             self._dma_fd = None

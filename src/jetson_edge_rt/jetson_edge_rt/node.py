@@ -74,7 +74,8 @@ class RtExecutorNode(Node):
         self._executor = RtExecutor(ProcessConfig(mlock=p['mlock'], prefault_mb=p['prefault_mb'],
                                                   gc_freeze=p['gc_freeze'],
                                                   switch_interval_us=p['switch_interval_us'],
-                                                  cpu_dma_latency_us=p['cpu_dma_latency_us']), runners)
+                                                  cpu_dma_latency_us=p['cpu_dma_latency_us'],
+                                                  companion_priority=p['companion_priority']), runners)
         for name, ok, message in self._executor.start():
             # one call site per severity: rclpy refuses a call site whose severity changes
             if ok:

@@ -45,6 +45,9 @@ EXECUTOR = [
               min_value=50.0, max_value=5000.0, read_only=True),
     ParamSpec('cpu_dma_latency_us', 0, 'Hold CPU wake-up latency at or below this (PM QoS; -1: leave idle '
               'states alone, saving power)', min_value=-1, max_value=10000, read_only=True),
+    ParamSpec('companion_priority', 1, 'SCHED_FIFO priority of the node\'s other threads that take the GIL (ROS '
+              'executor, command hand-off), below the loops\': a GIL holder preempted by another process stalls '
+              'the loop until it runs again (0: SCHED_OTHER)', min_value=0, max_value=98, read_only=True),
     ParamSpec('timing_window_s', 5.0, 'Window of the timing statistics', min_value=0.5, max_value=60.0,
               read_only=True),
     ParamSpec('report_period_s', 1.0, 'Period of rt/timing and /diagnostics', min_value=0.1, max_value=10.0,

@@ -79,3 +79,14 @@ def test_publish_errors_are_counted_and_do_not_kill_the_thread():
     assert calls == [1.0, 2.0]
     assert h.last_error == 'RuntimeError: rmw down'
     assert h.published == 1
+
+
+def test_a_refused_publisher_priority_is_reported_and_the_thread_still_publishes():
+    published = []
+    h = PublishHandoff(1, lambda v: published.append(v[0]))
+    ok, message = h.start(priority=100)
+    assert not ok and 'out of range' in message
+    assert h.try_publish(np.array([5.0]))
+    wait_for(lambda: published, 30, 'the publish', interval=0.001)
+    h.stop()
+    assert published == [5.0]

@@ -1,6 +1,7 @@
 """The executor wiring: controller in a loop, outputs through the hand-off, failures made safe."""
 import errno
 import os
+import threading
 import time
 
 import numpy as np
@@ -14,6 +15,8 @@ from jetson_edge_rt.errors import ConfigError
 from jetson_edge_rt.executor import LoopConfig, LoopRunner, ProcessConfig, RtExecutor
 from jetson_edge_rt.inputs import ImuSample
 from jetson_edge_common.diagnostics import Level
+from jetson_edge_common.testing import wait_for
+from jetson_edge_rt.rt_setup import check_capabilities
 
 MS = 1_000_000
 
@@ -158,7 +161,8 @@ def test_executor_runs_two_loops_in_threads_and_reports_degraded_setup(monkeypat
     assert not names['control loop priority'].ok
     assert 'SCHED_FIFO priority 80 not permitted (EPERM)' in names['control loop priority'].message
     assert names['aux loop priority'].ok
-    assert [c.name for c in executor.degraded] == ['control loop priority']
+    assert [c.name for c in executor.degraded] == ['control loop priority', 'control publisher thread',
+                                                   'executor thread priority']
     assert control.updates >= 20 and aux.updates >= 3
     assert published[-1] == -1.0
 
@@ -171,3 +175,46 @@ def test_failing_final_publish_is_recorded_not_raised():
     runner = LoopRunner(LoopConfig(rate_hz=1000), Counting(), output=out, clock=SimulatedClock())
     assert runner.run(max_cycles=3, apply_setup=False) == 3
     assert runner.final_publish_error == "RuntimeError: publisher's context is invalid"
+
+
+def test_companion_priority_at_or_above_a_loop_is_refused():
+    loop = LoopRunner(LoopConfig(name='control', rate_hz=200, priority=20), Counting())
+    with pytest.raises(ConfigError, match=r"companion priority 20 must be below .*\['control'\]"):
+        RtExecutor(ProcessConfig(companion_priority=20), [loop])
+    RtExecutor(ProcessConfig(companion_priority=19), [loop])
+
+
+@pytest.mark.skipif(not check_capabilities(priority=2)[0].ok, reason='SCHED_FIFO not permitted here')
+def test_companion_threads_run_real_time_below_the_loop_until_stop():
+    """The GIL's other takers, the thread that started the executor and the publisher thread, run SCHED_FIFO.
+
+    Where there is a core besides the loop's, they keep off the loop's core.
+    """
+    seen = {}
+    allowed = os.sched_getaffinity(0)
+    loop_cpus = (max(allowed),) if len(allowed) > 1 else ()
+    others = allowed - set(loop_cpus)
+
+    def publish(values):
+        seen.setdefault('publisher', (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority,
+                                      os.sched_getaffinity(0)))
+
+    def starter():
+        runner = LoopRunner(LoopConfig(name='control', rate_hz=200, priority=3, cpus=loop_cpus), Counting(),
+                            output=PublishHandoff(1, publish))
+        executor = RtExecutor(ProcessConfig(mlock=False, gc_freeze=False, cpu_dma_latency_us=-1,
+                                            companion_priority=2), [runner])
+        executor.start()
+        seen['starter'] = os.sched_getscheduler(0), os.sched_getparam(0).sched_priority, os.sched_getaffinity(0)
+        wait_for(lambda: 'publisher' in seen, 10, 'a published command')
+        executor.stop()
+        seen['after stop'] = os.sched_getscheduler(0), os.sched_getparam(0).sched_priority, os.sched_getaffinity(0)
+        seen['setup'] = {c.name: c.ok for c in executor.setup}
+
+    t = threading.Thread(target=starter)
+    t.start()
+    t.join()
+    assert seen['setup']['executor thread priority'] and seen['setup']['control publisher thread']
+    assert seen['starter'] == (os.SCHED_FIFO, 2, others)
+    assert seen['publisher'] == (os.SCHED_FIFO, 2, others)
+    assert seen['after stop'] == (os.SCHED_OTHER, 0, allowed)
