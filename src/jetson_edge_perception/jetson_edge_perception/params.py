@@ -44,11 +44,11 @@ PERCEPTION = [
               '`depth.convention` states.', read_only=True),
     ParamSpec('depth_enabled', False, 'Run the depth model (off by default: the heaviest of the three; its model '
               'loads when first switched on).', dynamic=True),
-    ParamSpec('depth_every_n_frames', 1, 'Run depth on every Nth processed frame (depth is the heaviest model; '
-              'with several cameras every Nth batch, on each camera in it).',
+    ParamSpec('depth_every_n_frames', 1, 'Run depth on every Nth processed frame of each camera (depth is the '
+              'heaviest model).',
               min_value=1, max_value=1000, dynamic=True),
-    ParamSpec('depth_max_rate_hz', 0.0, 'Most depth frames (batches, with several cameras) per second (0: no cap '
-              'beyond depth_every_n_frames).',
+    ParamSpec('depth_max_rate_hz', 0.0, 'Most depth frames per second of each camera (0: no cap beyond '
+              'depth_every_n_frames).',
               min_value=0.0, max_value=1000.0, dynamic=True),
     ParamSpec('depth_resolution', 'camera', 'Size of the published depth image: camera (the source frame\'s, '
               'resized bilinearly) or model (the network\'s output, letterbox padding removed).',

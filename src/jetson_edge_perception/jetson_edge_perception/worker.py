@@ -129,8 +129,10 @@ class PerceptionWorker:
         self._class_filter: Sequence[str] = ()
         self.overlay = False
         self.depth = DepthCadence()
-        self._depth_limiter = RateLimiter(0.0, clock=clock)
-        self._depth_countdown = 0
+        # the cadence runs per camera: batches mix cameras as their frames happen to arrive, so a
+        # cadence counted in batches could starve one camera of depth for good
+        self._depth_limiters = [RateLimiter(0.0, clock=clock) for _ in config.cameras]
+        self._depth_countdowns = [0 for _ in config.cameras]
         self._depth_error = ''
         self._last_depth: DepthMap | None = None
         self._camera_depth: dict[int, DepthMap] = {}  # each camera's newest, for its overlay panel
@@ -213,7 +215,8 @@ class PerceptionWorker:
             raise ValueError(f'invalid depth cadence {cadence}')
         if cadence.enabled and not self.depth.enabled:
             self._depth_error = ''
-        self._depth_limiter.max_rate_hz = cadence.max_rate_hz
+        for limiter in self._depth_limiters:
+            limiter.max_rate_hz = cadence.max_rate_hz
         self.depth = cadence
 
     def set_max_rate(self, rate_hz: float, *, load_level: float | None = None) -> str | None:
@@ -339,18 +342,18 @@ class PerceptionWorker:
         model.pipeline.process(blank, 'bgr8')
         return model
 
-    def _depth_due(self) -> bool:
-        """Whether depth runs on this batch (on every camera in it: the cadence counts batches, so each
-        camera gets depth at the cadence's rate); loads its model the first time it is switched on."""
+    def _depth_due(self, camera: int) -> bool:
+        """Whether depth runs on this camera's frame (each camera has its own cadence); loads the
+        model the first time depth is due after being switched on."""
         cadence = self.depth
         if not (cadence.enabled and self.config.depth_card) or self._depth_error:
             return False
-        if self._depth_countdown > 0:
-            self._depth_countdown -= 1
+        if self._depth_countdowns[camera] > 0:
+            self._depth_countdowns[camera] -= 1
             return False
-        if not self._depth_limiter.allow():
+        if not self._depth_limiters[camera].allow():
             return False
-        self._depth_countdown = cadence.every_n - 1
+        self._depth_countdowns[camera] = cadence.every_n - 1
         if not any(m.role == 'depth' for m in self.models):
             try:
                 self.models.append(self._open_model('depth', self.config.depth_card))
@@ -403,22 +406,23 @@ class PerceptionWorker:
         for job in jobs:
             self.handoff.add(start - job.received)
         settings = self.settings
-        depth_due = self._depth_due()
+        depth_due = [i for i, job in enumerate(jobs) if self._depth_due(job.camera)]
         results: list[dict[str, ModelResult]] = [{} for _ in jobs]
         rejected: dict[int, FrameError] = {}  # a bad frame drops that camera's frame, not the batch
         for model in self.models:
-            if model.role == 'depth' and not depth_due:
+            indices = depth_due if model.role == 'depth' else range(len(jobs))
+            if not indices:
                 continue
             try:
-                outcomes = model.pipeline.process_batch([(job.image, job.encoding) for job in jobs], settings=settings,
-                                                        depth_resolution=self.depth.resolution)
+                outcomes = model.pipeline.process_batch([(jobs[i].image, jobs[i].encoding) for i in indices],
+                                                        settings=settings, depth_resolution=self.depth.resolution)
             except PerceptionError as exc:
                 for job in jobs:
                     self._drop(self.cameras[job.camera], 'inference_error')
                 self._log(f'{model.card.name}: {exc}')
                 return
             served = [o for o in outcomes if not isinstance(o, FrameError)]
-            for i, outcome in enumerate(outcomes):
+            for i, outcome in zip(indices, outcomes):
                 if isinstance(outcome, FrameError):
                     rejected.setdefault(i, outcome)
                 else:

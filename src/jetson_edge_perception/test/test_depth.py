@@ -162,6 +162,32 @@ def test_depth_keeps_its_own_cadence_switches_off_and_on_and_joins_the_overlay(f
         worker.close()
 
 
+def test_each_camera_keeps_its_own_depth_cadence_however_its_frames_are_batched(fastdepth, models_dir, images_dir,
+                                                                                 monkeypatch):
+    # a cadence counted in batches gave depth to whichever camera's frame came at the count: here,
+    # camera b's second frame, and a camera in phase with it could go without depth for good
+    card, options = fastdepth
+    monkeypatch.setenv('JETSON_EDGE_MODEL_CARDS', str(CARDS))
+    image = cv2.imread(str(images_dir / 'person.jpg'))
+    collect = Collector()
+    worker = PerceptionWorker(WorkerConfig(depth_card='fastdepth_onnx', cameras=('a', 'b'),
+                                           backend_order=('onnxruntime',),
+                                           options=BackendOptions(assets_dir=options.assets_dir,
+                                                                  search_dirs=(str(models_dir),))),
+                              publish=collect, log=lambda _: None)
+    worker.set_depth(enabled=True, every_n=2)
+    worker.start()
+    try:
+        assert _wait_ready(worker) == 'ready', worker.message
+        for camera in (0, 0, 1, 0, 1, 1):  # one camera per batch: each waits for its result
+            worker.offer(_msg(image, stamp_ns=123), camera=camera)
+            assert collect.wait(len(collect.results) + 1)
+        got = [(job.camera, result.depth is not None) for job, result in collect.results]
+        assert got == [(0, True), (0, False), (1, True), (0, True), (1, False), (1, True)], got
+    finally:
+        worker.close()
+
+
 def test_a_depth_model_that_fails_to_load_turns_depth_off_with_the_reason(fastdepth, models_dir, images_dir,
                                                                            monkeypatch, tmp_path):
     card, options = fastdepth
