@@ -47,7 +47,11 @@ def healthy(name: str, level: int) -> bool:
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe_socket:
+    return _free_port(socket.SOCK_DGRAM)
+
+
+def _free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe_socket:
         probe_socket.bind(('127.0.0.1', 0))
         return probe_socket.getsockname()[1]
 
@@ -63,8 +67,8 @@ def _merge(base: dict, extra: dict) -> dict:
 def write_profile(tmp_path: Path, nodes: dict | None = None, *, name: str = 'suite') -> Path:
     """A profile extending sim.yaml, with ``nodes`` merged on top.
 
-    The sim's machine-wide resources (the LiDAR's UDP port, the IMU's pty, the sysfs tree)
-    become this test's own, so the run cannot meet another suite running on the machine.
+    The sim's machine-wide resources (the LiDAR's UDP port, the IMU's pty, the sysfs tree, the
+    viewer's TCP port) become this test's own, so the run cannot meet another suite running on the machine.
     """
     port = free_udp_port()
     pty = str(tmp_path / 'imu.pty')
@@ -76,6 +80,7 @@ def write_profile(tmp_path: Path, nodes: dict | None = None, *, name: str = 'sui
         'imu': {'parameters': {'port': pty}},
         'thermal_model': {'parameters': {'sysfs_root': sysfs}},
         'power_manager': {'parameters': {'sysfs_root': sysfs}},
+        'viewer': {'parameters': {'port': _free_port(socket.SOCK_STREAM)}},
     }
     path = tmp_path / f'{name}.yaml'
     path.write_text(yaml.safe_dump({
@@ -84,6 +89,13 @@ def write_profile(tmp_path: Path, nodes: dict | None = None, *, name: str = 'sui
         'nodes': _merge(own, nodes or {}),
     }, sort_keys=False))
     return path
+
+
+# Perception reading camera/image_raw, as where the camera runs on another host: the sim's frame
+# ring would leave tests that publish images there nobody to reach (the ring's own bad input is
+# tested in test_perception_ring.py and the ring's unit tests).
+IMAGES_OVER_DDS = {'camera': {'parameters': {'frame_ring_slots': 0}},
+                   'perception': {'parameters': {'frame_ring': False}}}
 
 
 def load_plan(profile: Path, *, only: list[str] | None = None) -> Plan:

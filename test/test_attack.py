@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 from jetson_edge_perception.assets import photos_dir
 
-from suite_helpers import (ERROR, OK, WARN, AggregateWatcher, current_pids, load_plan,
-                           monitored_topics, node_exits, wait_for, write_profile)
+from suite_helpers import (ERROR, IMAGES_OVER_DDS, OK, WARN, AggregateWatcher, current_pids,
+                           load_plan, monitored_topics, node_exits, wait_for, write_profile)
 from system_helpers import HERE
 
 STARTUP_S = 180.0
@@ -316,7 +316,7 @@ def test_attack_on_the_sim_every_fault_reported_every_node_back(start_suite, tmp
     blocker = tmp_path / 'var_lib_jetson_edge'
     blocker.write_text('a file where the calibration directory should be\n')
     calibration = blocker / 'bno055_calibration.json'
-    profile = write_profile(tmp_path, {'imu': {'parameters': {
+    profile = write_profile(tmp_path, {**IMAGES_OVER_DDS, 'imu': {'parameters': {
         'calibration_file': str(calibration)}}}, name='attack')
     plan = load_plan(profile)
     watched = {topic.lstrip('/'): spec for topic, spec in monitored_topics(plan).items()

@@ -19,9 +19,9 @@ import pytest
 from jetson_edge_bringup.soak import expected_topics
 from jetson_edge_perception.assets import photos_dir
 
-from suite_helpers import (ERROR, OK, current_pids, healthy, load_plan, monitored_topics,
-                           node_exits, node_statuses, rate_between, started, wait_for,
-                           write_profile)
+from suite_helpers import (ERROR, IMAGES_OVER_DDS, OK, current_pids, healthy, load_plan,
+                           monitored_topics, node_exits, node_statuses, rate_between, started,
+                           wait_for, write_profile)
 from system_helpers import HERE
 
 STARTUP_S = 180.0
@@ -156,7 +156,7 @@ def test_garbage_on_every_input_is_counted_and_nothing_crashes(start_suite, topi
     # The emulated BNO055 corrupts its UART replies (the production driver reads them through
     # a pty); a thread sprays malformed datagrams at the LiDAR driver; a process publishes
     # malformed images next to the camera.
-    profile = write_profile(tmp_path, {'imu_emulator': {'parameters': {
+    profile = write_profile(tmp_path, {**IMAGES_OVER_DDS, 'imu_emulator': {'parameters': {
         'fault_garbage': 0.02, 'fault_bad_header': 0.02, 'fault_truncate': 0.02,
         'fault_insert': 0.02}}}, name='garbage')
     plan, monitor, suite = _up(start_suite, topic_monitor, profile)
