@@ -18,11 +18,16 @@ before = rss_mb()
 huge = bytearray(192 << 20)  # one 8000x8000 bgr8 frame: freeing it raises glibc's dynamic threshold
 del huge
 pins = []
+# the threads hold their first frame together: each gets an arena of its own, as concurrent DDS
+# reader threads do (run one after another, as on a loaded machine, they would share one arena)
+together = threading.Barrier(4)
 
 def frames():  # then 12 MB frames, each followed by a small long-lived block, as in a DDS reader thread
-    for _ in range(3):
+    for i in range(3):
         frame = bytearray(12 << 20)
         pins.append(bytearray(64 << 10))
+        if i == 0:
+            together.wait()
         del frame
 
 threads = [threading.Thread(target=frames) for _ in range(4)]
