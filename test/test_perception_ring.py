@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from jetson_edge_common.dds import LARGE_DATA_PROFILE
-from jetson_edge_common.testing import committed_fixture, fixture_path
+from jetson_edge_common.testing import committed_fixture, fixture_path, interrupt
 from system_helpers import HERE, ROOT, probe
 
 DETECTIONS = 'vision_msgs/msg/Detection2DArray'
@@ -47,12 +47,7 @@ def processes(tmp_path):
     started: list[subprocess.Popen] = []
     yield lambda process: started.append(process) or process
     for process in reversed(started):
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        interrupt(process)
     for log in sorted(tmp_path.glob('*.log')):
         print(f'--- {log.name}\n{log.read_text()[-2000:]}')
 

@@ -54,6 +54,7 @@ import threading
 import time
 
 from jetson_edge_common.stall_monitor import StallMonitor
+from jetson_edge_common.testing import interrupt
 
 _MESSAGES = ('imu/data', 'imu/data_raw')
 # SampleReadCounters.RUN_CLASSES: unread samples alone, in pairs, in runs of 3-9, of 10 or more
@@ -268,16 +269,6 @@ def _restore_scheduling(changed: list[tuple[int, int, int]]) -> None:
             pass  # the worker exited
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog='jetson-edge bench imu', description=__doc__.split('\n')[0])
     parser.add_argument('--rate', type=int, default=1000, help='sample rate (Hz)')
@@ -342,7 +333,7 @@ def main(argv: list[str] | None = None) -> dict:
             results['reference'] = _measure(sub, ref, rate=args.rate, seconds=args.seconds,
                                             warmup=args.warmup, reference=True, stalls=stalls)
         finally:
-            _stop(ref)
+            interrupt(ref, 10)
         time.sleep(0.5)
         sub.reset()
 
@@ -377,7 +368,7 @@ def _measure_spi_driver(sub: _Subscriber, args, stalls: StallMonitor) -> dict:
         return _measure(sub, driver, rate=args.rate, seconds=args.seconds, warmup=args.warmup,
                         reference=False, stalls=stalls)
     finally:
-        _stop(driver)
+        interrupt(driver, 10)
 
 
 def _measure_pty_driver(sub: _Subscriber, args, stalls: StallMonitor, ctx, link: str) -> dict:
@@ -404,7 +395,7 @@ def _measure_pty_driver(sub: _Subscriber, args, stalls: StallMonitor, ctx, link:
         return _measure(sub, driver, rate=args.rate, seconds=args.seconds, warmup=args.warmup,
                         reference=False, stalls=stalls, device_counters=device_counters)
     finally:
-        _stop(driver)
+        interrupt(driver, 10)
         stop_emulator.set()
         emulator.join(5)
 

@@ -17,7 +17,6 @@ The target is the node's peak within 300 MB.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ def node_memory(camera: dict, perception: dict, *, seconds: float, startup_timeo
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from jetson_edge_common import qos
+    from jetson_edge_common.testing import interrupt
 
     namespace = f'/bench_memory_{os.getpid()}'
     roles = [r for r in ('detection', 'segmentation', 'depth') if perception.get(f'{r}_model')]
@@ -92,12 +92,7 @@ def node_memory(camera: dict, perception: dict, *, seconds: float, startup_timeo
                 samples.append(_status_mb(processes[1].pid))
         finally:
             for process in processes:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
-                    try:
-                        process.wait(15)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
+                interrupt(process)
             node.destroy_node()
             rclpy.try_shutdown()
     peak = max(samples, key=lambda s: s['VmRSS'])

@@ -1,5 +1,5 @@
-"""Helpers for tests: the real-data fixtures, waiting for a state, and the ROS-import check of
-pure cores.
+"""Helpers for tests and benchmarks: the real-data fixtures, waiting for a state, stopping a
+child process, and the ROS-import check of pure cores.
 
 Two homes for real data, with the same layout (``lidar/``, ``images/``, ``models/``):
 
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Callable
@@ -182,3 +184,16 @@ def ros_in_process(parameters: dict[str, object] | None = None):
     finally:
         rclpy.try_shutdown()
         threading.excepthook = previous
+
+
+def interrupt(process: subprocess.Popen, timeout: float = 15.0) -> None:
+    """Ctrl-C for a child still running, as a user would stop a node; SIGKILL if it has not
+    ended within ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
