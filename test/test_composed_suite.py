@@ -17,10 +17,7 @@ LIGHT = ['camera', 'thermal_model', 'power_manager', 'viewer']
 
 
 def _profile(tmp_path, nodes: dict | None = None):
-    # the power manager runs alone in the sim (see _base.yaml); here it is a member of the group
-    # (a test that sets its parameters says so again: the merge is shallow)
-    own = {'power_manager': {'process': 'light'}}
-    return write_profile(tmp_path, {**own, **(nodes or {})}, name='composed')
+    return write_profile(tmp_path, nodes or {}, name='composed')
 
 
 def test_a_group_runs_its_members_in_one_process_and_restarts_them_together(start_suite,
@@ -68,7 +65,7 @@ def test_a_group_runs_its_members_in_one_process_and_restarts_them_together(star
 
 
 def test_a_member_that_fails_ends_its_group_with_an_error_naming_it(start_suite, tmp_path):
-    profile = _profile(tmp_path, {'power_manager': {'process': 'light', 'parameters': {
+    profile = _profile(tmp_path, {'power_manager': {'parameters': {
         'layout_file': str(tmp_path / 'no-such-layout.yaml')}}})
     suite = start_suite(str(profile), only=['thermal_model', 'power_manager'])
     wait_for(lambda: [key for key, _ in started(suite.output())].count('light') >= 2, RESTART_S,

@@ -50,15 +50,17 @@ def test_soak_of_the_sim_profile(tmp_path):
 
     processes = _table(report, 'process')
     assert set(processes) == {process.key for process in plan.processes()}
-    for key, (rss_start, rss_end, growth, restarts, ok, floors, members) in processes.items():
+    for key, (rss_start, rss_end, pss_end, growth, restarts, ok, floors,
+              members) in processes.items():
         assert float(rss_start) > 10 and float(rss_end) > 10, (key, rss_start, rss_end)
+        assert 0 < float(pss_end) < float(rss_end), (key, pss_end, rss_end)   # libraries shared
         assert float(growth.rstrip('%')) < MEMORY_GROWTH_LIMIT * 100, (key, growth)
         assert restarts == '0' and ok == 'yes', (key, restarts)
         assert float(floors) > 0.5, (key, floors)   # no process is far below a bare rclpy node
     # every node runs, in exactly one process
     in_processes = [m for *_, members in processes.values() for m in members.split(',')]
     assert sorted(in_processes) == sorted(node.key for node in plan.nodes)
-    assert 'total RSS end' in report
+    assert 'total PSS end' in report and 'total RSS end' in report
 
     topics = _table(report, 'topic')
     expects = expected_topics(plan)

@@ -4,7 +4,9 @@ threads nothing), then prints how many datagrams went out as JSON.
     python test/udp_attacker.py garbage|flood|spoof PORT --seconds 5
 
 ``garbage``: random bytes of random sizes (some a packet's length), about 200/s.
-``flood``: the same garbage as fast as one process sends it.
+``flood``: the same garbage at 20,000/s, 27 times a VLP-16's packet rate (paced: a sender as
+fast as one process goes takes a whole core of a 2-core machine, which starves the simulated
+sensor too, where a real flood arrives through the network card).
 ``spoof``: well-formed VLP-16 packets with random azimuths, about 500/s, as the red team sent
 them beside the sensor (see :func:`foreign_packets`).
 """
@@ -25,6 +27,7 @@ from jetson_edge_lidar.packet import BLOCK_FLAG, PACKET_DTYPE
 from jetson_edge_sim.lidar.encoder import packets_to_bytes
 
 GARBAGE_SIZES = (0, 1, 7, 512, 1205, 1206, 1207, 1248, 1500)
+FLOOD_PER_S = 20_000
 
 
 def foreign_packets(rng: np.random.Generator, count: int) -> list[bytes]:
@@ -50,7 +53,8 @@ def attack(kind: str, port: int, seconds: float) -> tuple[int, int]:
     rng, np_rng = random.Random(7), np.random.default_rng(13)
     target = ('127.0.0.1', port)
     sent = failed = 0
-    end = time.monotonic() + seconds
+    start = time.monotonic()
+    end = start + seconds
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
         while time.monotonic() < end:
             if kind == 'spoof':
@@ -58,7 +62,9 @@ def attack(kind: str, port: int, seconds: float) -> tuple[int, int]:
                 pause = 0.01
             else:
                 batch = [rng.randbytes(rng.choice(GARBAGE_SIZES)) for _ in range(10)]
-                pause = 0.05 if kind == 'garbage' else 0.0
+                pause = 0.05
+                if kind == 'flood':  # the next batch when it is due: 20,000/s on average
+                    pause = max(0.0, start + (sent + failed + 10) / FLOOD_PER_S - time.monotonic())
             for datagram in batch:
                 try:
                     tx.sendto(datagram, target)

@@ -54,10 +54,10 @@ def _sample_memory(supervisor: Supervisor, floor: subprocess.Popen, samples: dic
         pids[FLOOR] = floor.pid
         for key, pid in pids.items():
             try:  # the node's (or container's) memory, not its runner's
-                rss = psutil.Process(pid).memory_info().rss
+                memory = psutil.Process(pid).memory_full_info()
             except psutil.Error:
                 continue
-            samples.setdefault(key, []).append((now, float(rss)))
+            samples.setdefault(key, []).append((now, float(memory.rss), float(memory.pss)))
 
 
 def run_soak(plan: Plan, *, minutes: float, warmup_s: float | None = None,

@@ -13,7 +13,7 @@ RATE_FLOOR = 0.9             # a topic must average at least 90 % of its expecte
 GAP_PERIODS = 10             # and never go silent for longer than 10 expected periods
 MIN_GAP_S = 0.5              # or half a second, whichever is longer: a shorter pause of a fast
                              # topic is the host's scheduler (a loaded laptop), not a stalled node
-SUITE_MEMORY_TARGET_MB = 1024.0   # issue 17: the whole sim suite in 1.0 GiB of resident memory
+SUITE_MEMORY_TARGET_MB = 1024.0   # issue 17: the whole sim suite in 1.0 GiB of memory
 
 
 @dataclass
@@ -31,6 +31,7 @@ class ProcessResult:
     key: str
     rss_start_mb: float
     rss_end_mb: float
+    pss_end_mb: float   # proportional set size: each page shared with other processes split
     growth: float
     restarts: int
     ok: bool
@@ -44,15 +45,18 @@ def _settled(values: list[float]) -> float:
 
 def memory_result(key: str, samples: list[tuple[float, float]], *, warmup_s: float,
                   restarts: int, members: tuple[str, ...] = ()) -> ProcessResult:
-    """``samples`` are (seconds since start, RSS bytes)."""
-    after = [rss for t, rss in samples if t >= warmup_s]
+    """``samples`` are (seconds since start, RSS bytes, PSS bytes). Growth is judged on RSS:
+    a process's PSS also moves when another process that shares its pages starts or stops."""
+    after = [(rss, pss) for t, rss, pss in samples if t >= warmup_s]
     if len(after) < 2:
-        after = [rss for _, rss in samples]
+        after = [(rss, pss) for _, rss, pss in samples]
     window = max(1, len(after) // 10)
-    start, end = _settled(after[:window]), _settled(after[-window:])
+    start = _settled([rss for rss, _ in after[:window]])
+    end = _settled([rss for rss, _ in after[-window:]])
+    pss_end = _settled([pss for _, pss in after[-window:]])
     growth = (end - start) / start if start else float('nan')
     ok = restarts == 0 and not (growth > MEMORY_GROWTH_LIMIT)
-    return ProcessResult(key, start / 2**20, end / 2**20, growth, restarts, ok,
+    return ProcessResult(key, start / 2**20, end / 2**20, pss_end / 2**20, growth, restarts, ok,
                          members or (key,))
 
 
@@ -69,16 +73,19 @@ def topic_result(topic: str, stamps: list[float], *, expected_hz: float, start: 
 
 
 def memory_total(processes: list[ProcessResult], *, floor_mb: float | None = None) -> str:
-    """One line: the suite's resident memory at the end, against the target and against as
+    """The suite's memory at the end: the sum of PSS (what the suite takes from the board:
+    a page that several processes map, a library's code, counted once) against the target; the
+    sum of RSS (which counts such a page once per process that maps it); and RSS against as
     many bare rclpy processes (``floor_mb``, measured in the same run)."""
-    total = sum(p.rss_end_mb for p in processes)
-    verdict = 'met' if total <= SUITE_MEMORY_TARGET_MB else 'NOT met'
-    line = (f'total RSS end {total:.1f} MB in {len(processes)} processes, '
-            f'{total / SUITE_MEMORY_TARGET_MB:.2f} x the target of {SUITE_MEMORY_TARGET_MB:.0f} MB '
-            f'({verdict})')
+    pss = sum(p.pss_end_mb for p in processes)
+    rss = sum(p.rss_end_mb for p in processes)
+    verdict = 'met' if pss <= SUITE_MEMORY_TARGET_MB else 'NOT met'
+    line = (f'total PSS end {pss:.1f} MB in {len(processes)} processes, '
+            f'{pss / SUITE_MEMORY_TARGET_MB:.2f} x the target of {SUITE_MEMORY_TARGET_MB:.0f} MB '
+            f'({verdict}); total RSS end {rss:.1f} MB (shared pages counted once per process)')
     if floor_mb:
-        line += (f'; a bare rclpy node {floor_mb:.1f} MB, the processes '
-                 f'{total / (floor_mb * len(processes)):.2f} x as many bare ones')
+        line += (f'; a bare rclpy node {floor_mb:.1f} MB RSS, the processes '
+                 f'{rss / (floor_mb * len(processes)):.2f} x as many bare ones')
     return line
 
 
@@ -87,13 +94,13 @@ def format_report(processes: list[ProcessResult], topics: list[TopicResult],
                   floor_mb: float | None = None) -> str:
     """The report; with ``floor_mb`` (a bare rclpy node's RSS) each process's RSS as a multiple
     of it."""
-    lines = ['process            RSS start MB   RSS end MB   growth   restarts   ok   x floor   '
-             'members']
+    lines = ['process            RSS start MB   RSS end MB   PSS end MB   growth   restarts   ok'
+             '   x floor   members']
     for p in processes:
         ratio = f'{p.rss_end_mb / floor_mb:>7.2f}' if floor_mb else f'{"-":>7}'
         lines.append(f'{p.key:<18} {p.rss_start_mb:>12.1f} {p.rss_end_mb:>12.1f} '
-                     f'{p.growth * 100:>7.2f}% {p.restarts:>10}   {"yes" if p.ok else "NO ":<3}'
-                     f'  {ratio}   {",".join(p.members)}')
+                     f'{p.pss_end_mb:>12.1f} {p.growth * 100:>7.2f}% {p.restarts:>10}   '
+                     f'{"yes" if p.ok else "NO ":<3}  {ratio}   {",".join(p.members)}')
     lines.append('')
     lines.append(memory_total(processes, floor_mb=floor_mb))
     lines.append('')

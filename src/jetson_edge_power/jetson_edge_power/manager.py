@@ -5,8 +5,9 @@ the actions whose target differs from what was last requested.  :meth:`PowerMana
 runs the hardware actions (nvpmodel can take seconds) and is meant to run off the sampling
 thread (:class:`~jetson_edge_power.actuation.ActuationWorker`).  The load level asked of
 perception is the caller's to send (a ROS parameter set, or the simulated perception), with
-:meth:`PowerManager.mark_failed` for a refusal.  A failed action is recorded, logged once per
-distinct message, and retried after ``retry_s``; it never raises.  A jetson_clocks switch is
+:meth:`PowerManager.mark_failed` for a refusal (retried after ``retry_s``) and
+:meth:`PowerManager.mark_unsent` when the receiver is not up (asked again on the next tick).
+A failed action is recorded and logged once per distinct message; it never raises.  A jetson_clocks switch is
 a user's request (:meth:`PowerManager.request_clocks`): a failure is recorded and logged, not
 retried.
 """
@@ -222,6 +223,18 @@ class PowerManager:
         if message not in self._logged:
             self._logged.add(message)
             self._log.error('%s (retrying every %.0fs)', message, self.retry_s)
+
+    def mark_unsent(self, name: str, message: str) -> None:
+        """Record that an action applied elsewhere could not be sent because its receiver is
+        not up (not yet, or restarting). Unlike a refusal it is claimed again on the next tick,
+        not after ``retry_s``, so a peer that comes back gets it as soon as it is seen."""
+        target: _Target = getattr(self.state, name)
+        with self._lock:
+            target.requested = None
+            target.last_error = message
+        if message not in self._logged:
+            self._logged.add(message)
+            self._log.error('%s (asking again every tick until it answers)', message)
 
     def mark_succeeded(self, name: str) -> None:
         """Record that an action applied elsewhere (perception's parameter set) took effect."""

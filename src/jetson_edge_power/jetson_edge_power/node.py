@@ -121,7 +121,7 @@ class PowerManagerNode(Node):
         name = self._p['perception_load_param']
         client = self._load_client
         if client is None or not client.service_is_ready():
-            self._manager.mark_failed('perception_load', f'perception node '
+            self._manager.mark_unsent('perception_load', f'perception node '
                                       f'{self._p["perception_node"]!r} offers no parameter '
                                       'service (not running yet?)')
             return
