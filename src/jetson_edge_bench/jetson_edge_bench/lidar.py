@@ -3,8 +3,11 @@
 Decoder speed: the same packets (the VLP-16 fixture capture when it is there, then a second
 capture the virtual sensor makes of its room) go through our decoder and through the PyPI
 ``velodyne-decoder`` (C++), one packet per call in both, scans consumed as they come out.
-Trials alternate between the two and the best of each counts, so both see the same machine
-load. The claim is the ratio, measured in the same run.
+Trials alternate between them and the best of each counts, so all see the same machine
+load. The claim is the ratio, measured in the same run. A third row, ``numpy floor``, is the
+least work any numpy decoder does on the same packets (join them, take the ranges, one sine and
+cosine per block azimuth, six field writes per point; no validation, no per-point azimuth
+interpolation, no scan cut): how far numpy can go before compiled code is needed.
 
 Driver CPU: the virtual sensor (another process) sends a real packet stream over UDP (a
 VLP-16's 754 packets/s, and the heaviest: HDL-32E dual return, 3,616 packets/s); the driver
@@ -27,12 +30,15 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 from jetson_edge_lidar.config import DecoderConfig
 from jetson_edge_lidar.decoder import VelodyneDecoder
 from jetson_edge_lidar.driver import LidarDriver
 from jetson_edge_lidar.input_stats import InputStats
-from jetson_edge_lidar.models import MODELS, model_by_name, return_mode_by_name
+from jetson_edge_lidar.models import MODELS, ReturnMode, model_by_name, return_mode_by_name
+from jetson_edge_lidar.packet import as_packet_array
 from jetson_edge_lidar.pcap import read_udp_payloads
+from jetson_edge_lidar.scan import POINT_DTYPE
 from jetson_edge_lidar.sources import UdpSource
 from jetson_edge_sim.lidar.virtual_sensor import SimulatedVelodyne
 
@@ -98,10 +104,41 @@ def _theirs(packets: list[bytes], model_name: str, config: DecoderConfig
     return scans, points
 
 
+def _numpy_floor(packets: list[bytes], model_name: str) -> tuple[int, int]:
+    model = model_by_name(model_name)
+    laser = model.slot_laser
+    elevation = np.radians(np.asarray(model.elevation_deg))[laser]
+    horizontal = (model.distance_resolution_m * np.cos(elevation)).astype(np.float32)
+    vertical = (model.distance_resolution_m * np.sin(elevation)).astype(np.float32)
+    ring = model.ring_of_laser[laser].astype(np.uint16)
+    seconds = (model.point_time_us(ReturnMode.STRONGEST) * 1e-6).astype(np.float32)
+    to_rad = np.float32(np.pi / 18000.0)
+    points = 0
+    for start in range(0, len(packets), 96):
+        blocks = as_packet_array(packets[start:start + 96])['blocks']
+        distance = blocks['returns']['distance']
+        keep = distance != 0
+        shape = distance.shape
+        ranges = distance[keep].astype(np.float32)
+        azimuth = np.broadcast_to((blocks['azimuth'].astype(np.float32) * to_rad)[..., None],
+                                  shape)[keep]
+        flat = np.broadcast_to(horizontal, shape)[keep] * ranges
+        cloud = np.empty(ranges.size, POINT_DTYPE)
+        cloud['x'] = flat * np.sin(azimuth)
+        cloud['y'] = flat * np.cos(azimuth)
+        cloud['z'] = np.broadcast_to(vertical, shape)[keep] * ranges
+        cloud['intensity'] = blocks['returns']['reflectivity'][keep]
+        cloud['ring'] = np.broadcast_to(ring, shape)[keep]
+        cloud['time'] = np.broadcast_to(seconds, shape)[keep]
+        points += cloud.size
+    return 0, points
+
+
 def decoder_speed(packets: list[bytes], *, model_name: str, trials: int) -> dict:
     config = DecoderConfig(cut_angle=0.0)
     runners: dict[str, Callable[[], tuple[int, int]]] = {
-        'ours': lambda: _ours(packets, config)}
+        'ours': lambda: _ours(packets, config),
+        'numpy floor': lambda: _numpy_floor(packets, model_name)}
     try:
         import velodyne_decoder  # noqa: F401
         runners['velodyne_decoder'] = lambda: _theirs(packets, model_name, config)
@@ -121,8 +158,10 @@ def decoder_speed(packets: list[bytes], *, model_name: str, trials: int) -> dict
                          'points_per_s': points / seconds, 'scans': scans, 'points': points,
                          'seconds': seconds}
     if 'velodyne_decoder' in results:
-        results['ratio_packets_per_s'] = (results['ours']['packets_per_s']
-                                          / results['velodyne_decoder']['packets_per_s'])
+        for name in ('ours', 'numpy floor'):
+            results[name]['vs_velodyne_decoder'] = (
+                results[name]['packets_per_s'] / results['velodyne_decoder']['packets_per_s'])
+        results['ratio_packets_per_s'] = results['ours']['vs_velodyne_decoder']
     return results
 
 
@@ -304,12 +343,14 @@ def main(argv: list[str] | None = None) -> dict:
                                        return_mode=args.return_mode)
         speed = decoder_speed(packets, model_name=model_name, trials=args.trials)
         results['decoder'].append({'input': origin, 'packets': len(packets), **speed})
-        rows = [('decoder', 'packets/s', 'points/s', 'points/scan')]
-        for name in ('ours', 'velodyne_decoder'):
+        rows = [('decoder', 'packets/s', 'points/s', 'points/scan', 'vs velodyne-decoder')]
+        for name in ('ours', 'numpy floor', 'velodyne_decoder'):
             if name in speed:
                 r = speed[name]
+                per_scan = f'{r["points"] / r["scans"]:,.0f}' if r['scans'] else '-'
+                ratio = r.get('vs_velodyne_decoder')
                 rows.append((name, f'{r["packets_per_s"]:,.0f}', f'{r["points_per_s"]:,.0f}',
-                             f'{r["points"] / max(r["scans"], 1):,.0f}'))
+                             per_scan, '-' if ratio is None else f'{ratio:.2f}x'))
         print(f'LiDAR decoder, {len(packets)} packets from {origin}, best of {args.trials}')
         print(_table(rows))
         if 'ratio_packets_per_s' in speed:
