@@ -18,6 +18,7 @@ import time
 import pytest
 from jetson_edge_bringup.soak import expected_topics
 from jetson_edge_perception.assets import photos_dir
+from jetson_edge_perception.frame_ring import RING_DIR
 
 from suite_helpers import (ERROR, IMAGES_OVER_DDS, OK, current_pids, healthy, load_plan,
                            monitored_topics, node_exits, node_statuses, rate_between, started,
@@ -73,6 +74,10 @@ def test_each_process_killed_is_restarted_and_its_topics_resume(start_suite, top
             wait_for(lambda: any(when > restarted_at for _, _, when, _ in
                                  node_statuses(monitor.latest_diagnostics(), node.name).values()),
                      RESTART_S, f'diagnostics from the restarted {node.key}')
+        if any(node.key == 'camera' for node in process.members):
+            # the ring the killed camera could not remove is removed by the one that replaced it
+            left = list(RING_DIR.glob(f'jetson_edge_camera_source_{old_pid}.*'))
+            assert not left, left
         print(f'{process.key}: pid {old_pid} killed, restarted as pid {new_pid}, topics back '
               f'{time.monotonic() - restarted_at:.1f} s after the restart')
         assert suite.alive(), suite.output()[-3000:]

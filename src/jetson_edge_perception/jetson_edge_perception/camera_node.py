@@ -25,7 +25,7 @@ from std_msgs.msg import Header
 
 from .camera_source import CameraCalibration, FrameSource, load_calibration, open_source, resize_frame
 from .errors import SourceError
-from .frame_ring import FrameRingWriter, slot_topic
+from .frame_ring import FrameRingWriter, remove_stale_rings, slot_topic
 from .params import CAMERA_SOURCE
 
 
@@ -43,7 +43,10 @@ class CameraSourceNode(Node):
         p = self.params = declare_parameters(self, CAMERA_SOURCE)
         self._ring: FrameRingWriter | None = None
         if p['frame_ring_slots']:  # announced before Image: perception takes Image without FrameSlot as no ring
-            self._ring = FrameRingWriter(f'jetson_edge_{self.get_name()}_{os.getpid()}', slots=p['frame_ring_slots'])
+            owner = f'jetson_edge_{self.get_name()}'
+            for name in remove_stale_rings(owner):
+                self.get_logger().info(f'removed frame ring {name} of a camera process that ended')
+            self._ring = FrameRingWriter(f'{owner}_{os.getpid()}', slots=p['frame_ring_slots'])
             self._slot_pub = self.create_publisher(FrameSlot, slot_topic(p['image_topic']), qos.SENSOR_STREAM)
         self._image_pub = self.create_publisher(Image, p['image_topic'], qos.SENSOR_STREAM)
         self._info_pub = self.create_publisher(CameraInfo, p['camera_info_topic'], qos.SENSOR_STREAM)

@@ -47,6 +47,31 @@ def slot_topic(image_topic: str) -> str:
     return f'{image_topic.rstrip("/")}/shm'
 
 
+def remove_stale_rings(owner: str, directory: Path = RING_DIR) -> list[str]:
+    """Remove the rings a writer named ``{owner}_{pid}.{generation}`` left when it was killed
+    (SIGKILL gives no chance to clean up, and each ring holds slots of whole frames in RAM):
+    those whose pid no longer runs on this host. Returns the names removed."""
+    stale = re.compile(re.escape(owner) + r'_(\d+)\.\d+')
+    removed = []
+    for path in directory.glob(f'{owner}_*'):
+        found = stale.fullmatch(path.name)
+        if found is None or int(found.group(1)) == os.getpid() or _alive(int(found.group(1))):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path.name)
+    return sorted(removed)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 @dataclass(frozen=True)
 class SlotRef:
     """What the FrameSlot message carries besides its header: where the frame lies and its sequence."""

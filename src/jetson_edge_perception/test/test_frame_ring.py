@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import replace
 
@@ -10,7 +11,7 @@ import pytest
 
 from jetson_edge_perception.errors import FrameError
 from jetson_edge_perception.frame_ring import (HEADER_BYTES, FrameRingReader, FrameRingWriter, SlotRef,
-                                               slot_topic)
+                                               remove_stale_rings, slot_topic)
 from jetson_edge_perception.frames import read_frame
 
 
@@ -159,6 +160,19 @@ def test_a_larger_frame_makes_a_new_ring_and_the_reader_follows(writer, reader, 
         reader.read(small)
     assert caught.value.reason == 'ring_missing'
     assert reader.frames_read == 2
+
+
+def test_rings_a_killed_writer_left_are_removed_and_no_other(tmp_path):
+    with open('/proc/sys/kernel/pid_max') as limit:
+        dead = int(limit.read()) + 1   # no process can have it
+    mine = os.getpid()
+    for name in (f'cam_{dead}.1', f'cam_{dead}.2', f'cam_{mine}.1', f'cam_{os.getppid()}.1',
+                 f'cam_left_{dead}.1', f'other_{dead}.1', f'cam_{dead}.tmp'):
+        (tmp_path / name).write_bytes(b'frames')
+    assert remove_stale_rings('cam', tmp_path) == [f'cam_{dead}.1', f'cam_{dead}.2']
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
+        f'cam_{mine}.1', f'cam_{os.getppid()}.1', f'cam_left_{dead}.1', f'other_{dead}.1',
+        f'cam_{dead}.tmp'])
 
 
 def test_close_removes_the_rings(tmp_path):
