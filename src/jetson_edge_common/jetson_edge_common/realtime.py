@@ -167,8 +167,12 @@ def set_realtime_priority(priority: int, *, facts: SystemFacts | None = None) ->
 
 # --- CPU affinity -----------------------------------------------------------------------------
 
-def set_cpu_affinity(cpus: Sequence[int], *, facts: SystemFacts | None = None) -> SetupOutcome:
-    """Pin the calling thread to `cpus`; an empty sequence leaves the affinity unchanged."""
+def set_cpu_affinity(cpus: Sequence[int], *, facts: SystemFacts | None = None,
+                     isolate: bool = True) -> SetupOutcome:
+    """Pin the calling thread to `cpus`; an empty sequence leaves the affinity unchanged.
+    `isolate`: the thread wants those CPUs to itself (a real-time loop), so the outcome says
+    whether the kernel keeps other tasks off them; a thread merely kept off other CPUs (a
+    loop's companion) passes False."""
     if not cpus:
         return SetupOutcome(True, 'CPU affinity unchanged (no CPU requested)')
     facts = facts or read_system_facts()
@@ -182,6 +186,8 @@ def set_cpu_affinity(cpus: Sequence[int], *, facts: SystemFacts | None = None) -
         os.sched_setaffinity(0, wanted)
     except OSError as exc:
         return SetupOutcome(False, f'sched_setaffinity({sorted(wanted)}) failed: {exc}; affinity unchanged')
+    if not isolate:
+        return SetupOutcome(True, f'pinned to CPU {sorted(wanted)}')
     note = ('isolated' if wanted <= facts.isolated_cpus else
             f'not isolated: add `isolcpus={",".join(map(str, sorted(wanted)))} nohz_full=...` to the kernel '
             'command line to keep other tasks off it')

@@ -117,7 +117,7 @@ class PublishHandoff:
             self._thread = None
 
     def _run(self, priority: int, cpus: tuple[int, ...]) -> None:
-        scheduling, affinity = set_realtime_priority(priority), set_cpu_affinity(cpus)
+        scheduling, affinity = set_realtime_priority(priority), set_cpu_affinity(cpus, isolate=False)
         self.setup = SetupOutcome(scheduling.ok and affinity.ok, f'{scheduling.message}; {affinity.message}')
         self._started.set()
         while True:

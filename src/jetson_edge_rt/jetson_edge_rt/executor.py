@@ -267,7 +267,7 @@ class RtExecutor:
         if caller.ok and p.companion_priority:
             self._caller_scheduling = previous
         results.append(CapabilityCheck('executor thread priority', *caller))
-        pinned = set_cpu_affinity(companion_cpus)
+        pinned = set_cpu_affinity(companion_cpus, isolate=False)
         if pinned.ok and companion_cpus:
             self._caller_cpus = allowed
         results.append(CapabilityCheck('executor thread cpu affinity', *pinned))

@@ -64,6 +64,19 @@ def test_affinity_outside_the_allowed_set():
     assert ok and 'unchanged' in message
 
 
+def test_only_a_thread_that_wants_its_cpus_to_itself_is_told_to_isolate_them():
+    cpu = min(os.sched_getaffinity(0))
+    facts = _facts(allowed_cpus=frozenset(os.sched_getaffinity(0)))
+    before = os.sched_getaffinity(0)
+    try:
+        loop = set_cpu_affinity([cpu], facts=facts)
+        companion = set_cpu_affinity([cpu], facts=facts, isolate=False)
+    finally:
+        os.sched_setaffinity(0, before)
+    assert loop.ok and f'isolcpus={cpu}' in loop.message
+    assert companion == (True, f'pinned to CPU [{cpu}]')
+
+
 def test_mlockall_enomem_names_the_memlock_limit(monkeypatch):
     monkeypatch.setattr(rt_setup, '_mlockall', lambda flags: errno.ENOMEM)
     ok, message = lock_memory(prefault_bytes=0, facts=_facts())
