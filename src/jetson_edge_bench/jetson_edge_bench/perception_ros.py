@@ -5,7 +5,10 @@ jetson_edge_perception.node`) and a publisher process (`python -m jetson_edge_be
 publish ...`), then receives Detection2DArray messages here. Latency is the receive wall-clock time
 minus the image header stamp, which the node copies (same host, same clock). With `ring`, the
 publisher writes each frame into a shared-memory frame ring and publishes its FrameSlot, as the
-camera source does, and the node reads the ring (`frame_ring`).
+camera source does, and the node reads the ring (`frame_ring`). With `relay`, a relay process
+(`python -m jetson_edge_bench.perception_ros relay ...`) takes the node's place: it answers each
+frame at once with an empty Detection2DArray of the frame's header, so the run measures the
+transport alone, the floor under any node's end-to-end time over that path.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ def _params_file(directory: Path, *, card_path: Path, backend: str, model_path: 
 
 
 def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: Sequence[str], frames: int,
-               period_s: float, threads: int = 0, ring: bool = False,
+               period_s: float, threads: int = 0, ring: bool = False, relay: bool = False,
                startup_timeout_s: float = 60.0) -> dict[str, object]:
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
@@ -58,9 +61,10 @@ def end_to_end(*, card_path: Path, backend: str, image_path: Path, model_path: S
         params = _params_file(Path(tmp), card_path=card_path, backend=backend, model_path=model_path, topic=topic,
                               threads=threads, ring=ring)
         node_log = open(Path(tmp) / 'node.log', 'wb')
-        node = subprocess.Popen([sys.executable, '-m', 'jetson_edge_perception.node', '--ros-args', '-r',
-                                 '__node:=bench_perception', '--params-file', str(params)],
-                                stdout=node_log, stderr=subprocess.STDOUT)
+        command = (['-m', 'jetson_edge_bench.perception_ros', 'relay', '--topic', topic] + (['--ring'] if ring else [])
+                   if relay else ['-m', 'jetson_edge_perception.node', '--ros-args', '-r', '__node:=bench_perception',
+                                  '--params-file', str(params)])
+        node = subprocess.Popen([sys.executable, *command], stdout=node_log, stderr=subprocess.STDOUT)
         rclpy.init()
         receiver = rclpy.create_node('bench_receiver')
 
@@ -169,7 +173,44 @@ def publish(argv: Sequence[str]) -> int:
     return 0
 
 
+def relay(argv: Sequence[str]) -> int:
+    """The relay process: each frame (its FrameSlot with --ring, else the Image) answered at once with an empty
+    Detection2DArray of its header, on the topic the perception node would use."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--topic', required=True)
+    parser.add_argument('--ring', action='store_true')
+    args = parser.parse_args(argv)
+
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+    from jetson_edge_common import qos
+    from jetson_edge_msgs.msg import FrameSlot
+    from jetson_edge_perception.frame_ring import slot_topic
+    from sensor_msgs.msg import Image
+    from vision_msgs.msg import Detection2DArray
+
+    use_large_data_transport()
+    rclpy.init()
+    node = rclpy.create_node('bench_relay')
+    pub = node.create_publisher(Detection2DArray, f'{args.topic}_detections', qos.RELIABLE_STREAM)
+
+    def answer(msg) -> None:
+        pub.publish(Detection2DArray(header=msg.header))
+
+    kind, topic = (FrameSlot, slot_topic(args.topic)) if args.ring else (Image, args.topic)
+    node.create_subscription(kind, topic, answer, qos.SENSOR_STREAM)
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    node.destroy_node()
+    rclpy.try_shutdown()
+    return 0
+
+
 if __name__ == '__main__':
-    if len(sys.argv) > 1 and sys.argv[1] == 'publish':
-        raise SystemExit(publish(sys.argv[2:]))
-    raise SystemExit('usage: python -m jetson_edge_bench.perception_ros publish --topic T --image F --period S --count N')
+    commands = {'publish': publish, 'relay': relay}
+    if len(sys.argv) > 1 and sys.argv[1] in commands:
+        raise SystemExit(commands[sys.argv[1]](sys.argv[2:]))
+    raise SystemExit('usage: python -m jetson_edge_bench.perception_ros publish --topic T --image F --period S '
+                     '--count N | relay --topic T [--ring]')
