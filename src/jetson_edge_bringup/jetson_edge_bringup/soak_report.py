@@ -43,7 +43,7 @@ def _settled(values: list[float]) -> float:
     return float(np.median(values)) if values else float('nan')
 
 
-def memory_result(key: str, samples: list[tuple[float, float]], *, warmup_s: float,
+def memory_result(key: str, samples: list[tuple[float, float, float]], *, warmup_s: float,
                   restarts: int, members: tuple[str, ...] = ()) -> ProcessResult:
     """``samples`` are (seconds since start, RSS bytes, PSS bytes). Growth is judged on RSS:
     a process's PSS also moves when another process that shares its pages starts or stops."""

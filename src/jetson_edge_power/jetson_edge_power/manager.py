@@ -7,9 +7,9 @@ thread (:class:`~jetson_edge_power.actuation.ActuationWorker`).  The load level 
 perception is the caller's to send (a ROS parameter set, or the simulated perception), with
 :meth:`PowerManager.mark_failed` for a refusal (retried after ``retry_s``) and
 :meth:`PowerManager.mark_unsent` when the receiver is not up (asked again on the next tick).
-A failed action is recorded and logged once per distinct message; it never raises.  A jetson_clocks switch is
-a user's request (:meth:`PowerManager.request_clocks`): a failure is recorded and logged, not
-retried.
+A failed action is recorded and logged once per distinct message; it never raises.  A
+jetson_clocks switch is a user's request (:meth:`PowerManager.request_clocks`): a failure is
+recorded and logged, not retried.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ set makes due: the node's decisions, tested without ROS."""
 
 import subprocess
 import threading
+import time
 
 import boards
 import pytest
@@ -132,12 +133,15 @@ def test_the_manager_the_parameters_describe_reads_the_board(tmp_path):
 
 def test_a_load_level_nobody_could_receive_is_asked_again_next_tick_a_refused_one_later(tmp_path):
     manager = _manager(tmp_path, actuator_backend='dry_run')
-    load = manager.tick(now=1.0).actions.perception_load
+    start = time.monotonic()   # mark_failed stamps the refusal on this clock
+    load = manager.tick(now=start).actions.perception_load
     assert load is not None
     manager.mark_unsent('perception_load', 'perception node offers no parameter service')
-    assert manager.tick(now=2.0).actions.perception_load == load, 'asked again at once'
+    assert manager.tick(now=start + 1).actions.perception_load == load, 'asked again at once'
     assert 'no parameter service' in manager.errors()['perception_load']
     manager.mark_succeeded('perception_load')
-    assert manager.tick(now=3.0).actions.perception_load is None, 'nothing new to ask'
+    assert manager.tick(now=start + 2).actions.perception_load is None, 'nothing new to ask'
     manager.mark_failed('perception_load', 'perception refused load_level=1: out of range')
-    assert manager.tick(now=4.0).actions.perception_load is None, 'a refusal waits retry_s'
+    refused = time.monotonic()
+    assert manager.tick(now=refused + 1).actions.perception_load is None, 'a refusal waits'
+    assert manager.tick(now=refused + manager.retry_s + 1).actions.perception_load == load
