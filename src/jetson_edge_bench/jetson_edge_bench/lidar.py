@@ -184,7 +184,8 @@ def _packet_rate(model: str, return_mode: str) -> float:
 
 def driver_cpu(*, seconds: float, model: str = 'VLP-16', return_mode: str = 'strongest'
                ) -> dict:
-    """CPU share of the driver loop (no ROS) receiving a sensor's real rate over UDP."""
+    """CPU share of the driver loop (no ROS) receiving a sensor's real rate over UDP, and each
+    complete scan's latency: from its last point's firing (host clock) to leaving the loop."""
     source = UdpSource(port=0, address='127.0.0.1')
     driver = LidarDriver(source, VelodyneDecoder(DecoderConfig(), stats=source.stats))
     sensor = _start_virtual_sensor(source.address[1], seconds, model, return_mode)
@@ -193,9 +194,13 @@ def driver_cpu(*, seconds: float, model: str = 'VLP-16', return_mode: str = 'str
         while source.stats.received == 0 and time.monotonic() < deadline:
             driver.poll(0.1)  # the sensor process is starting up
         cpu0, wall0 = time.process_time(), time.monotonic()
-        received0, scans = source.stats.received, 0
+        received0, scans, latency = source.stats.received, 0, []
         while time.monotonic() - wall0 < seconds:
-            scans += len(driver.poll(0.1))
+            done = driver.poll(0.1)
+            now = time.time()
+            scans += len(done)
+            latency += [now - s.host_stamp - float(s.points['time'].max())
+                        for s in done if s.complete]
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
         received = source.stats.received - received0
     finally:
@@ -204,6 +209,8 @@ def driver_cpu(*, seconds: float, model: str = 'VLP-16', return_mode: str = 'str
         driver.close()
     return {'cpu_share_of_one_core': cpu / wall, 'packets_per_s': received / wall,
             'scans_per_s': scans / wall,
+            'latency_ms_p50': 1e3 * float(np.percentile(latency, 50)) if latency else None,
+            'latency_ms_max': 1e3 * max(latency) if latency else None,
             'expected_packets_per_s': _packet_rate(model, return_mode)}
 
 
@@ -311,6 +318,12 @@ def node_cpu_rows(*, seconds: float) -> list[dict]:
     return rows
 
 
+def _latency(row: dict) -> str:
+    if row['latency_ms_p50'] is None:
+        return '-'
+    return f'{row["latency_ms_p50"]:.1f} / {row["latency_ms_max"]:.1f}'
+
+
 def _table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return '\n'.join('  '.join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
@@ -364,9 +377,11 @@ def main(argv: list[str] | None = None) -> dict:
             {'stream': f'{model} {mode}', **driver_cpu(seconds=args.cpu_seconds, model=model,
                                                        return_mode=mode)}
             for model, mode in STREAMS]
-        rows = [('driver loop without ROS, real rate', 'packets/s', 'scans/s', '% of a core')]
+        rows = [('driver loop without ROS, real rate', 'packets/s', 'scans/s', '% of a core',
+                 'scan latency p50 / max (ms)')]
         rows += [(r['stream'], f'{r["packets_per_s"]:,.0f}', f'{r["scans_per_s"]:.1f}',
-                  f'{100 * r["cpu_share_of_one_core"]:.1f}') for r in results['driver_core']]
+                  f'{100 * r["cpu_share_of_one_core"]:.1f}', _latency(r))
+                 for r in results['driver_core']]
         print(_table(rows))
         if args.node:
             results['node'] = node_cpu_rows(seconds=args.cpu_seconds)

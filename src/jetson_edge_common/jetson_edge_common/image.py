@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .byte_fields import message_with_bytes
+
 
 class ImageFormatError(ValueError):
     """The message cannot be read as an image: unsupported encoding or inconsistent sizes.
@@ -114,14 +116,8 @@ def ndarray_to_image(pixels: np.ndarray, encoding: str, *, header=None):
     if pixels.dtype != enc.dtype:
         raise ImageFormatError(f'{encoding} needs dtype {enc.dtype}, array is {pixels.dtype}', reason='dtype')
     pixels = np.ascontiguousarray(pixels)
-    msg = Image()
-    if header is not None:
-        msg.header = header
-    msg.height, msg.width = int(pixels.shape[0]), int(pixels.shape[1])
-    msg.encoding = encoding
-    msg.is_bigendian = int(_NATIVE_BIG_ENDIAN and enc.dtype.itemsize > 1)
-    msg.step = int(pixels.shape[1] * enc.channels * enc.dtype.itemsize)
-    data = array.array('B')
-    data.frombytes(pixels.data.cast('B'))
-    msg.data = data
-    return msg
+    extra = {} if header is None else {'header': header}
+    return message_with_bytes(
+        Image, pixels.data.cast('B'), height=int(pixels.shape[0]), width=int(pixels.shape[1]),
+        encoding=encoding, is_bigendian=int(_NATIVE_BIG_ENDIAN and enc.dtype.itemsize > 1),
+        step=int(pixels.shape[1] * enc.channels * enc.dtype.itemsize), **extra)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import array
 import sys
 
 import numpy as np
+
+from .byte_fields import message_with_bytes
 
 # PointField datatype codes (sensor_msgs/PointField) and their numpy types.
 _TO_NUMPY = {1: np.int8, 2: np.uint8, 3: np.int16, 4: np.uint16,
@@ -41,19 +42,12 @@ def points_to_cloud(points: np.ndarray, header=None, *, dense: bool = True):
         if code is None:
             raise CloudFormatError(f'field {name!r} has unsupported type {ftype}')
         fields.append(PointField(name=name, offset=offset, datatype=code, count=count))
-    msg = PointCloud2()
-    if header is not None:
-        msg.header = header
-    msg.height, msg.width = 1, int(points.shape[0])
-    msg.fields = fields
-    msg.is_bigendian = sys.byteorder == 'big'
-    msg.point_step = points.dtype.itemsize
-    msg.row_step = msg.point_step * msg.width
-    msg.is_dense = dense
-    data = array.array('B')
-    data.frombytes(np.ascontiguousarray(points).data.cast('B'))
-    msg.data = data
-    return msg
+    width = int(points.shape[0])
+    extra = {} if header is None else {'header': header}
+    return message_with_bytes(
+        PointCloud2, np.ascontiguousarray(points).data.cast('B'), height=1, width=width,
+        fields=fields, is_bigendian=sys.byteorder == 'big', point_step=points.dtype.itemsize,
+        row_step=points.dtype.itemsize * width, is_dense=dense, **extra)
 
 
 def cloud_dtype(msg) -> np.dtype:

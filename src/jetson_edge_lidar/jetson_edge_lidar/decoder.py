@@ -95,6 +95,7 @@ class VelodyneDecoder:
         self._buffer: list[bytes] = []
         self._buffer_times: list[float] = []
         self._trigger_azimuth: int | None = None
+        self._trigger_time = 0.0
         self._ready: deque[Scan] = deque()
         self._expected_points = 4096
         self.model: SensorModel | None = None
@@ -124,6 +125,7 @@ class VelodyneDecoder:
         azimuth = _last_azimuth(packet)
         if azimuth is not None:
             previous, self._trigger_azimuth = self._trigger_azimuth, azimuth
+            self._trigger_time = self._buffer_times[-1]
             if previous is not None and self._passes_cut(previous, azimuth):
                 self._process_buffer()
                 return self._ready.popleft() if self._ready else None
@@ -149,6 +151,7 @@ class VelodyneDecoder:
             self._buffer_times.extend(recv_times[start:start + _SLICE])
             self._process_buffer()
         self._trigger_azimuth = _last_azimuth(packets[-1])
+        self._trigger_time = float(recv_times[-1])
         return self._drain()
 
     def _feed(self, packets: Sequence[bytes], recv_times: Sequence[float]) -> None:
@@ -158,12 +161,13 @@ class VelodyneDecoder:
         # packets' last block? Only then is the buffer decoded (all of it: the scans are cut
         # at the exact azimuth, whichever packet the buffer ends with).
         previous, crossed = self._trigger_azimuth, False
-        for packet in packets:
+        for packet, recv_time in zip(packets, recv_times):
             azimuth = _last_azimuth(packet)
             if azimuth is not None:
                 if previous is not None and self._passes_cut(previous, azimuth):
                     crossed = True
                 previous = azimuth
+                self._trigger_time = recv_time
         self._trigger_azimuth = previous
         if crossed or len(self._buffer) >= self._max_buffered:
             self._process_buffer()
@@ -171,6 +175,17 @@ class VelodyneDecoder:
     def _passes_cut(self, previous: int, azimuth: int) -> bool:
         """Did the rotation from ``previous`` to ``azimuth`` reach the cut angle?"""
         return (self._cut - previous) % AZIMUTH_UNITS <= (azimuth - previous) % AZIMUTH_UNITS
+
+    def next_cut_time(self) -> float | None:
+        """When the rotation reaches the cut angle next, on the receive-time clock: from the
+        newest packet's last azimuth at the configured ``rpm``. None before the first packet.
+        The packet completing the scan arrives up to one packet period after that."""
+        if self._trigger_azimuth is None:
+            return None
+        # A packet ending exactly at the cut already completed its scan: the next cut is a
+        # whole rotation away, not now.
+        to_cut = (self._cut - self._trigger_azimuth - 1) % AZIMUTH_UNITS + 1
+        return self._trigger_time + to_cut * 60.0 / (self._config.rpm * AZIMUTH_UNITS)
 
     def finish(self) -> list[Scan]:
         """End of stream: decode what is buffered and return the remaining (partial) scans."""

@@ -29,11 +29,12 @@ VELODYNE_NODE = [
     ParamSpec('sensor_ip', '', 'Accept packets only from this sender address ("" = any).'),
     ParamSpec('rcvbuf_bytes', DEFAULT_RCVBUF_BYTES, 'Socket receive buffer to request; the '
               'kernel caps it at net.core.rmem_max.', min_value=65536, max_value=1 << 28),
-    ParamSpec('batch_window_s', DEFAULT_BATCH_WINDOW_S, 'While packets flow, read and decode '
-              'them once per this window, all that arrived meanwhile: fewer wake-ups (less '
-              'CPU) for at most this much more scan latency; stamps keep the kernel\'s '
-              'arrival times. 0 = read every packet as it comes.', min_value=0.0,
-              max_value=0.05),
+    ParamSpec('batch_window_s', DEFAULT_BATCH_WINDOW_S, 'While packets flow, the longest '
+              'they queue in the socket before a read takes them all. Reads are also timed to '
+              'land just after the packet that completes each scan (so a scan leaves within '
+              'about 2 ms of it) and never wait longer than half of what the socket buffer '
+              'holds: fewer wake-ups, less CPU; stamps keep the kernel\'s arrival times. 0 = '
+              'read every packet as it comes.', min_value=0.0, max_value=0.2),
     ParamSpec('pcap', '', 'Replay this capture instead of listening on the socket.'),
     ParamSpec('replay_rate', 1.0, 'Replay speed relative to the recording; 0 = as fast as '
               'possible.', min_value=0.0, max_value=100.0),

@@ -25,12 +25,16 @@ from .pcap import CapturedDatagram, read_udp_payloads
 DEFAULT_PORT = 2368
 #: Big enough for ~2 s of a VLP-32C in dual mode, so a stalled consumer loses nothing.
 DEFAULT_RCVBUF_BYTES = 8 * 1024 * 1024
-#: While packets flow, read the socket once per window, everything that arrived meanwhile:
-#: one wake-up per 10 ms instead of one per packet (a VLP-16 sends every 1.33 ms), for at
-#: most 10 ms more scan latency; receive times come from the kernel, so stamps stay exact.
-#: A window without packets goes back to waiting for the next one.
-DEFAULT_BATCH_WINDOW_S = 0.01
+#: While packets flow, packets queue in the socket for at most this long before a read takes
+#: all of them: one wake-up per read instead of one per packet (a VLP-16 sends every 1.33 ms).
+#: The driver times reads to the end of each scan, so this bounds only the reads between.
+#: Receive times come from the kernel, so stamps stay exact however long a packet queued.
+#: A read that finds nothing goes back to waiting for the next packet.
+DEFAULT_BATCH_WINDOW_S = 0.1
 _MAX_DATAGRAM = 4096
+#: Socket-buffer memory one queued data packet may take (the kernel's skb truesize: 2,304
+#: bytes for a 1,206 byte datagram on loopback, a whole 4 KB page with some NIC drivers).
+_QUEUED_DATAGRAM_BYTES = 4096
 #: Linux's SO_TIMESTAMPNS (asm-generic, so x86-64 and arm64 alike); Python does not name it.
 #: The kernel then stamps every datagram on arrival, as a struct timespec of two longs.
 _SO_TIMESTAMPNS = 35
@@ -52,8 +56,15 @@ class PacketSource(Protocol):
 
     description: str
 
-    def receive(self, timeout_s: float) -> PacketBatch:
-        """Packets that arrived (or became due), waiting up to ``timeout_s`` for the first."""
+    #: Datagrams the source can hold before it drops (None: it cannot overflow).
+    capacity_packets: int | None
+
+    def receive(self, timeout_s: float, read_after_s: float | None = None) -> PacketBatch:
+        """Packets that arrived (or became due), waiting up to ``timeout_s`` for the first.
+
+        ``read_after_s``: while packets flow, let them queue this long before reading (a
+        live source caps it at its batch window; a replay hands out what is due).
+        """
 
     @property
     def exhausted(self) -> bool:
@@ -67,8 +78,9 @@ class UdpSource:
     """Velodyne data packets from a UDP socket.
 
     ``sensor_ip`` (optional) keeps only datagrams from that sender, for networks where
-    something else also sends to the port. ``batch_window_s`` trades wake-ups for latency
-    (see :data:`DEFAULT_BATCH_WINDOW_S`; 0 reads as soon as a packet is there). Receive
+    something else also sends to the port. ``batch_window_s`` is the longest packets queue
+    between reads while they flow (see :data:`DEFAULT_BATCH_WINDOW_S`; 0 reads as soon as a
+    packet is there). Receive
     times are the kernel's arrival stamps, however long a packet waited. After opening,
     ``rcvbuf_bytes`` holds what the kernel granted and ``rcvbuf_warning`` says what to do
     when it granted less than asked.
@@ -84,13 +96,15 @@ class UdpSource:
         self._sensor_ip = sensor_ip
         self._batch_window_s = batch_window_s
         self._streaming = False
+        self._backlog = False
         self._max_batch = max_batch
         self.rcvbuf_warning: str | None = None
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf_bytes)
             # Linux reports twice the usable size it granted (it counts bookkeeping).
-            granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+            budget = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+            granted = budget // 2
             sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
             sock.bind((address, port))
         except OSError as exc:
@@ -106,6 +120,7 @@ class UdpSource:
                                    f'when the driver stalls')
         sock.setblocking(False)
         self.rcvbuf_bytes = granted
+        self.capacity_packets = budget // _QUEUED_DATAGRAM_BYTES
         self._socket = sock
         self.address = sock.getsockname()
         self.description = f'UDP {self.address[0]}:{self.address[1]}'
@@ -114,21 +129,24 @@ class UdpSource:
     def exhausted(self) -> bool:
         return False
 
-    def receive(self, timeout_s: float) -> PacketBatch:
+    def receive(self, timeout_s: float, read_after_s: float | None = None) -> PacketBatch:
         batch = PacketBatch()
-        if self._streaming:
-            # Packets are flowing: one wake-up per window, whatever arrived meanwhile.
-            time.sleep(self._batch_window_s)
-        else:
+        if not self._streaming:
             readable, _, _ = select.select([self._socket], [], [], max(timeout_s, 0.0))
             if not readable:
                 return batch
+        elif not self._backlog:  # (a read that stopped at max_batch reads on at once)
+            # Packets are flowing: let them queue, then take whatever arrived meanwhile.
+            window = self._batch_window_s
+            time.sleep(window if read_after_s is None else min(max(read_after_s, 0.0), window))
         arrived = False
+        self._backlog = True
         for _ in range(self._max_batch):
             try:
                 data, ancillary, _, sender = self._socket.recvmsg(_MAX_DATAGRAM,
                                                                   _ANCILLARY_BYTES)
             except BlockingIOError:
+                self._backlog = False
                 break
             except OSError as exc:
                 # ICMP errors from earlier sends surface here on some stacks; not data.
@@ -163,6 +181,8 @@ class PcapSource:
     ``loop`` starts over at the end, continuing the time line one packet interval after the
     last packet. ``port`` keeps only datagrams sent to that port (None: all UDP).
     """
+
+    capacity_packets = None
 
     def __init__(self, path: str | Path, *, rate: float = 1.0, loop: bool = False,
                  port: int | None = DEFAULT_PORT, max_batch: int = 512,
@@ -230,7 +250,8 @@ class PcapSource:
         return CapturedDatagram(capture_time, datagram.source, datagram.dst_port,
                                 datagram.payload)
 
-    def receive(self, timeout_s: float) -> PacketBatch:
+    def receive(self, timeout_s: float, read_after_s: float | None = None) -> PacketBatch:
+        # read_after_s does not apply: each packet is handed out when due, stamped then.
         batch = PacketBatch()
         if self._pending is None:
             self._sleep(max(timeout_s, 0.0))

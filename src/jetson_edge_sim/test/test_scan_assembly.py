@@ -169,3 +169,30 @@ def test_dual_return_batches_decode_like_single_packets(model):
         chunks = [size] * (count // size) + ([count % size] if count % size else [])
         batched, _ = _decode_in_chunks(packets, recv, chunks, cut_angle=0.0)
         _assert_same_scans(batched, single)
+
+
+@pytest.mark.parametrize('model, mode, cut', [(VLP16, ReturnMode.STRONGEST, 0.0),
+                                              (HDL32E, ReturnMode.DUAL, 123.4)])
+def test_next_cut_time_predicts_the_packet_that_completes_the_scan(model, mode, cut):
+    sensor = SimulatedVelodyne(model, mode, rpm=600, start_time_s=1.7e9, start_azimuth_deg=10.0)
+    count = int(0.35 * model.packet_rate_hz(mode))  # three and a half rotations
+    firings = sensor.firings(count)
+    packets = sensor.next_packets(count)
+    recv = firings.time_s[:, -1, -1] + 0.0002
+    decoder = VelodyneDecoder(DecoderConfig(cut_angle=cut))
+    assert decoder.next_cut_time() is None
+    predictions = []  # made all through the rotation, the first right after the last cut
+    checked = 0
+    for i, (packet, time_s) in enumerate(zip(packets, recv)):
+        completed = decoder.decode_batch([packet], recv_times=[time_s])
+        if completed:
+            if completed[-1].complete:
+                # The rotation reaches the cut at the predicted time; the packet holding
+                # that firing arrives within one packet period after it.
+                for predicted in predictions:
+                    assert predicted <= time_s <= predicted + sensor.packet_period_s + 3e-4
+                checked += len(predictions)
+            predictions = []
+        if i % 7 == 0 or completed:
+            predictions.append(decoder.next_cut_time())
+    assert checked >= 20

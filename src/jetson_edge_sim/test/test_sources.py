@@ -10,10 +10,11 @@ import pytest
 
 from jetson_edge_lidar.config import DecoderConfig
 from jetson_edge_lidar.decoder import VelodyneDecoder
-from jetson_edge_lidar.driver import LidarDriver
+from jetson_edge_lidar import sources
+from jetson_edge_lidar.driver import READ_AFTER_CUT_S, LidarDriver
 from jetson_edge_lidar.errors import SourceError
 from jetson_edge_lidar.input_stats import InputStats
-from jetson_edge_lidar.models import VLP16
+from jetson_edge_lidar.models import MODELS, VLP16, ReturnMode
 from jetson_edge_lidar.pcap import read_udp_payloads, write_udp_pcap
 from jetson_edge_lidar.sources import PcapSource, UdpSource
 from jetson_edge_sim.lidar.virtual_sensor import SimulatedVelodyne, VirtualVelodyne
@@ -96,6 +97,58 @@ def test_batched_packets_carry_their_kernel_arrival_times():
     assert len(batch) == 2
     assert batch.recv_times[0] <= between <= batch.recv_times[1] <= read_at
     assert later.packets == [packets[2]] and read_at <= later.recv_times[0] <= sent_at
+
+
+def test_reads_wait_as_asked_within_the_window_and_drain_a_backlog_at_once(monkeypatch):
+    packets = SimulatedVelodyne(VLP16).next_packets(10)
+    slept = []
+    monkeypatch.setattr(sources.time, 'sleep', slept.append)
+    with UdpSource(port=0, address='127.0.0.1', batch_window_s=0.05, max_batch=4) as source, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+        for packet in packets:
+            tx.sendto(packet, ('127.0.0.1', source.address[1]))
+        assert len(source.receive(5.0)) == 4  # select: the first packet is there
+        # Six more were queued when the read stopped at max_batch: no waiting for them.
+        assert len(source.receive(5.0, read_after_s=0.03)) == 4
+        assert len(source.receive(5.0, read_after_s=0.03)) == 2
+        assert slept == []
+        tx.sendto(packets[0], ('127.0.0.1', source.address[1]))
+        assert len(source.receive(5.0, read_after_s=0.03)) == 1
+        assert len(source.receive(5.0, read_after_s=9.0)) == 0  # capped at the window
+    assert slept == [0.03, 0.05]
+
+
+def test_driver_times_reads_to_the_scan_end_within_the_socket_buffer():
+    sensor = SimulatedVelodyne(VLP16, rpm=600, start_time_s=1.7e9, start_azimuth_deg=90.0)
+    firings = sensor.firings(100)
+    packets = sensor.next_packets(100)
+    recv = list(firings.time_s[:, -1, -1])
+    fastest = max(m.packet_rate_hz(mode) for m in MODELS for mode in ReturnMode)
+    rotation = VLP16.packet_rate_hz(ReturnMode.STRONGEST) * 0.1  # packets per turn
+    buffer_binds = []
+    for rcvbuf in (65536, 8 << 20):
+        with UdpSource(port=0, address='127.0.0.1', rcvbuf_bytes=rcvbuf) as source:
+            now = [recv[0]]
+            driver = LidarDriver(source, VelodyneDecoder(stats=source.stats),
+                                 clock=lambda: now[0])
+            # No packet yet: only the socket buffer bounds the wait, at the fastest stream.
+            buffer_s = source.capacity_packets / fastest / 2
+            assert driver.read_after_s() == pytest.approx(buffer_s)
+            # Half a rotation, from 90 to 270 degrees: the cut (0) comes in 0.025 s.
+            half = round(rotation / 2)
+            driver.decoder.decode_batch(packets[:half], recv_times=recv[:half])
+            now[0] = recv[half - 1] + 0.001
+            until_cut = 0.025 - 0.001 + READ_AFTER_CUT_S
+            assert driver.read_after_s() == pytest.approx(min(buffer_s, until_cut), abs=2e-3)
+            # Past the cut the model is known: its own packet rate sets the buffer's bound.
+            driver.decoder.decode_batch(packets[half:], recv_times=recv[half:])
+            now[0] = recv[-1]
+            buffer_s = source.capacity_packets / VLP16.packet_rate_hz(ReturnMode.STRONGEST) / 2
+            until_cut = (1 - (0.25 + 100 / rotation) % 1) * 0.1 + READ_AFTER_CUT_S
+            assert driver.read_after_s() == pytest.approx(min(buffer_s, until_cut), abs=2e-3)
+            buffer_binds.append(buffer_s < until_cut)
+    # Both bounds were tried: the small buffer's and the cut's.
+    assert buffer_binds == [True, False]
 
 
 def test_negative_batch_window_is_refused():
