@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from jetson_edge_bench.rt import parse_cyclictest_histogram, summarize
+from jetson_edge_bench.rt import parse_cyclictest_histogram, pool, summarize
+from jetson_edge_common.stall_monitor import Stalls
 
 # cyclictest 2.4 `-q -h 5` output layout (bins in us, then per-thread summary lines)
 CYCLICTEST_OUT = """# /dev/cpu_dma_latency set to 0us
@@ -42,3 +43,16 @@ def test_summary_counts_deadline_misses_and_rate():
     assert s['max_us'] == 2500.0 and s['p50_us'] == 1990.0
     assert s['rate_hz'] == pytest.approx(500.0)
     assert s['loop_overruns'] == 2
+
+
+def test_rounds_pool_into_one_run_with_their_spread():
+    quiet = {'latency_ns': np.full(100, 10_000), 'exec_ns': np.full(100, 1_000), 'elapsed_s': 0.2,
+             'overruns': 0, 'host_stalls': Stalls(0, 0.0, 0.0, 50)}
+    noisy = {'latency_ns': np.full(100, 30_000), 'exec_ns': np.full(100, 1_000), 'elapsed_s': 0.2,
+             'overruns': 2, 'host_stalls': Stalls(1, 0.004, 0.004, 50)}
+    pooled = pool([quiet, noisy])
+    assert pooled['latency_ns'].size == 200 and pooled['elapsed_s'] == 0.4
+    assert pooled['overruns'] == 2 and pooled['host_stalls'] == Stalls(1, 0.004, 0.004, 100)
+    assert pooled['round_p99_us'] == [10.0, 30.0]
+    # cyclictest reports no overruns: the pooled run does not invent any.
+    assert pool([{**quiet, 'overruns': None}, noisy])['overruns'] is None
