@@ -8,7 +8,9 @@ it, and the bench does the same by hand, so stress-ng and the naive loop (no set
 hence no affinity) get the other cores. `--stress-on all` models a robot without an isolated
 core: ordinary processes may use every core. Our loop runs twice: `ours` sleeps to each deadline,
 like cyclictest; `ours+spin` wakes `--spin-us` (100 us) before it and busy-waits the rest, as the
-Jetson profiles configure it for their isolated core (`spin_us`); `--spin-us 0` leaves it out. A SCHED_FIFO 99 sleeper on the other cores counts
+Jetson profiles configure it for their isolated core (`spin_us`); `--spin-us 0` leaves it out.
+`bare` is the floor of any Python loop: the same clock and set-up as ours, no work, no other
+thread. A SCHED_FIFO 99 sleeper on the other cores counts
 host stalls (a hypervisor that deschedules the machine) in each run. For each we report
 wake-up latency p50/p99/p99.9/max, deadline misses (cycles whose wake-up latency plus execution
 time exceeded the period, so the next deadline was late), the achieved rate, and the ratios of
@@ -169,7 +171,7 @@ def plot_histograms(runs: dict[str, dict[str, dict]], *, rate: float, priority: 
     all_lat = np.concatenate([np.asarray(r['latency_ns']) for c in conditions for r in runs[c].values()])
     hi = max(float(np.max(all_lat)) / 1e3, 10.0) if all_lat.size else 10.0
     bins = np.logspace(0, np.log10(hi * 1.2), 80)
-    colors = {'cyclictest': 'tab:green', 'ours': 'tab:blue', 'ours+spin': 'tab:purple', 'naive': 'tab:red'}
+    colors = {'cyclictest': 'tab:green', 'bare': 'tab:gray', 'ours': 'tab:blue', 'ours+spin': 'tab:purple', 'naive': 'tab:red'}
     fig, axes = plt.subplots(1, len(conditions), figsize=(7 * len(conditions), 5), sharey=True, squeeze=False)
     for ax, condition in zip(axes[0], conditions):
         for name, run in runs[condition].items():
@@ -237,7 +239,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     runs: dict[str, dict[str, dict]] = {}
     errors: list[str] = []
-    loops = ['cyclictest', 'ours'] + (['ours+spin'] if args.spin_us > 0 else []) + ['naive']
+    loops = ['cyclictest', 'bare', 'ours'] + (['ours+spin'] if args.spin_us > 0 else []) + ['naive']
     conditions = ['idle'] + (['stress'] if stress_ng else [])
     with tempfile.TemporaryDirectory() as tmp_dir, StallMonitor(cpus=tuple(others)) as monitor:
         tmp = Path(tmp_dir)

@@ -1,6 +1,6 @@
 """One measured loop of `jetson-edge bench rt`, run in its own process so set-ups cannot leak between runs.
 
-    python -m jetson_edge_bench.rt_worker {ours,naive} --rate 500 --priority 80 --cpu 1 --duration 60 --out F.npz
+    python -m jetson_edge_bench.rt_worker {ours,bare,naive} --rate 500 --priority 80 --cpu 1 --duration 60 --out F.npz
         [--spin-us 100] [--cpus 0]
 
 Both loops run the same work: the balance controller on IMU samples written at 200 Hz by a
@@ -8,6 +8,8 @@ non-real-time thread (as a ROS subscription would; for `ours` it is the thread t
 executor, as in the node), and a hand-off of each command to a publisher
 thread. `ours` is the executor with its full set-up and absolute deadlines; `naive` is what a
 first Python attempt looks like: no set-up, `time.sleep(period - work)` relative sleeps.
+`bare` is the floor of any Python loop: the same clock and real-time set-up as `ours`, but no
+work and no other thread, so nothing but the interpreter stands between it and cyclictest.
 The output file holds per-cycle wake-up latency and execution time in nanoseconds.
 """
 from __future__ import annotations
@@ -20,10 +22,14 @@ import time
 
 import numpy as np
 
+from jetson_edge_common.realtime import set_cpu_affinity, set_realtime_priority
+
 from jetson_edge_rt.buffers import LatestValue, PublishHandoff
+from jetson_edge_rt.clock import MonotonicClock
 from jetson_edge_rt.controllers.balance import BalanceController
 from jetson_edge_rt.executor import LoopConfig, LoopRunner, ProcessConfig, RtExecutor
 from jetson_edge_rt.inputs import ImuSample
+from jetson_edge_rt.rt_setup import hold_cpu_dma_latency, lock_memory
 
 _IMU_PERIOD_S = 0.005
 
@@ -58,6 +64,24 @@ def run_ours(*, rate: float, priority: int, cpu: int | None, duration: float, sp
     return {'latency_ns': latency, 'exec_ns': exec_ns, 'overruns': runner.recorder.overruns_total,
             'cycles': runner.recorder.cycles, 'elapsed_s': elapsed,
             'setup': [list(c) for c in setup]}
+
+
+def run_bare(*, rate: float, priority: int, cpu: int | None, duration: float) -> dict:
+    setup = [('memory', *lock_memory(prefault_bytes=0)),
+             ('cpu wake-up latency', *hold_cpu_dma_latency(0)[0]),
+             ('scheduling', *set_realtime_priority(priority)),
+             ('affinity', *set_cpu_affinity(() if cpu is None else (cpu,)))]
+    clock = MonotonicClock()
+    period = round(1e9 / rate)
+    n = int(duration * rate)
+    latency = np.zeros(n, dtype=np.int64)
+    start = deadline = clock.now_ns()
+    for i in range(n):
+        deadline += period
+        clock.sleep_until_ns(deadline)
+        latency[i] = clock.now_ns() - deadline
+    return {'latency_ns': latency, 'exec_ns': np.zeros_like(latency), 'overruns': None, 'cycles': n,
+            'elapsed_s': (clock.now_ns() - start) / 1e9, 'setup': [list(c) for c in setup]}
 
 
 def run_naive(*, rate: float, duration: float) -> dict:
@@ -102,10 +126,10 @@ def run_naive(*, rate: float, duration: float) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m jetson_edge_bench.rt_worker')
-    parser.add_argument('mode', choices=('ours', 'naive'))
+    parser.add_argument('mode', choices=('ours', 'bare', 'naive'))
     parser.add_argument('--rate', type=float, required=True)
     parser.add_argument('--priority', type=int, required=True)
-    parser.add_argument('--cpu', type=int, default=None, help='ours: the core its set-up pins it to')
+    parser.add_argument('--cpu', type=int, default=None, help='ours, bare: the core their set-up pins them to')
     parser.add_argument('--cpus', default='', help='naive: the cores the kernel lets an ordinary '
                         'process use (what isolcpus= leaves it), e.g. 0,1')
     parser.add_argument('--duration', type=float, required=True)
@@ -115,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == 'ours':
         result = run_ours(rate=args.rate, priority=args.priority, cpu=args.cpu, duration=args.duration,
                           spin_us=args.spin_us)
+    elif args.mode == 'bare':
+        result = run_bare(rate=args.rate, priority=args.priority, cpu=args.cpu, duration=args.duration)
     else:
         if args.cpus:
             os.sched_setaffinity(0, [int(c) for c in args.cpus.split(',')])
