@@ -80,10 +80,10 @@ class UdpSource:
     ``sensor_ip`` (optional) keeps only datagrams from that sender, for networks where
     something else also sends to the port. ``batch_window_s`` is the longest packets queue
     between reads while they flow (see :data:`DEFAULT_BATCH_WINDOW_S`; 0 reads as soon as a
-    packet is there). Receive
-    times are the kernel's arrival stamps, however long a packet waited. After opening,
-    ``rcvbuf_bytes`` holds what the kernel granted and ``rcvbuf_warning`` says what to do
-    when it granted less than asked.
+    packet is there). Receive times are the kernel's arrival stamps, however long a packet
+    waited. After opening, ``rcvbuf_bytes`` holds what the kernel granted,
+    ``capacity_packets`` how many data packets that buffer holds at worst, and
+    ``rcvbuf_warning`` says what to do when the kernel granted less than asked.
     """
 
     def __init__(self, *, port: int = DEFAULT_PORT, address: str = '0.0.0.0',
@@ -102,7 +102,8 @@ class UdpSource:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf_bytes)
-            # Linux reports twice the usable size it granted (it counts bookkeeping).
+            # Linux reports twice the size it granted: the budget each queued datagram's
+            # truesize (payload plus bookkeeping) is charged against.
             budget = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
             granted = budget // 2
             sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
