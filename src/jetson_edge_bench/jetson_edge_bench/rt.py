@@ -1,8 +1,9 @@
 """`jetson-edge bench rt`: our loop against cyclictest and a naive Python loop, idle and under stress-ng.
 
-All three run at the same rate, taking turns in short rounds (`--rounds`) whose samples are
-pooled per loop, each idle and then with stress-ng loading the machine: on a host whose noise
-drifts over minutes, one long run each would compare different minutes, not different loops. cyclictest and our loop run at the same SCHED_FIFO priority on the loop core, which
+All run at the same rate, taking turns in short rounds (`--rounds`) whose samples are pooled
+per loop, idle and then with stress-ng loading the machine: on a host whose noise drifts over
+minutes, one long run each would compare different minutes, not different loops.
+cyclictest and our loop run at the same SCHED_FIFO priority on the loop core, which
 stands for a core isolated with isolcpus= on the robot: the kernel keeps ordinary processes off
 it, and the bench does the same by hand, so stress-ng and the naive loop (no set-up of its own,
 hence no affinity) get the other cores. `--stress-on all` models a robot without an isolated
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument('--priority', type=int, default=80, help='SCHED_FIFO priority for cyclictest and ours')
     parser.add_argument('--cpu', type=int, default=None, help='core for the loops (default: the last allowed one)')
     parser.add_argument('--duration', type=float, default=60.0,
-                        help='seconds per loop and condition (8 in all; default 60)')
+                        help='seconds per loop and condition, all rounds together (default 60)')
     parser.add_argument('--rounds', type=int, default=5,
                         help='split each loop\'s time into this many rounds, the loops taking turns, '
                         'and pool the samples: slow drifts of a noisy host then reach every loop alike '
