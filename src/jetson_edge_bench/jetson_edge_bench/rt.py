@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> dict:
                         help='split each loop\'s time into this many rounds, the loops taking turns, '
                         'and pool the samples: slow drifts of a noisy host then reach every loop alike '
                         '(default 5)')
-    parser.add_argument('--quick', action='store_true', help='5 s per run')
+    parser.add_argument('--quick', action='store_true', help='5 s per loop')
     parser.add_argument('--stress-on', choices=('others', 'all'), default='others',
                         help='others (default): the loop core stands for an isolated core, so ordinary '
                         'processes (stress-ng, the naive loop) get the other cores; all: no isolated '

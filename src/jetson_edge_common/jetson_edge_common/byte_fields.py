@@ -6,7 +6,8 @@ import array
 
 
 def message_with_bytes(cls, buffer, **fields):
-    """A ``cls`` message with ``fields`` set and ``data`` holding a copy of ``buffer``.
+    """A ``cls`` message with ``fields`` set (a None keeps the field's default) and ``data``
+    holding a copy of ``buffer``.
 
     The copy into an array.array is the only one Python makes. Jazzy's generated setters
     copy an array.array once more (a fresh allocation per message: 0.5-0.9 ms for a 1 MB
@@ -15,7 +16,8 @@ def message_with_bytes(cls, buffer, **fields):
     """
     msg = cls(check_fields=True) if '_check_fields' in cls.__slots__ else cls()
     for name, value in fields.items():
-        setattr(msg, name, value)
+        if value is not None:
+            setattr(msg, name, value)
     data = array.array('B')
     data.frombytes(buffer)
     msg.data = data

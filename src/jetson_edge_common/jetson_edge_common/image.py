@@ -116,8 +116,8 @@ def ndarray_to_image(pixels: np.ndarray, encoding: str, *, header=None):
     if pixels.dtype != enc.dtype:
         raise ImageFormatError(f'{encoding} needs dtype {enc.dtype}, array is {pixels.dtype}', reason='dtype')
     pixels = np.ascontiguousarray(pixels)
-    extra = {} if header is None else {'header': header}
     return message_with_bytes(
-        Image, pixels.data.cast('B'), height=int(pixels.shape[0]), width=int(pixels.shape[1]),
-        encoding=encoding, is_bigendian=int(_NATIVE_BIG_ENDIAN and enc.dtype.itemsize > 1),
-        step=int(pixels.shape[1] * enc.channels * enc.dtype.itemsize), **extra)
+        Image, pixels.data.cast('B'), header=header, height=int(pixels.shape[0]),
+        width=int(pixels.shape[1]), encoding=encoding,
+        is_bigendian=int(_NATIVE_BIG_ENDIAN and enc.dtype.itemsize > 1),
+        step=int(pixels.shape[1] * enc.channels * enc.dtype.itemsize))

@@ -43,11 +43,10 @@ def points_to_cloud(points: np.ndarray, header=None, *, dense: bool = True):
             raise CloudFormatError(f'field {name!r} has unsupported type {ftype}')
         fields.append(PointField(name=name, offset=offset, datatype=code, count=count))
     width = int(points.shape[0])
-    extra = {} if header is None else {'header': header}
     return message_with_bytes(
-        PointCloud2, np.ascontiguousarray(points).data.cast('B'), height=1, width=width,
-        fields=fields, is_bigendian=sys.byteorder == 'big', point_step=points.dtype.itemsize,
-        row_step=points.dtype.itemsize * width, is_dense=dense, **extra)
+        PointCloud2, np.ascontiguousarray(points).data.cast('B'), header=header, height=1,
+        width=width, fields=fields, is_bigendian=sys.byteorder == 'big',
+        point_step=points.dtype.itemsize, row_step=points.dtype.itemsize * width, is_dense=dense)
 
 
 def cloud_dtype(msg) -> np.dtype:
