@@ -5,12 +5,13 @@ hostile tar. Every member is checked before anything is written, and the whole b
 refused (never partially skipped) when one member is:
 
 - an absolute path, or a path with a ``..`` component;
-- a symbolic link whose target, resolved through the bundle's own links, leaves the slot
+- a symbolic link with an empty target, or one whose target, resolved through the bundle's own links, leaves the slot
   (checked after all members are known, since a later link can change where an earlier
   one points; links are therefore created last);
 - a hard link to anything but a regular file already extracted from the bundle;
 - a device file, FIFO, sparse or other special member;
 - a path that passes through a symbolic link, or a name that appears twice;
+- a name or link target longer than the filesystem takes;
 - larger than the per-member limit, or pushing the total over the signed size.
 
 Files are created with ``O_EXCL | O_NOFOLLOW`` inside a directory this function creates,
@@ -31,6 +32,9 @@ from .errors import UnsafeBundleError
 
 _COPY_CHUNK = 1 << 20
 _MAX_LINK_DEPTH = 40
+# Linux's NAME_MAX and PATH_MAX: a longer name would fail in the middle of writing the slot.
+_NAME_MAX = 255
+_PATH_MAX = 4096
 # What reading a damaged archive raises besides TarError: the decompressors' own errors
 # (gzip's BadGzipFile and bz2's "Invalid data stream" are OSErrors) and a stream cut short.
 _CORRUPT_ARCHIVE = (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError)
@@ -64,13 +68,25 @@ def _member_parts(name: str) -> tuple[str, ...]:
     raw_parts = name.split('/')
     if '..' in raw_parts:
         raise UnsafeBundleError(f'bundle member {name!r} contains a ".." component')
-    return tuple(p for p in raw_parts if p not in ('', '.'))
+    parts = tuple(p for p in raw_parts if p not in ('', '.'))
+    if any(_encoded_len(p) > _NAME_MAX for p in parts):
+        raise UnsafeBundleError(f'bundle member {name[:80]!r}... has a name too long to write')
+    return parts
+
+
+def _encoded_len(name: str) -> int:
+    return len(os.fsencode(name))
 
 
 def _resolve_link_target(link: tuple[str, ...], target: str,
                          symlinks: dict[tuple[str, ...], str]) -> None:
     """Resolve ``target`` of symlink ``link`` through the bundle's symlinks; raise if it escapes."""
     shown = '/'.join(link)
+    if not target or '\x00' in target:
+        raise UnsafeBundleError(
+            f'bundle member {shown!r} is a symlink with an empty or NUL-containing target')
+    if _encoded_len(target) >= _PATH_MAX:
+        raise UnsafeBundleError(f'bundle member {shown!r} is a symlink with a target too long')
     if target.startswith('/'):
         raise UnsafeBundleError(
             f'bundle member {shown!r} is a symlink to the absolute path {target!r}')
@@ -161,6 +177,9 @@ def extract_bundle(archive: Path, dest: Path, *, limits: ExtractLimits = Extract
                         f'{limits.max_member_bytes}-byte member limit')
                 seen.add(parts)
                 path = os.path.join(root, *parts)
+                if _encoded_len(path) >= _PATH_MAX:
+                    raise UnsafeBundleError(
+                        f'bundle member {shown[:80]!r}... has a path too long to write')
                 parent = parts[:-1]
                 if parent not in directories:
                     os.makedirs(os.path.join(root, *parent), 0o755, exist_ok=True)

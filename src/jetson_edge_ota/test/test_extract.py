@@ -83,6 +83,33 @@ def test_symlink_replacing_directory_cannot_escape(sandbox):
              'shadows other bundle members|pointing outside')
 
 
+def test_symlink_with_an_empty_target_is_refused(sandbox):
+    # Found by the bundle_archive fuzzer: os.symlink('') fails only after the files are written.
+    _refused(sandbox, [member('lib/a', data=b'x'),
+                       member('lib/current', kind=tarfile.SYMTYPE, linkname='')],
+             'empty or NUL-containing target')
+
+
+def test_symlink_with_a_nul_in_its_target_is_refused(sandbox):
+    info, _ = member('lib/current', kind=tarfile.SYMTYPE, linkname='a')
+    info.pax_headers = {'linkpath': 'a\x00b'}  # a ustar field would end at the NUL
+    archive = sandbox / 'bundle.tar'
+    with tarfile.open(archive, 'w', format=tarfile.PAX_FORMAT) as tar:
+        tar.addfile(info)
+    with pytest.raises(UnsafeBundleError, match='empty or NUL-containing target'):
+        extract_bundle(archive, sandbox / 'slots' / 'new')
+
+
+@pytest.mark.parametrize('name, linkname', [
+    ('a' * 256, ''),
+    ('/'.join(['d' * 200] * 21), ''),
+    ('l', 'x' * 4096),
+])
+def test_names_longer_than_the_filesystem_takes_are_refused(sandbox, name, linkname):
+    kind = tarfile.SYMTYPE if linkname else tarfile.REGTYPE
+    _refused(sandbox, [member(name, kind=kind, linkname=linkname)], 'too long')
+
+
 def test_symlink_loop_is_refused(sandbox):
     _refused(sandbox, [member('a', kind=tarfile.SYMTYPE, linkname='b'),
                        member('b', kind=tarfile.SYMTYPE, linkname='a')], 'link loop')
