@@ -42,7 +42,8 @@ _HUNDREDTHS_TO_RAD = np.float32(math.pi / 18000.0)
 
 
 class _Tables:
-    """Per-slot lookup tables of one (model, return mode), in the order points sit in a block."""
+    """Per-slot lookup tables of one (model, return mode), in the order points sit in a block,
+    and the scratch points a segment is computed into."""
 
     def __init__(self, model: SensorModel, mode: ReturnMode, config: DecoderConfig) -> None:
         laser = model.slot_laser
@@ -69,6 +70,15 @@ class _Tables:
         # Negative (nothing in range) when min_range rounds above the range limit.
         self.raw_span = min(max_raw, 0xFFFF) - self.min_raw
         self.step = 2 if mode is ReturnMode.DUAL else 1
+        self._cloud = np.empty((0, SLOTS_PER_BLOCK), POINT_DTYPE)
+
+    def cloud(self, blocks: int) -> np.ndarray:
+        """Scratch points for ``blocks`` data blocks, rings already filled in. Reused from
+        segment to segment (the kept points are copied out), so its pages stay mapped."""
+        if len(self._cloud) < blocks:
+            self._cloud = np.empty((blocks + blocks // 4, SLOTS_PER_BLOCK), POINT_DTYPE)
+            self._cloud['ring'] = self.ring
+        return self._cloud[:blocks]
 
 
 class VelodyneDecoder:
@@ -313,24 +323,21 @@ class VelodyneDecoder:
             repeated = ((pairs['distance'][:, :, 1] == pairs['distance'][:, :, 0])
                         & (pairs['reflectivity'][:, :, 1] == pairs['reflectivity'][:, :, 0]))
             keep.reshape(n, BLOCKS_PER_PACKET // 2, 2, SLOTS_PER_BLOCK)[:, :, 1] &= ~repeated
-        index = np.flatnonzero(keep)
-        slot = index & (SLOTS_PER_BLOCK - 1)
-        # Per-slot work is done on the whole (block, slot) grid with broadcasting and then
-        # gathered once per quantity: cheaper than gathering every table by slot.
-        # Azimuth interpolated to each firing, relative to the segment's first column.
-        azimuth = (relative.reshape(-1, 1) + gap.reshape(-1, 1) * tables.fraction
-                   ).reshape(-1).take(index)
-        # Turned straight into a REP 103 angle: radians, counter-clockwise (the sensor counts
+        # Every point of the segment is computed on the whole (packet, block, slot) grid,
+        # kept or not, straight into one point array; the kept ones are then copied into their
+        # scans in one gather of whole records. Cheaper than gathering each quantity by index
+        # first: most slots return something, and the grid's arithmetic is contiguous.
+        # Azimuth interpolated to each firing, relative to the segment's first column, turned
+        # straight into a REP 103 angle: radians, counter-clockwise (the sensor counts
         # clockwise, hence the minus).
+        azimuth = relative.reshape(-1, 1) + gap.reshape(-1, 1) * tables.fraction
         angle = (azimuth + np.float32(base % AZIMUTH_UNITS)) * -_HUNDREDTHS_TO_RAD
         if tables.has_az_offset:
-            angle += tables.az_offset_angle.take(slot)
+            angle += tables.az_offset_angle
         if self._config.crops_azimuth:
-            inside = np.flatnonzero(_in_azimuth_window(
+            keep &= _in_azimuth_window(
                 np.mod(angle / -_HUNDREDTHS_TO_RAD, AZIMUTH_UNITS),
-                self._config.min_azimuth * 100, self._config.max_azimuth * 100))
-            index, slot, azimuth, angle = (index[inside], slot[inside], azimuth[inside],
-                                           angle[inside])
+                self._config.min_azimuth * 100, self._config.max_azimuth * 100).reshape(-1)
 
         # Scan k holds the azimuths in [cut + k*360, cut + (k+1)*360).
         turns_before, past_cut = divmod(base - self._cut, AZIMUTH_UNITS)
@@ -339,56 +346,66 @@ class VelodyneDecoder:
         last_scan = first_scan + math.floor((end + past_cut) / AZIMUTH_UNITS)
         if self._scan_id is None:
             self._scan_id = first_scan
-        if last_scan > self._scan_id and len(index):
-            # Non-negative, so truncation floors.
-            scan_of = ((azimuth + np.float32(past_cut)) * np.float32(1 / AZIMUTH_UNITS)
-                       ).astype(np.int64)
-            scan_of += first_scan
-            np.maximum(scan_of, self._scan_id, out=scan_of)
-            if (scan_of[1:] < scan_of[:-1]).any():
-                # Dual-return block pairs (or an extrapolated packet end) straddle the cut.
-                order = np.argsort(scan_of, kind='stable')
-                scan_of, index, slot, angle = (scan_of[order], index[order], slot[order],
-                                               angle[order])
-            bounds = np.searchsorted(scan_of, np.arange(self._scan_id, last_scan + 2))
+        if last_scan > self._scan_id:
+            # Turns past the segment's first cut, >= 0: a point is in scan first_scan + k
+            # when k <= turns < k + 1. Dual-return block pairs (or an extrapolated packet
+            # end) can straddle the cut, so points are picked by value, not by index range.
+            turns = ((azimuth + np.float32(past_cut)) * np.float32(1 / AZIMUTH_UNITS)
+                     ).reshape(-1)
+            parts = []
+            for sid in range(self._scan_id, last_scan):
+                mine = keep & (turns < sid + 1 - first_scan)
+                keep ^= mine
+                parts.append(np.flatnonzero(mine))
+            parts.append(np.flatnonzero(keep))
         else:
-            bounds = np.array([0, len(index)])
-
-        grid = distance.reshape(-1, SLOTS_PER_BLOCK)
-        height = grid * tables.vertical
-        if tables.has_v_offset:
-            height += tables.v_offset
-        segment = _Segment(
-            tables=tables, horizontal=(grid * tables.horizontal).reshape(-1),
-            height=height.reshape(-1),
-            reflectivity=returns['reflectivity'].reshape(-1), times_us=times_us,
-            timestamps=packets['timestamp'], recv_times=recv_times,
-            point_s=np.add.outer(((times_us - times_us[0]) * 1e-6).astype(np.float32),
-                                 tables.point_time_s).reshape(-1))
-        for k, sid in enumerate(range(self._scan_id, self._scan_id + len(bounds) - 1)):
-            part = slice(int(bounds[k]), int(bounds[k + 1]))
-            if part.stop > part.start:
-                self._append(segment, index[part], slot[part], angle[part])
+            parts = [np.flatnonzero(keep)]
+        if not any(len(part) for part in parts):
+            cloud = None
+        else:
+            grid = distance.reshape(-1, SLOTS_PER_BLOCK)
+            cloud = tables.cloud(len(grid))
+            horizontal = grid * tables.horizontal
+            np.multiply(horizontal, np.cos(angle), out=cloud['x'])
+            np.multiply(horizontal, np.sin(angle), out=cloud['y'])
+            if tables.has_v_offset:
+                # Summed before the strided write into the records: one pass over them.
+                cloud['z'] = grid * tables.vertical + tables.v_offset
+            else:
+                np.multiply(grid, tables.vertical, out=cloud['z'])
+            cloud['intensity'] = returns['reflectivity'].reshape(grid.shape)
+            # Seconds since the segment's first packet; _append moves them to the scan's.
+            np.add.outer(((times_us - times_us[0]) * 1e-6).astype(np.float32),
+                         tables.point_time_s, out=cloud.reshape(n, -1)['time'])
+            cloud = cloud.reshape(-1)
+        segment = _Segment(tables=tables, cloud=cloud, times_us=times_us,
+                           timestamps=packets['timestamp'], recv_times=recv_times)
+        for sid, index in zip(range(self._scan_id, last_scan + 1), parts):
+            if len(index):
+                self._append(segment, index)
             if sid < last_scan:
                 self._finish_scan(complete=self._started_at_cut)
                 self._scan_id = sid + 1
                 self._started_at_cut = True
-        if self._scan_id < last_scan:
-            # The rotation passed the cut without a single point in the finished scan.
-            self._finish_scan(complete=self._started_at_cut)
-            self._scan_id = last_scan
-            self._started_at_cut = True
         if self._fill and self._last_us - self._first_us > MAX_SCAN_DURATION_S * 1e6:
             # The azimuth is not advancing (motor stopped or garbage azimuths): hand out
             # what there is rather than growing one scan forever.
             self._finish_scan(complete=False)
 
-    def _append(self, segment: _Segment, index: np.ndarray, slot: np.ndarray,
-                angle: np.ndarray) -> None:
-        """Compute the points of ``index`` straight into the current scan's array."""
+    def _append(self, segment: _Segment, index: np.ndarray) -> None:
+        """Copy the points of ``index`` from the segment into the current scan's array."""
         tables = segment.tables
         count = len(index)
-        seconds = segment.point_s.take(index)
+        if self._fill == 0:
+            self._points = np.empty(max(count, self._expected_points), dtype=POINT_DTYPE)
+        elif self._fill + count > len(self._points):
+            grown = np.empty(max(2 * len(self._points), self._fill + count), dtype=POINT_DTYPE)
+            grown.view(_RECORD)[:self._fill] = self._points.view(_RECORD)[:self._fill]
+            self._points = grown
+        out = self._points[self._fill:self._fill + count]
+        # mode='clip' (the indices are in range anyway) lets take write straight into out.
+        np.take(segment.cloud.view(_RECORD), index, out=out.view(_RECORD), mode='clip')
+        seconds = out['time']
         if self._fill == 0:
             # The earliest point (not always the first: dual-return pairs share firings).
             earliest = int(np.argmin(seconds))
@@ -398,28 +415,13 @@ class VelodyneDecoder:
             self._first_device_us = float(segment.timestamps[packet]) + into_packet
             self._first_host = (float(segment.recv_times[packet])
                                 - (tables.last_firing_us - into_packet) * 1e-6)
-            self._points = np.empty(max(count, self._expected_points), dtype=POINT_DTYPE)
             # Exactly 0 for that point, whatever the float rounding.
-            time_offset = -seconds[earliest]
+            seconds -= seconds[earliest]
         else:
-            if self._fill + count > len(self._points):
-                grown = np.empty(max(2 * len(self._points), self._fill + count),
-                                 dtype=POINT_DTYPE)
-                grown.view(_RECORD)[:self._fill] = self._points.view(_RECORD)[:self._fill]
-                self._points = grown
-            time_offset = np.float32((segment.times_us[0] - self._first_us) * 1e-6)
-        out = self._points[self._fill:self._fill + count]
+            seconds += np.float32((segment.times_us[0] - self._first_us) * 1e-6)
         self._fill += count
         self._last_us = float(segment.times_us[-1]) + tables.last_firing_us
         self._scan_packets += (int(index[-1]) - int(index[0])) // POINTS_PER_PACKET + 1
-
-        horizontal = segment.horizontal.take(index)
-        np.multiply(horizontal, np.cos(angle), out=out['x'])
-        np.multiply(horizontal, np.sin(angle), out=out['y'])
-        out['z'] = segment.height.take(index)
-        out['intensity'] = segment.reflectivity.take(index)
-        out['ring'] = tables.ring.take(slot)
-        np.add(seconds, time_offset, out=out['time'])
 
     def _finish_scan(self, *, complete: bool) -> None:
         points, count = self._points, self._fill
@@ -442,17 +444,15 @@ class VelodyneDecoder:
 
 @dataclass(frozen=True)
 class _Segment:
-    """Arrays of one decoded run of packets that :meth:`VelodyneDecoder._append` reads."""
+    """One decoded run of packets, as :meth:`VelodyneDecoder._append` reads it."""
 
     tables: _Tables
-    #: Horizontal distance and height (metres) of every return of the segment.
-    horizontal: np.ndarray
-    height: np.ndarray
-    reflectivity: np.ndarray
+    #: Every slot's point, kept or not (None when the segment keeps none), its time in
+    #: seconds since the segment's first packet.
+    cloud: np.ndarray | None
     times_us: np.ndarray
     timestamps: np.ndarray
     recv_times: np.ndarray
-    point_s: np.ndarray
 
 
 def _steps(values: np.ndarray, previous: int) -> np.ndarray:
