@@ -107,7 +107,7 @@ def _pcapng_frames(handle: BinaryIO, path: Path, stats: InputStats
                    ) -> Iterator[tuple[float, int, bytes]]:
     try:
         reader = dpkt.pcapng.Reader(handle)
-    except (ValueError, dpkt.UnpackError) as exc:
+    except (ValueError, dpkt.UnpackError, struct.error) as exc:
         raise SourceError(f'{path} has a damaged pcapng header: {exc}') from exc
     linktype = reader.datalink()
     records = iter(reader)

@@ -215,6 +215,22 @@ def test_not_a_pcap_is_refused(tmp_path):
         PcapSource(tmp_path / 'missing.pcap')
 
 
+@pytest.mark.parametrize('option, value', [
+    (dpkt.pcapng.PCAPNG_OPT_IF_TSRESOL, b''),
+    (dpkt.pcapng.PCAPNG_OPT_IF_TSOFFSET, b'\x01\x02'),
+])
+def test_pcapng_with_a_damaged_interface_option_is_refused(tmp_path, option, value):
+    # Found by the pcap_file fuzzer: dpkt's reader raised struct.error on an option too short.
+    idb = dpkt.pcapng.InterfaceDescriptionBlockLE(opts=[
+        dpkt.pcapng.PcapngOptionLE(code=option, data=value),
+        dpkt.pcapng.PcapngOptionLE(code=dpkt.pcapng.PCAPNG_OPT_ENDOFOPT)])
+    path = tmp_path / 'damaged.pcapng'
+    with path.open('wb') as handle:
+        dpkt.pcapng.Writer(handle, idb=idb)
+    with pytest.raises(SourceError, match='damaged pcapng header'):
+        PcapSource(path)
+
+
 def test_truncated_capture_keeps_what_is_complete(synthetic_pcap, tmp_path):
     data = synthetic_pcap.read_bytes()
     cut = tmp_path / 'cut.pcap'
