@@ -336,7 +336,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog='jetson-edge bench lidar', description=__doc__)
     parser.add_argument('--packets', type=int, default=7540,
                         help='packets per trial (default: 10 s of a VLP-16)')
-    parser.add_argument('--trials', type=int, default=5, help='alternating trials, best counts')
+    parser.add_argument('--trials', type=int, default=15,
+                        help='alternating trials, the best of each decoder counts')
     parser.add_argument('--pcap', type=Path, default=None,
                         help='VLP-16 capture to decode first (default: the fixture if found)')
     parser.add_argument('--synthetic', action='store_true',
