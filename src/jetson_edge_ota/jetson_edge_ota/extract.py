@@ -5,9 +5,9 @@ hostile tar. Every member is checked before anything is written, and the whole b
 refused (never partially skipped) when one member is:
 
 - an absolute path, or a path with a ``..`` component;
-- a symbolic link with an empty target, or one whose target, resolved through the bundle's own links, leaves the slot
-  (checked after all members are known, since a later link can change where an earlier
-  one points; links are therefore created last);
+- a symbolic link with an empty target, or one whose target, resolved through the bundle's
+  own links, leaves the slot (checked after all members are known, since a later link can
+  change where an earlier one points; links are therefore created last);
 - a hard link to anything but a regular file already extracted from the bundle;
 - a device file, FIFO, sparse or other special member;
 - a path that passes through a symbolic link, or a name that appears twice;
