@@ -261,22 +261,32 @@ def _load_chain(path: Path, seen: tuple[Path, ...]) -> dict:
     if parent is None:
         return data
     parent_path = (path.parent / parent).resolve()
-    if not parent_path.suffix:
+    if parent_path.name and not parent_path.suffix:
         parent_path = parent_path.with_suffix('.yaml')
-    if not parent_path.is_file():
+    if not _is_file(parent_path, f'{path}: extends: {parent!r}'):
         raise ProfileError(f'{path}: extends: {parent!r} not found (looked for {parent_path})')
     return _merge(_load_chain(parent_path, seen + (path,)), data)
+
+
+def _is_file(path: Path, what: str) -> bool:
+    """``path.is_file()``; a name the filesystem cannot even look up (too long, no
+    permission) is a ProfileError naming ``what`` instead of an OSError."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise ProfileError(f'{what}: cannot look up {str(path)[:200]} ({exc.strerror})') \
+            from None
 
 
 def resolve_path(name_or_path: str, directory: Path | None = None) -> Path:
     candidate = Path(name_or_path)
     if candidate.suffix in ('.yaml', '.yml') or os.sep in name_or_path:
-        if candidate.is_file():
+        if _is_file(candidate, name_or_path):
             return candidate.resolve()
         raise ProfileError(f'{name_or_path}: profile file not found')
     directory = directory or profiles_dir()
     path = directory / f'{name_or_path}.yaml'
-    if not path.is_file():
+    if not _is_file(path, f'profile {name_or_path!r}'):
         known = ', '.join(available_profiles(directory)) or 'none'
         raise ProfileError(f'profile {name_or_path!r} not found in {directory} (available: {known}, auto)')
     return path.resolve()

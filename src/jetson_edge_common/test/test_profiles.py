@@ -42,6 +42,9 @@ def test_extends_merges_mappings(tmp_path):
     ('nodes: [1, 2]\n', 'nodes: expected a mapping'),
     ('hardware: {cpu_cores: 4\n', 'not valid YAML'),
     ('extends: missing.yaml\n', "extends: 'missing.yaml' not found"),
+    # Found by the profile_yaml fuzzer: the lookup itself failed with an OSError.
+    (f'extends: {"a" * 300}\n', 'File name too long'),
+    ('extends: /\n', "extends: '/' not found"),
 ])
 def test_errors_name_file_key_and_expectation(tmp_path, text, needle):
     write(tmp_path, 'bad', text)
@@ -49,6 +52,11 @@ def test_errors_name_file_key_and_expectation(tmp_path, text, needle):
         load_profile('bad', directory=tmp_path)
     assert needle in str(info.value)
     assert str(tmp_path / 'bad.yaml') in str(info.value)
+
+
+def test_a_profile_name_too_long_to_look_up_is_a_profile_error(tmp_path):
+    with pytest.raises(ProfileError, match='cannot look up'):
+        load_profile('p' * 300, directory=tmp_path)
 
 
 def test_circular_extends_is_reported(tmp_path):
